@@ -1,0 +1,1 @@
+"""NATS connections, typed request/reply, readiness and JetStream consumers with safe defaults."""

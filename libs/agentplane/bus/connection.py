@@ -1,0 +1,35 @@
+"""NATS connections with safe defaults: never give up reconnecting, notice dead links fast."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+
+log = logging.getLogger("agentplane.bus")
+
+# nats-py gives up after about two minutes and pings every two minutes by default.
+SAFE_OPTIONS: dict[str, Any] = {
+    "allow_reconnect": True,
+    "max_reconnect_attempts": -1,
+    "reconnect_time_wait": 1,
+    "ping_interval": 10,
+    "max_outstanding_pings": 3,
+}
+
+
+async def _on_error(exc: Exception) -> None:
+    log.warning("nats connection error: %s", exc)
+
+
+async def connect(url: str, name: str) -> Client:
+    """A plain nats-py client (for request/reply callers such as the gateway)."""
+    return await nats.connect(url, name=name, error_cb=_on_error, **SAFE_OPTIONS)
+
+
+def make_broker(url: str, name: str, **kwargs: Any) -> NatsBroker:
+    """A FastStream broker for a service, with the same safe connection defaults."""
+    return NatsBroker(url, name=name, error_cb=_on_error, **SAFE_OPTIONS, **kwargs)

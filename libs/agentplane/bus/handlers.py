@@ -1,0 +1,63 @@
+"""Turns a use case into a NATS request handler that always replies."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
+from agentplane.contracts.reply import Reply
+
+log = logging.getLogger("agentplane.handlers")
+
+Req = TypeVar("Req", bound=BaseModel)
+
+
+def validation_details(exc: ValidationError) -> dict[str, Any]:
+    """Name each invalid field and why, without echoing the offending input."""
+    return {
+        "fields": [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+    }
+
+
+def replying(
+    request_model: type[Req],
+) -> Callable[[Callable[[Req], Awaitable[BaseModel]]], Callable[[bytes], Awaitable[bytes]]]:
+    """Decode the request, run the use case, encode `Reply` — errors included."""
+
+    def wrap(
+        use_case: Callable[[Req], Awaitable[BaseModel]],
+    ) -> Callable[[bytes], Awaitable[bytes]]:
+        @functools.wraps(use_case)
+        async def handle(raw: bytes) -> bytes:
+            try:
+                request = request_model.model_validate_json(raw)
+                result = await use_case(request)
+                reply = Reply.success(result)
+            except ValidationError as exc:
+                reply = Reply.failure(
+                    ErrorBody(
+                        kind=ErrorKind.VALIDATION,
+                        message="invalid request",
+                        details=validation_details(exc),
+                    )
+                )
+            except ServiceError as exc:
+                reply = Reply.failure(exc.body)
+            except Exception:
+                log.exception("handler %s failed", use_case.__name__)
+                reply = Reply.failure(
+                    ErrorBody(kind=ErrorKind.UNAVAILABLE, message="internal error, try again")
+                )
+            return reply.model_dump_json().encode()
+
+        return handle
+
+    return wrap

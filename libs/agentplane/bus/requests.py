@@ -1,0 +1,49 @@
+"""Request/reply over NATS with typed replies: errors arrive as ServiceError, never as a hang."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.aio.client import Client
+from nats.errors import ConnectionClosedError, NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import BaseModel
+
+from agentplane.contracts.errors import ErrorKind, ServiceError
+from agentplane.contracts.reply import Reply
+
+
+class BusClient:
+    """Sends contract requests and returns the data of ok replies."""
+
+    def __init__(self, nc: Client, timeout: float) -> None:
+        self.nc = nc
+        self.timeout = timeout
+
+    async def request(
+        self, subject: str, payload: BaseModel, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a request; raise ServiceError for an error reply or an unreachable service."""
+        service = subject.split(".")[1] if subject.count(".") >= 2 else subject
+        try:
+            msg = await self.nc.request(
+                subject, payload.model_dump_json().encode(), timeout=timeout or self.timeout
+            )
+        except NoRespondersError:
+            raise ServiceError(
+                ErrorKind.UNAVAILABLE, f"{service} service is unavailable", service=service
+            ) from None
+        except NatsTimeout:
+            raise ServiceError(
+                ErrorKind.UNAVAILABLE, f"{service} service did not answer in time", service=service
+            ) from None
+        except ConnectionClosedError:
+            raise ServiceError(ErrorKind.UNAVAILABLE, "message bus is unavailable") from None
+        if self.nc.is_closed or not msg.data:
+            raise ServiceError(ErrorKind.UNAVAILABLE, f"{service} service sent no answer")
+        reply = Reply.model_validate_json(msg.data)
+        if not reply.ok:
+            assert reply.error is not None
+            error = ServiceError(reply.error.kind, reply.error.message, **reply.error.details)
+            raise error
+        return reply.data or {}

@@ -1,0 +1,1 @@
+"""Every NATS subject, stream and wire model of agentplane (pydantic, frozen)."""

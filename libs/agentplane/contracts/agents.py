@@ -1,0 +1,142 @@
+"""Wire models of agents in the registry (seed 000 registry basics)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ClientType(StrEnum):
+    """The tool requesting an agent token (seed 000 provision)."""
+
+    CURSOR = "cursor"
+    WINDSURF = "windsurf"
+    COPILOT = "copilot"
+    CLINE = "cline"
+    AIDER = "aider"
+    CONTINUE = "continue"
+    BOLT = "bolt"
+    V0 = "v0"
+    REPLIT = "replit"
+    CUSTOM = "custom"
+
+
+class Capability(BaseModel):
+    """A named capability with free-form metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ServiceRef(BaseModel):
+    """A service an agent exposes, as shown in agent details."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    target_port: int
+    status: str
+
+
+class ProvisionAgent(BaseModel):
+    """Create an agent with a short-lived token for an AI runtime."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    client_type: ClientType
+    label: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=100)
+    ttl_seconds: int = Field(default=7200, ge=60, le=86400)
+
+
+class AgentProvisioned(BaseModel):
+    """A provisioned agent and its token, shown exactly once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    token: str
+    expires_at: datetime
+    workspace_id: str
+    workspace_name: str
+
+
+class RegisterAgent(BaseModel):
+    """Register an agent under a UUID with a pre-generated token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+    token: str = Field(min_length=32, max_length=512)
+    label: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=100)
+
+
+class AuthenticateAgent(BaseModel):
+    """Check an agent's token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    token: str = Field(max_length=512)
+
+
+class AgentIdentity(BaseModel):
+    """An authenticated agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    workspace_id: str
+
+
+class ListAgents(BaseModel):
+    """All agents of a workspace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+
+
+class GetAgent(BaseModel):
+    """One agent of a workspace; not_found for another workspace's agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+
+
+class AgentRecord(BaseModel):
+    """The registry's read model of an agent; never holds a secret or its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    workspace_id: str
+    name: str | None = None
+    label: str | None = None
+    client_type: ClientType | None = None
+    registered: bool
+    created_at: datetime
+    token_prefix: str
+    token_expires_at: datetime | None = None
+    capabilities: list[Capability] = Field(default_factory=list)
+    services: list[ServiceRef] = Field(default_factory=list)
+
+
+class AgentList(BaseModel):
+    """Agents of a workspace, oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agents: list[AgentRecord]

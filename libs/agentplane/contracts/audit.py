@@ -1,0 +1,38 @@
+"""Wire models of the audit log, built from the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditQuery(BaseModel):
+    """Audit entries of one agent of a workspace, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AuditEntry(BaseModel):
+    """One security-relevant thing that happened to an agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    action: str
+    timestamp: datetime
+    metadata: dict[str, Any]
+
+
+class AuditLog(BaseModel):
+    """Audit entries, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    logs: list[AuditEntry]

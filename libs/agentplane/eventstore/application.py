@@ -1,0 +1,80 @@
+"""The eventsourcing Application base every service uses, configured from settings."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Transcoding
+from eventsourcing.utils import EnvType
+
+from agentplane.settings import Settings
+
+
+class InMemoryStoreRefused(RuntimeError):
+    """Raised when an event store would silently live in memory outside a test."""
+
+
+def store_env(settings: Settings, app_name: str, *, schema: str | None = None) -> dict[str, str]:
+    """Persistence settings for one application: a SQLite file per app, or PostgreSQL."""
+    env: dict[str, str] = {
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Aggregates are replaced, never mutated in place by readers.
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+    if settings.event_store == "postgres":
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=settings.postgres_db,
+            POSTGRES_HOST=settings.postgres_host,
+            POSTGRES_PORT=str(settings.postgres_port),
+            POSTGRES_USER=settings.postgres_user,
+            POSTGRES_PASSWORD=settings.postgres_password,
+            POSTGRES_CONNECT_TIMEOUT="5",
+            POSTGRES_POOL_SIZE="5",
+            POSTGRES_MAX_OVERFLOW="10",
+        )
+        if schema:
+            env["POSTGRES_SCHEMA"] = schema
+    else:
+        path = settings.service_data_dir() / f"{app_name}.sqlite"
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=str(path),
+            SQLITE_LOCK_TIMEOUT="10",
+        )
+    return env
+
+
+class ServiceApplication(Application[Any]):
+    """An Application that refuses in-memory persistence unless a test asks for it.
+
+    Subclasses set `name` (it names the SQLite file and the PostgreSQL tables) and may add
+    `transcodings`.
+    """
+
+    transcodings: ClassVar[tuple[Transcoding, ...]] = ()
+
+    def __init__(self, env: EnvType | None = None, *, allow_memory: bool = False) -> None:
+        merged = dict(env or {})
+        module = merged.get("PERSISTENCE_MODULE", "")
+        if not module or module == "eventsourcing.popo":
+            if not allow_memory:
+                raise InMemoryStoreRefused(
+                    f"{self.name}: refusing to keep the event store in memory; "
+                    "configure SQLite or PostgreSQL"
+                )
+            merged["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        super().__init__(merged)
+
+    def register_transcodings(self, transcoder: Any) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in self.transcodings:
+            transcoder.register(transcoding)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> ServiceApplication:
+        return cls(
+            store_env(settings, cls.name), allow_memory=settings.allow_memory_store, **kwargs
+        )

@@ -1,0 +1,3 @@
+from agentplane.diagnostics.main import main
+
+main()

@@ -1,0 +1,3 @@
+from agentplane.gateway.main import main
+
+main()

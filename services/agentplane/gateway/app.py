@@ -1,0 +1,57 @@
+"""The FastAPI gateway: dialect routers over NATS request/reply; no domain state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agentplane.bus.connection import connect
+from agentplane.bus.requests import BusClient
+from agentplane.gateway.auth import WorkspaceKeys
+from agentplane.gateway.errors import install_error_handlers
+from agentplane.gateway.routers import admin, agents_v1, health
+from agentplane.security import load_or_create_text_secret
+from agentplane.settings import Settings
+
+ADMIN_TOKEN_FILE = "admin_token"
+
+
+def admin_token(settings: Settings) -> str:
+    """The configured admin token, else the one generated into the data dir."""
+    if settings.admin_token:
+        return settings.admin_token
+    import secrets
+
+    return load_or_create_text_secret(
+        settings.service_data_dir() / ADMIN_TOKEN_FILE, lambda: "apadm_" + secrets.token_urlsafe(32)
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.nats_url, "NATS_URL is required"
+        nc = await connect(settings.nats_url, "agentplane-gateway")
+        app.state.nc = nc
+        app.state.bus = BusClient(nc, settings.request_timeout)
+        app.state.workspace_keys = WorkspaceKeys(app.state.bus)
+        try:
+            yield
+        finally:
+            await nc.drain()
+
+    app = FastAPI(
+        title="agentplane",
+        version="0.1.0",
+        description="Control plane for fleets of agents.",
+        lifespan=lifespan,
+    )
+    app.state.nc = None
+    app.state.admin_token = admin_token(settings)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(agents_v1.router)
+    return app

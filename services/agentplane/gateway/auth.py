@@ -1,0 +1,65 @@
+"""Authentication of operators (admin token) and workspaces (API keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.errors import unauthorized
+from agentplane.contracts.subjects import Registry
+from agentplane.contracts.workspaces import AuthenticateWorkspace, WorkspaceIdentity
+
+# Resolved keys are remembered briefly so most requests need no extra round trip.
+KEY_CACHE_SECONDS = 30.0
+
+
+class WorkspaceKeys:
+    """Resolves workspace API keys through the registry, with a short-lived cache."""
+
+    def __init__(self, bus: BusClient) -> None:
+        self.bus = bus
+        self._cache: dict[bytes, tuple[float, WorkspaceIdentity]] = {}
+
+    async def resolve(self, api_key: str) -> WorkspaceIdentity:
+        digest = hashlib.sha256(api_key.encode()).digest()
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit and hit[0] > now:
+            return hit[1]
+        data = await self.bus.request(
+            Registry.WORKSPACE_AUTHENTICATE, AuthenticateWorkspace(api_key=api_key)
+        )
+        identity = WorkspaceIdentity.model_validate(data)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + KEY_CACHE_SECONDS, identity)
+        return identity
+
+
+def bus_of(request: Request) -> BusClient:
+    return request.app.state.bus
+
+
+async def workspace_from_api_key(
+    request: Request, x_api_key: Annotated[str | None, Header()] = None
+) -> WorkspaceIdentity:
+    if not x_api_key:
+        raise unauthorized("Missing API key (x-api-key header)")
+    return await request.app.state.workspace_keys.resolve(x_api_key)
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    expected: str = request.app.state.admin_token
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise unauthorized("Missing or invalid admin token")
+
+
+Bus = Annotated[BusClient, Depends(bus_of)]
+Workspace = Annotated[WorkspaceIdentity, Depends(workspace_from_api_key)]
+Admin = Annotated[None, Depends(require_admin)]

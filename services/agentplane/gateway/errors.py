@@ -1,0 +1,63 @@
+"""Mapping of contract errors and invalid requests onto HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentplane.contracts.errors import ErrorKind, ServiceError
+
+STATUS = {
+    ErrorKind.VALIDATION: 400,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+
+def error_response(
+    status: int, message: str, kind: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": message, "kind": kind}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        fields.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(
+            STATUS[exc.kind], exc.body.message, exc.kind.value, exc.body.details or None
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _field_errors(exc)
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return error_response(400, f"Invalid request: {message}", "validation", {"fields": fields})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), "http")
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        import logging
+
+        logging.getLogger("agentplane.gateway").exception("unexpected error")
+        return error_response(503, "Service temporarily unavailable, try again", "unavailable")

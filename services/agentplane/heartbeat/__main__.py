@@ -1,0 +1,3 @@
+from agentplane.heartbeat.main import main
+
+main()

@@ -1,0 +1,3 @@
+from agentplane.lifecycle.main import main
+
+main()

@@ -1,0 +1,51 @@
+"""Lifecycle use cases: the audit log built from the integration-event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from agentplane.contracts.audit import AuditEntry, AuditLog, AuditQuery
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.views import ViewStore
+from agentplane.lifecycle.audit import AUDIT, AuditProjection
+
+TRACKING = "stream:AP_EVENTS"
+
+
+class AuditLogs:
+    """Applies stream events to the audit view and answers audit queries."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self.views = views
+        self.projection = AuditProjection()
+        self.applied_seq = views.position(TRACKING)
+        self._advanced = asyncio.Condition()
+
+    def apply(self, body: bytes, sequence: int) -> None:
+        event = IntegrationEvent.model_validate_json(body)
+        with self.views.transaction() as tx:
+            self.projection.apply(event, tx)
+            if sequence > tx.position(TRACKING):
+                tx.set_position(TRACKING, sequence)
+
+    async def applied(self, sequence: int) -> None:
+        async with self._advanced:
+            self.applied_seq = max(self.applied_seq, sequence)
+            self._advanced.notify_all()
+
+    async def wait_applied(self, sequence: int, timeout: float) -> None:
+        """Wait (bounded) until the view includes the stream up to `sequence`."""
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(
+                    self._advanced.wait_for(lambda: self.applied_seq >= sequence), timeout
+                )
+            except TimeoutError:
+                pass
+
+    def query(self, query: AuditQuery) -> AuditLog:
+        with self.views.read() as tx:
+            docs = tx.list(AUDIT, str(query.agent_id))
+        docs.sort(key=lambda d: (datetime.fromisoformat(d["timestamp"]), d["id"]), reverse=True)
+        return AuditLog(logs=[AuditEntry.model_validate(d) for d in docs[: query.limit]])

@@ -1,0 +1,68 @@
+"""The audit read model: one entry per agent-scoped integration event, built from the log.
+
+Pure mapping. Heartbeats never reach the event log, so they can never become entries; every
+new agent-scoped event type becomes an entry automatically (`agent.TokenRotated` →
+`token_rotated`), with its public fields as camelCase metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.views import ViewTx
+
+AUDIT = "audit"
+
+# Types whose default action name would read badly.
+ACTIONS = {
+    "agent.RegistrationCompleted": "registered",
+    "liveness.Tracked": None,  # bookkeeping: the first transition follows in the same batch
+}
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def action_of(event_type: str) -> str | None:
+    if event_type in ACTIONS:
+        return ACTIONS[event_type]
+    return _CAMEL.sub("_", event_type.rsplit(".", 1)[-1]).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def metadata_of(event: IntegrationEvent) -> dict[str, Any]:
+    return {
+        _camel(key): value
+        for key, value in event.data.items()
+        if key != "workspace_id" and value is not None
+    }
+
+
+class AuditProjection:
+    """Integration event → audit entry keyed by event id (idempotent under redelivery)."""
+
+    name = "audit"
+
+    def apply(self, event: IntegrationEvent, tx: ViewTx) -> None:
+        if event.agent_id is None:
+            return
+        action = action_of(event.type)
+        if action is None:
+            return
+        entry_id = f"log_{event.app}_{event.position}"
+        tx.put(
+            AUDIT,
+            entry_id,
+            {
+                "id": entry_id,
+                "action": action,
+                "timestamp": event.occurred_at.isoformat(),
+                "metadata": metadata_of(event),
+                "event_id": event.id,
+            },
+            scope=event.agent_id,
+        )

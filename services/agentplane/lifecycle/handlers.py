@@ -1,0 +1,43 @@
+"""NATS handlers of the lifecycle service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from pydantic import BaseModel
+
+from agentplane.bus.consumers import durable_subscriber
+from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
+from agentplane.contracts.audit import AuditQuery
+from agentplane.contracts.streams import EVENTS_STREAM
+from agentplane.contracts.subjects import Events
+from agentplane.contracts.subjects import Lifecycle as Subjects
+from agentplane.lifecycle.application import AuditLogs
+
+AUDIT_CONSUMER = "lifecycle-audit"
+
+
+def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext) -> None:
+    async def on_event(body: bytes, sequence: int) -> None:
+        await asyncio.to_thread(audit.apply, body, sequence)
+        await audit.applied(sequence)
+
+    durable_subscriber(
+        host.broker,
+        stream=EVENTS_STREAM,
+        subject=Events.ALL,
+        durable=AUDIT_CONSUMER,
+        queue="lifecycle",
+        handler=on_event,
+    )
+
+    @replying(AuditQuery)
+    async def audit_list(query: AuditQuery) -> BaseModel:
+        # Read-after-write: everything already in the stream is in the answer.
+        info = await js.stream_info(EVENTS_STREAM)
+        await audit.wait_applied(info.state.last_seq, timeout=2.0)
+        return await asyncio.to_thread(audit.query, query)
+
+    host.handle(Subjects.AUDIT_LIST, audit_list)

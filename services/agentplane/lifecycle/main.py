@@ -1,0 +1,40 @@
+"""Composition root of the lifecycle service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentplane.bus.consumers import forward_dead_letters
+from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.contracts.streams import EVENTS_STREAM
+from agentplane.eventstore.relay import ensure_events_stream
+from agentplane.eventstore.views import open_view_store
+from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.handlers import AUDIT_CONSUMER, register_handlers
+from agentplane.settings import Settings
+
+
+def build(settings: Settings) -> ServiceHost:
+    assert settings.nats_url, "NATS_URL is required"
+    host = ServiceHost("lifecycle", settings.nats_url)
+    audit = AuditLogs(open_view_store(settings, "lifecycle"))
+
+    async def start() -> None:
+        nc = host.broker.connection
+        js = nc.jetstream()
+        await ensure_events_stream(js)
+        await forward_dead_letters(nc, EVENTS_STREAM, AUDIT_CONSUMER)
+        register_handlers(host, audit, js)
+
+    host.on_start(start)
+    return host
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    asyncio.run(build(settings).serve())
+
+
+if __name__ == "__main__":
+    main()

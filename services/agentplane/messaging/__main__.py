@@ -1,0 +1,3 @@
+from agentplane.messaging.main import main
+
+main()

@@ -1,0 +1,3 @@
+from agentplane.registry.main import main
+
+main()

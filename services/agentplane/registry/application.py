@@ -1,0 +1,208 @@
+"""Registry use cases on the eventsourcing application (synchronous; called via threads)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from agentplane.contracts.agents import (
+    AgentIdentity,
+    AgentList,
+    AgentProvisioned,
+    AgentRecord,
+    AuthenticateAgent,
+    GetAgent,
+    ListAgents,
+    ProvisionAgent,
+    RegisterAgent,
+)
+from agentplane.contracts.errors import conflict, not_found, unauthorized
+from agentplane.contracts.workspaces import (
+    AuthenticateWorkspace,
+    CreateWorkspace,
+    WorkspaceCreated,
+    WorkspaceIdentity,
+)
+from agentplane.eventstore.application import ServiceApplication
+from agentplane.eventstore.projection import ProjectionRunner
+from agentplane.eventstore.views import ViewStore
+from agentplane.registry.domain import Agent, AgentAlreadyRegistered, TokenMismatch, Workspace
+from agentplane.registry.domain.workspace import external_id
+from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
+from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
+
+API_KEY_PREFIX = "pc_"
+AGENT_TOKEN_PREFIX = "agent_tok_"
+
+
+class RegistryStore(ServiceApplication):
+    """The registry's event store."""
+
+    name = "registry"
+
+
+class Registry:
+    """Use cases. Each command returns its result and the last notification id it recorded."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        views: ViewStore,
+        key: bytes,
+        *,
+        agent_token_ttl: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.views = views
+        self.key = key
+        self.agent_token_ttl = agent_token_ttl
+        self.clock = clock
+        self.projector = ProjectionRunner(store, views, RegistryProjection())
+
+    def _save(self, *aggregates: Any) -> int:
+        recordings = self.store.save(*aggregates)
+        # Read-your-writes: the view includes the command's events before the reply goes out.
+        self.projector.catch_up()
+        return max((r.notification.id for r in recordings), default=0)
+
+    # -- workspaces -------------------------------------------------------------------------
+
+    def create_workspace(self, cmd: CreateWorkspace) -> tuple[WorkspaceCreated, int]:
+        api_key = new_secret(API_KEY_PREFIX)
+        workspace = Workspace.create(
+            cmd.name,
+            cmd.tier.value,
+            keyed_hash(api_key, self.key),
+            public_prefix(api_key, API_KEY_PREFIX),
+        )
+        try:
+            position = self._save(workspace)
+        except IntegrityError:
+            raise conflict("Workspace with this name already exists", field="name") from None
+        return (
+            WorkspaceCreated(
+                workspace_id=external_id(workspace.id),
+                workspace_name=workspace.name,
+                tier=cmd.tier,
+                api_key=api_key,
+            ),
+            position,
+        )
+
+    def authenticate_workspace(self, query: AuthenticateWorkspace) -> WorkspaceIdentity:
+        if not is_well_formed(query.api_key, API_KEY_PREFIX):
+            raise unauthorized("Invalid API key")
+        with self.views.read() as tx:
+            link = tx.get(WORKSPACE_KEY, keyed_hash(query.api_key, self.key))
+            workspace = tx.get(WORKSPACE, link["workspace_id"]) if link else None
+        if workspace is None:
+            raise unauthorized("Invalid API key")
+        return WorkspaceIdentity.model_validate(workspace)
+
+    def _workspace(self, workspace_id: str) -> dict[str, Any]:
+        with self.views.read() as tx:
+            workspace = tx.get(WORKSPACE, workspace_id)
+        if workspace is None:
+            raise not_found("Workspace not found")
+        return workspace
+
+    # -- agents -----------------------------------------------------------------------------
+
+    def provision_agent(self, cmd: ProvisionAgent) -> tuple[AgentProvisioned, int]:
+        workspace = self._workspace(cmd.workspace_id)
+        token = new_secret(AGENT_TOKEN_PREFIX)
+        expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
+        agent = Agent.provision(
+            uuid4(),
+            cmd.workspace_id,
+            cmd.client_type.value,
+            cmd.name,
+            cmd.label,
+            keyed_hash(token, self.key),
+            public_prefix(token, AGENT_TOKEN_PREFIX),
+            expires_at,
+        )
+        position = self._save(agent)
+        return (
+            AgentProvisioned(
+                agent_id=agent.id,
+                token=token,
+                expires_at=expires_at,
+                workspace_id=cmd.workspace_id,
+                workspace_name=workspace["workspace_name"],
+            ),
+            position,
+        )
+
+    def register_agent(self, cmd: RegisterAgent) -> tuple[AgentRecord, int]:
+        self._workspace(cmd.workspace_id)
+        try:
+            existing: Agent | None = self.store.repository.get(cmd.agent_id)
+        except AggregateNotFoundError:
+            existing = None
+        if existing is not None:
+            if existing.workspace_id != cmd.workspace_id:
+                # Another workspace's agent id: taken, without revealing whose it is.
+                raise conflict("Agent with this agentId already exists", field="agentId")
+            try:
+                existing.complete_registration(
+                    matches(cmd.token, existing.token_hash, self.key)
+                    and existing.token_valid_at(self.clock()),
+                    cmd.name,
+                    cmd.label,
+                )
+            except AgentAlreadyRegistered:
+                raise conflict("Agent with this agentId already exists", field="agentId") from None
+            except TokenMismatch:
+                raise unauthorized("Token does not match the provisioned agent") from None
+            try:
+                position = self._save(existing)
+            except IntegrityError:
+                raise conflict("Agent with this agentId already exists", field="agentId") from None
+        else:
+            agent = Agent.register(
+                cmd.agent_id,
+                cmd.workspace_id,
+                cmd.name,
+                cmd.label,
+                keyed_hash(cmd.token, self.key),
+                public_prefix(cmd.token, AGENT_TOKEN_PREFIX),
+                self.clock() + self.agent_token_ttl,
+            )
+            try:
+                position = self._save(agent)
+            except IntegrityError:
+                raise conflict("Agent with this agentId already exists", field="agentId") from None
+        return self.get_agent(
+            GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
+        ), position
+
+    def authenticate_agent(self, query: AuthenticateAgent) -> AgentIdentity:
+        try:
+            agent: Agent = self.store.repository.get(query.agent_id)
+        except AggregateNotFoundError:
+            raise unauthorized("Invalid agent credentials") from None
+        if not matches(query.token, agent.token_hash, self.key) or not agent.token_valid_at(
+            self.clock()
+        ):
+            raise unauthorized("Invalid agent credentials")
+        return AgentIdentity(agent_id=agent.id, workspace_id=agent.workspace_id)
+
+    def list_agents(self, query: ListAgents) -> AgentList:
+        with self.views.read() as tx:
+            docs = tx.list(AGENT, query.workspace_id)
+        docs.sort(key=lambda d: (d["created_at"], d["id"]))
+        return AgentList(agents=[AgentRecord.model_validate(d) for d in docs])
+
+    def get_agent(self, query: GetAgent) -> AgentRecord:
+        with self.views.read() as tx:
+            doc = tx.get(AGENT, str(query.agent_id))
+        if doc is None or doc["workspace_id"] != query.workspace_id:
+            raise not_found("Agent not found")
+        return AgentRecord.model_validate(doc)

@@ -1,0 +1,6 @@
+"""Registry domain: aggregates and events. Pure: no I/O, no transport."""
+
+from agentplane.registry.domain.agent import Agent, AgentAlreadyRegistered, TokenMismatch
+from agentplane.registry.domain.workspace import Workspace
+
+__all__ = ["Agent", "AgentAlreadyRegistered", "TokenMismatch", "Workspace"]

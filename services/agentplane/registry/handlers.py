@@ -1,0 +1,74 @@
+"""NATS handlers of the registry: message → use case → reply, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
+from agentplane.contracts.agents import (
+    AuthenticateAgent,
+    GetAgent,
+    ListAgents,
+    ProvisionAgent,
+    RegisterAgent,
+)
+from agentplane.contracts.errors import unavailable
+from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.contracts.workspaces import AuthenticateWorkspace, CreateWorkspace
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.registry.application import Registry
+
+
+def register_handlers(host: ServiceHost, registry: Registry, relay: OutboxRelay) -> None:
+    async def command(use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any) -> BaseModel:
+        result, position = await asyncio.to_thread(use_case, cmd)
+        # Reply only once the events are public, so audit and subscribers see them next.
+        if not await relay.wait_published(position):
+            raise unavailable(
+                "event stream is unavailable; the change is saved and will be published"
+            )
+        return result
+
+    async def query(use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
+        return await asyncio.to_thread(use_case, q)
+
+    @replying(CreateWorkspace)
+    async def create_workspace(cmd: CreateWorkspace) -> BaseModel:
+        return await command(registry.create_workspace, cmd)
+
+    @replying(AuthenticateWorkspace)
+    async def authenticate_workspace(q: AuthenticateWorkspace) -> BaseModel:
+        return await query(registry.authenticate_workspace, q)
+
+    @replying(ProvisionAgent)
+    async def provision_agent(cmd: ProvisionAgent) -> BaseModel:
+        return await command(registry.provision_agent, cmd)
+
+    @replying(RegisterAgent)
+    async def register_agent(cmd: RegisterAgent) -> BaseModel:
+        return await command(registry.register_agent, cmd)
+
+    @replying(AuthenticateAgent)
+    async def authenticate_agent(q: AuthenticateAgent) -> BaseModel:
+        return await query(registry.authenticate_agent, q)
+
+    @replying(ListAgents)
+    async def list_agents(q: ListAgents) -> BaseModel:
+        return await query(registry.list_agents, q)
+
+    @replying(GetAgent)
+    async def get_agent(q: GetAgent) -> BaseModel:
+        return await query(registry.get_agent, q)
+
+    host.handle(Subjects.WORKSPACE_CREATE, create_workspace)
+    host.handle(Subjects.WORKSPACE_AUTHENTICATE, authenticate_workspace)
+    host.handle(Subjects.AGENT_PROVISION, provision_agent)
+    host.handle(Subjects.AGENT_REGISTER, register_agent)
+    host.handle(Subjects.AGENT_AUTHENTICATE, authenticate_agent)
+    host.handle(Subjects.AGENT_LIST, list_agents)
+    host.handle(Subjects.AGENT_GET, get_agent)

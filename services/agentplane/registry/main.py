@@ -1,0 +1,64 @@
+"""Composition root of the registry service."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.eventstore.views import ViewStore, open_view_store
+from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.handlers import register_handlers
+from agentplane.security import server_key
+from agentplane.settings import Settings
+
+
+@dataclass
+class RegistryService:
+    """Everything the registry process runs."""
+
+    host: ServiceHost
+    registry: Registry
+    relay: OutboxRelay | None = None
+
+
+def build_registry(settings: Settings, views: ViewStore | None = None) -> Registry:
+    """The registry's use cases over its event store and views (no NATS needed)."""
+    store = RegistryStore.from_settings(settings)
+    return Registry(
+        store,
+        views or open_view_store(settings, "registry"),
+        server_key(settings.service_data_dir()),
+        agent_token_ttl=timedelta(seconds=settings.agent_token_ttl_seconds),
+    )
+
+
+def build(settings: Settings) -> RegistryService:
+    assert settings.nats_url, "NATS_URL is required"
+    host = ServiceHost("registry", settings.nats_url)
+    registry = build_registry(settings)
+    service = RegistryService(host=host, registry=registry)
+
+    async def start_relay() -> None:
+        js = host.broker.connection.jetstream()
+        service.relay = OutboxRelay(registry.store, js, registry.views)
+        await service.relay.start()
+        register_handlers(host, registry, service.relay)
+        # Events saved by another replica reach this replica's view within a poll period.
+        host.loop(service.relay.run)
+        host.loop(registry.projector.run)
+
+    host.on_start(start_relay)
+    return service
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    asyncio.run(build(settings).host.serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The registry's read model: workspaces, their key hashes, and agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+
+from agentplane.eventstore.views import ViewTx
+from agentplane.registry.domain import Agent, Workspace
+from agentplane.registry.domain.workspace import external_id
+
+WORKSPACE = "workspace"
+WORKSPACE_KEY = "workspace_key"
+AGENT = "agent"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class RegistryProjection:
+    """Pure mapping of registry events onto view documents."""
+
+    name = "registry"
+
+    def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
+        if isinstance(event, Workspace.Created):
+            ws_id = external_id(event.originator_id)
+            tx.put(
+                WORKSPACE,
+                ws_id,
+                {"workspace_id": ws_id, "workspace_name": event.name, "tier": event.tier},
+            )
+            # Keyed hash → workspace: how a presented key is resolved without scanning.
+            tx.put(WORKSPACE_KEY, event.api_key_hash, {"workspace_id": ws_id})
+        elif isinstance(event, Agent.Provisioned | Agent.Registered):
+            agent_id = str(event.originator_id)
+            tx.put(
+                AGENT,
+                agent_id,
+                {
+                    "id": agent_id,
+                    "workspace_id": event.workspace_id,
+                    "name": event.name,
+                    "label": event.label,
+                    "client_type": getattr(event, "client_type", None),
+                    "registered": isinstance(event, Agent.Registered),
+                    "created_at": _iso(event.timestamp),
+                    "token_prefix": event.token_prefix,
+                    "token_expires_at": _iso(event.token_expires_at),
+                    "capabilities": [],
+                    "services": [],
+                },
+                scope=event.workspace_id,
+            )
+        elif isinstance(event, Agent.RegistrationCompleted):
+            doc = tx.get(AGENT, str(event.originator_id))
+            if doc is not None:
+                doc.update(name=event.name, label=event.label, registered=True)
+                tx.put(AGENT, doc["id"], doc, scope=doc["workspace_id"])
