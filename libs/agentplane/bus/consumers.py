@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 
 from faststream import AckPolicy
@@ -31,7 +32,6 @@ def durable_subscriber(
     stream: str,
     subject: str,
     durable: str,
-    queue: str,
     handler: StreamHandler,
 ) -> None:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
@@ -45,15 +45,20 @@ def durable_subscriber(
         await handler(msg.body, sequence)
 
     on_message.__name__ = durable.replace("-", "_")
-    broker.subscriber(
-        subject,
-        queue=queue,
-        durable=durable,
-        stream=JStream(stream, declare=False),
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        config=ConsumerConfig(max_deliver=MAX_DELIVER, ack_wait=ACK_WAIT_SECONDS),
-    )(on_message)
+    with warnings.catch_warnings():
+        # FastStream warns about durable push consumers; the deliver group makes them scale.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        subscribe = broker.subscriber(
+            subject,
+            # nats-py requires the deliver group to be the durable name; replicas share it.
+            queue=durable,
+            durable=durable,
+            stream=JStream(stream, declare=False),
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            config=ConsumerConfig(max_deliver=MAX_DELIVER, ack_wait=ACK_WAIT_SECONDS),
+        )
+    subscribe(on_message)
 
 
 async def forward_dead_letters(nc: Client, stream: str, durable: str) -> None:

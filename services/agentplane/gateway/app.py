@@ -12,22 +12,8 @@ from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
 from agentplane.gateway.errors import install_error_handlers
 from agentplane.gateway.routers import admin, agents_v1, health
-from agentplane.security import load_or_create_text_secret
+from agentplane.security.admin import admin_token
 from agentplane.settings import Settings
-
-ADMIN_TOKEN_FILE = "admin_token"
-
-
-def admin_token(settings: Settings) -> str:
-    """The configured admin token, else the one generated into the data dir."""
-    if settings.admin_token:
-        return settings.admin_token
-    import secrets
-
-    return load_or_create_text_secret(
-        settings.service_data_dir() / ADMIN_TOKEN_FILE, lambda: "apadm_" + secrets.token_urlsafe(32)
-    )
-
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
@@ -49,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.nc = None
-    app.state.admin_token = admin_token(settings)
+    app.state.admin_token = admin_token(settings)[0]
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(admin.router)

@@ -29,7 +29,6 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         stream=EVENTS_STREAM,
         subject=Events.ALL,
         durable=AUDIT_CONSUMER,
-        queue="lifecycle",
         handler=on_event,
     )
 

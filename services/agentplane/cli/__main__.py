@@ -1,0 +1,3 @@
+from agentplane.cli.app import main
+
+main()

@@ -1,0 +1,3 @@
+from agentplane.launcher.supervisor import main
+
+main()
