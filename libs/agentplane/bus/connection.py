@@ -25,11 +25,16 @@ async def _on_error(exc: Exception) -> None:
     log.warning("nats connection error: %s", exc)
 
 
+def servers(url: str) -> list[str]:
+    """`NATS_URL` may list a cluster's servers separated by commas."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect(url: str, name: str) -> Client:
     """A plain nats-py client (for request/reply callers such as the gateway)."""
-    return await nats.connect(url, name=name, error_cb=_on_error, **SAFE_OPTIONS)
+    return await nats.connect(servers(url), name=name, error_cb=_on_error, **SAFE_OPTIONS)
 
 
 def make_broker(url: str, name: str, **kwargs: Any) -> NatsBroker:
     """A FastStream broker for a service, with the same safe connection defaults."""
-    return NatsBroker(url, name=name, error_cb=_on_error, **SAFE_OPTIONS, **kwargs)
+    return NatsBroker(servers(url), name=name, error_cb=_on_error, **SAFE_OPTIONS, **kwargs)

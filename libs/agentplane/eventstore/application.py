@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Transcoding
-from eventsourcing.utils import EnvType
+from eventsourcing.persistence import InfrastructureFactory, Transcoding
+from eventsourcing.utils import Environment, EnvType
 
 from agentplane.settings import Settings
 
@@ -57,16 +57,22 @@ class ServiceApplication(Application[Any]):
     transcodings: ClassVar[tuple[Transcoding, ...]] = ()
 
     def __init__(self, env: EnvType | None = None, *, allow_memory: bool = False) -> None:
+        self.allow_memory = allow_memory
         merged = dict(env or {})
-        module = merged.get("PERSISTENCE_MODULE", "")
-        if not module or module == "eventsourcing.popo":
-            if not allow_memory:
-                raise InMemoryStoreRefused(
-                    f"{self.name}: refusing to keep the event store in memory; "
-                    "configure SQLite or PostgreSQL"
-                )
-            merged["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        if allow_memory:
+            merged.setdefault("PERSISTENCE_MODULE", "eventsourcing.popo")
         super().__init__(merged)
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
+        # Checked on the resolved environment: `<APP>_PERSISTENCE_MODULE` and os.environ
+        # take part in eventsourcing's lookup, not only the env argument.
+        module = env.get("PERSISTENCE_MODULE") or "eventsourcing.popo"
+        if module == "eventsourcing.popo" and not self.allow_memory:
+            raise InMemoryStoreRefused(
+                f"{self.name}: refusing to keep the event store in memory; "
+                "configure SQLite or PostgreSQL"
+            )
+        return super().construct_factory(env)
 
     def register_transcodings(self, transcoder: Any) -> None:
         super().register_transcodings(transcoder)

@@ -55,6 +55,7 @@ class ProjectionRunner:
         with self._lock:
             while True:
                 with self.store.transaction() as tx:
+                    tx.lock(self.tracking_name)
                     position = tx.position(self.tracking_name)
                     notifications = self.app.recorder.select_notifications(
                         position, self.batch_size, inclusive_of_start=False

@@ -106,6 +106,12 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("relay %s: publish failed (%s); retrying", self.app_name, exc)
                 await asyncio.sleep(1.0)
+                try:
+                    # After an outage longer than the dedup window, ask the stream what it
+                    # already holds instead of re-publishing it.
+                    await self.start()
+                except Exception:
+                    pass
                 continue
             if published == 0:
                 self._wake.clear()
@@ -124,18 +130,18 @@ class OutboxRelay:
         )
         if not notifications:
             return 0
-        acks = []
+        # One at a time, each acknowledged before the next is sent: the stream then never
+        # holds an event without every earlier one, so recovery from its last message is
+        # exact. (Pipelining could let a message lost in a reconnect be overtaken.)
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             integration = to_integration(self.app_name, notification.id, event)
-            acks.append(
-                await self.js.publish_async(
-                    Events.subject(self.app_name, integration.type),
-                    integration.model_dump_json().encode(),
-                    headers={MSG_ID: integration.id},
-                )
+            await self.js.publish(
+                Events.subject(self.app_name, integration.type),
+                integration.model_dump_json().encode(),
+                timeout=self.ack_timeout,
+                headers={MSG_ID: integration.id},
             )
-        await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
         last = notifications[-1].id
         await asyncio.to_thread(self._store_position, last)
         async with self._advanced:

@@ -35,6 +35,7 @@ class ViewTx(Protocol):
     def items(self, kind: str) -> list[tuple[str, Doc]]: ...
     def position(self, name: str) -> int: ...
     def set_position(self, name: str, position: int) -> None: ...
+    def lock(self, name: str) -> None: ...
 
 
 class ViewStore(Protocol):
@@ -97,6 +98,14 @@ class _SqlTx:
         self.cur.execute(self._q(f"SELECT position FROM {self.tracking} WHERE name = ?"), (name,))
         row = self.cur.fetchone()
         return int(row[0]) if row else 0
+
+    def lock(self, name: str) -> None:
+        """Serialise writers of `name` (replicas sharing a PostgreSQL view).
+
+        SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
+        """
+        if self.ph == "%s":
+            self.cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
 
     def set_position(self, name: str, position: int) -> None:
         self.cur.execute(
@@ -170,19 +179,11 @@ class PostgresViewStore:
     """Views in PostgreSQL tables named `<table>_rows` and `<table>_tracking`."""
 
     def __init__(self, settings: Settings, table: str, dbname: str | None = None) -> None:
-        import psycopg
-
         self.table = table
         self._lock = threading.RLock()
-        self._conn = psycopg.connect(
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            user=settings.postgres_user,
-            password=settings.postgres_password,
-            dbname=dbname or settings.postgres_db,
-            connect_timeout=5,
-            autocommit=False,
-        )
+        self._settings = settings
+        self._dbname = dbname or settings.postgres_db
+        self._conn = self._connect()
         with self._conn.cursor() as cur:
             # Concurrent replicas may create the same tables at once.
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
@@ -190,14 +191,32 @@ class PostgresViewStore:
                 cur.execute(stmt)
         self._conn.commit()
 
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            host=self._settings.postgres_host,
+            port=self._settings.postgres_port,
+            user=self._settings.postgres_user,
+            password=self._settings.postgres_password,
+            dbname=self._dbname,
+            connect_timeout=5,
+            autocommit=False,
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[_SqlTx]:
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                # A server restart breaks the connection; the failed transaction was rolled
+                # back by the server, so the caller's retry starts from a clean state.
+                self._conn = self._connect()
             try:
                 with self._conn.cursor() as cur:
                     yield _SqlTx(cur, self.table, "%s")
             except BaseException:
-                self._conn.rollback()
+                if not self._conn.broken:
+                    self._conn.rollback()
                 raise
             self._conn.commit()
 

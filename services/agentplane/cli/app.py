@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import httpx
@@ -53,6 +54,53 @@ def workspace_create(
         typer.echo(response.text, err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps(response.json()))
+
+
+@events_app.command("export")
+def events_export(
+    agent: Annotated[str | None, typer.Option(help="Only events of this agent id")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only events at or after this ISO time")
+    ] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this event type (repeatable)")
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="auto (stream when NATS answers, else stores), stream, store")
+    ] = "auto",
+) -> None:
+    """Write integration events as JSON lines in global order."""
+    from agentplane.cli.export import export
+
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    export(Settings(), sys.stdout, agent, since, set(type_ or ()), source)
+
+
+@app.command()
+def replay(
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Compare rebuilt read models with the live ones")
+    ] = False,
+) -> None:
+    """Rebuild every read model from position 0 into scratch storage."""
+    from agentplane.cli.replay import verify_all
+
+    results = verify_all(Settings())
+    total_events = sum(r.events for r in results)
+    total_seconds = sum(r.seconds for r in results)
+    for r in results:
+        state = "identical" if r.identical else f"{r.differences} rows differ"
+        typer.echo(
+            f"{r.view:<16} events={r.events:<8} rows={r.rows:<8} "
+            f"{r.events_per_second:,.0f} events/s  {state}"
+        )
+    rate = total_events / total_seconds if total_seconds > 0 else 0.0
+    typer.echo(
+        f"total            events={total_events} in {total_seconds:.3f}s = {rate:,.0f} events/s"
+    )
+    if verify and not all(r.identical for r in results):
+        raise typer.Exit(1)
 
 
 def main() -> None:

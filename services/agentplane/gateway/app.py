@@ -15,6 +15,7 @@ from agentplane.gateway.routers import admin, agents_v1, health
 from agentplane.security.admin import admin_token
 from agentplane.settings import Settings
 
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

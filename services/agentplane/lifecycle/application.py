@@ -8,7 +8,7 @@ from datetime import datetime
 from agentplane.contracts.audit import AuditEntry, AuditLog, AuditQuery
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.views import ViewStore
-from agentplane.lifecycle.audit import AUDIT, AuditProjection
+from agentplane.lifecycle.projections import AUDIT, AuditProjection
 
 TRACKING = "stream:AP_EVENTS"
 

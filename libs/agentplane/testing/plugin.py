@@ -1,0 +1,73 @@
+"""The agentplane pytest plugin: real NATS, PostgreSQL, and the whole system as processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from agentplane.testing.fixtures_store import (  # noqa: F401 - fixtures for pytest
+    nats_server,
+    postgres_server,
+    store_settings,
+)
+from agentplane.testing.system import RunningSystem
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """One running system for the session, started like `make run`."""
+    running = RunningSystem(tmp_path_factory.mktemp("system") / "data").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def system_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RunningSystem]]:
+    """Start extra systems (own data dir, own settings); all are stopped at the end."""
+    started: list[RunningSystem] = []
+
+    def start(env: dict[str, str] | None = None, data_dir: Path | None = None) -> RunningSystem:
+        directory = data_dir or tmp_path_factory.mktemp("system") / "data"
+        running = RunningSystem(directory, env).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        try:
+            running.stop()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def http(system: RunningSystem) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=system.base_url, timeout=30.0) as client:
+        yield client
+
+
+def create_workspace(
+    client: httpx.Client, admin_token: str, tier: str = "free", name: str | None = None
+) -> dict[str, Any]:
+    response = client.post(
+        "/v1/admin/workspaces",
+        json={"name": name or f"ws-{uuid4().hex[:12]}", "tier": tier},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def workspace(http: httpx.Client, system: RunningSystem) -> dict[str, Any]:
+    """A fresh workspace: `workspaceId`, `workspaceName`, `tier`, `apiKey`."""
+    return create_workspace(http, system.admin_token)

@@ -1,0 +1,136 @@
+"""The whole system as processes, started exactly as `make run` starts it (`agentplane run`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+READY_MARK = "agentplane ready:"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def agentplane_command() -> list[str]:
+    """The console script `make run` calls, from the running interpreter's venv."""
+    script = Path(sys.executable).parent / "agentplane"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentplane.cli"]
+
+
+class RunningSystem:
+    """`agentplane run` in a subprocess with its own data dir and HTTP port."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-run.log"
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPLANE_")}
+        env.pop("NATS_URL", None)
+        env.update(
+            AGENTPLANE_DATA_DIR=str(self.data_dir),
+            AGENTPLANE_HTTP_PORT=str(self.port),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 90.0) -> RunningSystem:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*agentplane_command(), "run"], env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"agentplane run exited early:\n{self.log()}")
+            try:
+                response = httpx.get(f"{self.base_url}/health", timeout=2.0)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise TimeoutError(f"system not healthy after {timeout}s: {last}\n{self.log()[-4000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def runtime(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "runtime.json").read_text())
+
+    @property
+    def nats_url(self) -> str:
+        return str(self.runtime()["nats_url"])
+
+    @property
+    def admin_token(self) -> str:
+        return (self.data_dir / "admin_token").read_text().strip()
+
+    def pid_of(self, service: str) -> int:
+        return int(self.runtime()["pids"][service])
+
+    def signal_service(self, service: str, sig: int) -> int:
+        pid = self.pid_of(service)
+        os.kill(pid, sig)
+        return pid
+
+    def wait_restarted(self, service: str, old_pid: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.pid_of(service) != old_pid:
+                    self.wait_healthy(timeout)
+                    return
+            except (KeyError, ValueError, json.JSONDecodeError):
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"{service} was not restarted")
+
+    def stop(self, timeout: float = 15.0) -> float:
+        """SIGINT like Ctrl-C; return how long the shutdown took."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        return time.monotonic() - started
+
+    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run the `agentplane` CLI against this system's data dir."""
+        return subprocess.run(
+            agentplane_command() + list(args),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )

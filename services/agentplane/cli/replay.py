@@ -1,0 +1,37 @@
+"""`agentplane replay --verify`: rebuild every read model from position 0 and compare."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+from agentplane.eventstore.replay import ReplayResult
+from agentplane.settings import Settings
+
+
+def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
+    """Results per read model; a live view still catching up gets a few more tries."""
+    from agentplane.heartbeat import replay as heartbeat
+    from agentplane.lifecycle import replay as lifecycle
+    from agentplane.registry import replay as registry
+
+    results: list[ReplayResult] = []
+    for attempt in range(attempts):
+        with tempfile.TemporaryDirectory(prefix="agentplane-replay-") as scratch:
+            root = Path(scratch)
+            for name in ("registry", "heartbeat", "lifecycle"):
+                (root / name).mkdir()
+            events = itertools.chain(
+                registry.published_events(settings), heartbeat.published_events(settings)
+            )
+            results = [
+                registry.verify(settings, root / "registry"),
+                heartbeat.verify(settings, root / "heartbeat"),
+                lifecycle.verify(settings, root / "lifecycle", events),
+            ]
+        if all(r.identical for r in results) or attempt == attempts - 1:
+            return results
+        time.sleep(1.0)
+    return results

@@ -1,0 +1,26 @@
+"""Replay support for the lifecycle service: the audit view rebuilt from integration events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.replay import ReplayResult, rebuild_from_integration
+from agentplane.eventstore.views import SQLiteViewStore, open_view_store
+from agentplane.lifecycle.projections import AuditProjection
+from agentplane.settings import Settings
+
+
+def verify(
+    settings: Settings, scratch_dir: Path, events: Iterable[IntegrationEvent]
+) -> ReplayResult:
+    live = open_view_store(settings, "lifecycle")
+    scratch = SQLiteViewStore(scratch_dir / "lifecycle_views.sqlite")
+    try:
+        return rebuild_from_integration(
+            "lifecycle.audit", AuditProjection().apply, events, live, scratch
+        )
+    finally:
+        live.close()
+        scratch.close()
