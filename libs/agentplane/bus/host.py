@@ -42,14 +42,22 @@ class ServiceHost:
     async def _pong(self, _raw: bytes) -> bytes:
         return Pong(service=self.service, instance=self.instance).model_dump_json().encode()
 
-    def handle(self, subject: str, handler: Handler, *, queue: str | None = None) -> None:
-        """Answer requests on `subject` in the service's queue group."""
+    def handle(
+        self, subject: str, handler: Handler, *, queue: str | None = None, concurrency: int = 64
+    ) -> None:
+        """Answer requests on `subject` in the service's queue group, many at a time.
+
+        Concurrency lets slow commands overlap (their relay waits and store writes batch up)
+        instead of queueing behind each other.
+        """
 
         async def on_message(msg: NatsMessage) -> bytes:
             return await handler(msg.body)
 
         on_message.__name__ = handler.__name__
-        self.broker.subscriber(subject, queue=queue or self.service)(on_message)
+        self.broker.subscriber(subject, queue=queue or self.service, max_workers=concurrency)(
+            on_message
+        )
 
     def loop(self, factory: Loop) -> None:
         """Run a background coroutine for the life of the process."""

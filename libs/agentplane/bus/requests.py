@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from nats.aio.client import Client
@@ -25,20 +27,34 @@ class BusClient:
     ) -> dict[str, Any]:
         """Send a request; raise ServiceError for an error reply or an unreachable service."""
         service = subject.split(".")[1] if subject.count(".") >= 2 else subject
-        try:
-            msg = await self.nc.request(
-                subject, payload.model_dump_json().encode(), timeout=timeout or self.timeout
-            )
-        except NoRespondersError:
-            raise ServiceError(
-                ErrorKind.UNAVAILABLE, f"{service} service is unavailable", service=service
-            ) from None
-        except NatsTimeout:
-            raise ServiceError(
-                ErrorKind.UNAVAILABLE, f"{service} service did not answer in time", service=service
-            ) from None
-        except ConnectionClosedError:
-            raise ServiceError(ErrorKind.UNAVAILABLE, "message bus is unavailable") from None
+        budget = timeout or self.timeout
+        deadline = time.monotonic() + budget
+        data = payload.model_dump_json().encode()
+        delay = 0.05
+        while True:
+            try:
+                msg = await self.nc.request(
+                    subject, data, timeout=max(0.05, deadline - time.monotonic())
+                )
+                break
+            except NoRespondersError:
+                # Nobody received it, so a retry cannot duplicate anything; a restarting
+                # service is usually back within the budget.
+                if time.monotonic() + delay >= deadline:
+                    raise ServiceError(
+                        ErrorKind.UNAVAILABLE, f"{service} service is unavailable", service=service
+                    ) from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            except NatsTimeout:
+                raise ServiceError(
+                    ErrorKind.UNAVAILABLE,
+                    f"{service} service did not answer in time",
+                    service=service,
+                ) from None
+            except ConnectionClosedError:
+                raise ServiceError(ErrorKind.UNAVAILABLE, "message bus is unavailable") from None
         if self.nc.is_closed or not msg.data:
             raise ServiceError(ErrorKind.UNAVAILABLE, f"{service} service sent no answer")
         reply = Reply.model_validate_json(msg.data)
