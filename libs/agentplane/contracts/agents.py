@@ -127,11 +127,42 @@ class AgentRecord(BaseModel):
     label: str | None = None
     client_type: ClientType | None = None
     registered: bool
+    dialect: str = "v1"
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    deleted: bool = False
+    terminated_at: datetime | None = None
     created_at: datetime
     token_prefix: str
     token_expires_at: datetime | None = None
     capabilities: list[Capability] = Field(default_factory=list)
     services: list[ServiceRef] = Field(default_factory=list)
+
+
+class EnrollmentKind(StrEnum):
+    """What a one-time token admits: seed 002 registration or seed 003 enrollment."""
+
+    REGISTRATION = "registration"
+    ENROLLMENT = "enrollment"
+
+
+class IssueEnrollmentToken(BaseModel):
+    """Issue a single-use registration or enrollment token for a workspace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    kind: EnrollmentKind
+    ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+
+
+class EnrollmentTokenIssued(BaseModel):
+    """The token, shown exactly once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    kind: EnrollmentKind
+    expires_at: datetime
 
 
 class AgentList(BaseModel):

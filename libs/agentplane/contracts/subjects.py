@@ -22,6 +22,7 @@ class Registry:
     AGENT_AUTHENTICATE = f"{PREFIX}.registry.agent.authenticate"
     AGENT_LIST = f"{PREFIX}.registry.agent.list"
     AGENT_GET = f"{PREFIX}.registry.agent.get"
+    ENROLLMENT_TOKEN_ISSUE = f"{PREFIX}.registry.enrollment_token.issue"
 
 
 class Heartbeat:

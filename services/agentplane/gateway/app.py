@@ -11,7 +11,7 @@ from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
 from agentplane.gateway.errors import install_error_handlers
-from agentplane.gateway.routers import admin, agents_v1, health
+from agentplane.gateway.routers import admin, agents_v1, enrollment, health
 from agentplane.security.admin import admin_token
 from agentplane.settings import Settings
 
@@ -41,4 +41,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(agents_v1.router)
+    app.include_router(enrollment.router)
     return app

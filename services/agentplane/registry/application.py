@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -16,7 +16,10 @@ from agentplane.contracts.agents import (
     AgentProvisioned,
     AgentRecord,
     AuthenticateAgent,
+    EnrollmentKind,
+    EnrollmentTokenIssued,
     GetAgent,
+    IssueEnrollmentToken,
     ListAgents,
     ProvisionAgent,
     RegisterAgent,
@@ -31,13 +34,25 @@ from agentplane.contracts.workspaces import (
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.registry.domain import Agent, AgentAlreadyRegistered, TokenMismatch, Workspace
+from agentplane.registry.domain import (
+    Agent,
+    AgentAlreadyRegistered,
+    EnrollmentToken,
+    TokenMismatch,
+    TokenNotUsable,
+    Workspace,
+)
+from agentplane.registry.domain.enrollment import enrollment_token_id
 from agentplane.registry.domain.workspace import external_id
 from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 
 API_KEY_PREFIX = "pc_"
 AGENT_TOKEN_PREFIX = "agent_tok_"
+ENROLLMENT_PREFIXES = {
+    EnrollmentKind.REGISTRATION: "ap_reg_",
+    EnrollmentKind.ENROLLMENT: "ap_enr_",
+}
 
 
 class RegistryStore(ServiceApplication):
@@ -188,21 +203,62 @@ class Registry:
             agent: Agent = self.store.repository.get(query.agent_id)
         except AggregateNotFoundError:
             raise unauthorized("Invalid agent credentials") from None
-        if not matches(query.token, agent.token_hash, self.key) or not agent.token_valid_at(
-            self.clock()
+        if (
+            not matches(query.token, agent.token_hash, self.key)
+            or not agent.token_valid_at(self.clock())
+            or not agent.credential_usable(self.clock())
         ):
             raise unauthorized("Invalid agent credentials")
         return AgentIdentity(agent_id=agent.id, workspace_id=agent.workspace_id)
 
+    # -- one-time enrollment tokens ----------------------------------------------------------
+
+    def issue_enrollment_token(
+        self, cmd: IssueEnrollmentToken
+    ) -> tuple[EnrollmentTokenIssued, int]:
+        self._workspace(cmd.workspace_id)
+        prefix = ENROLLMENT_PREFIXES[cmd.kind]
+        token = new_secret(prefix)
+        expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
+        issued = EnrollmentToken.issue(
+            keyed_hash(token, self.key),
+            cmd.workspace_id,
+            cmd.kind.value,
+            public_prefix(token, prefix),
+            expires_at,
+        )
+        position = self._save(issued)
+        return EnrollmentTokenIssued(token=token, kind=cmd.kind, expires_at=expires_at), position
+
+    def use_enrollment_token(
+        self, token: str, kind: EnrollmentKind, agent_id: UUID
+    ) -> EnrollmentToken:
+        """The token, marked used by `agent_id`; save it together with the new agent.
+
+        Saving both in one `_save` makes the use exactly-once: a concurrent use of the same
+        token conflicts on the token's version and is rejected.
+        """
+        invalid_token = unauthorized("Invalid or expired registration token")
+        if not is_well_formed(token, ENROLLMENT_PREFIXES[kind]):
+            raise invalid_token
+        try:
+            issued: EnrollmentToken = self.store.repository.get(
+                enrollment_token_id(keyed_hash(token, self.key))
+            )
+            issued.use(kind.value, agent_id, self.clock())
+        except (AggregateNotFoundError, TokenNotUsable):
+            raise invalid_token from None
+        return issued
+
     def list_agents(self, query: ListAgents) -> AgentList:
         with self.views.read() as tx:
-            docs = tx.list(AGENT, query.workspace_id)
+            docs = [d for d in tx.list(AGENT, query.workspace_id) if not d.get("deleted")]
         docs.sort(key=lambda d: (d["created_at"], d["id"]))
         return AgentList(agents=[AgentRecord.model_validate(d) for d in docs])
 
     def get_agent(self, query: GetAgent) -> AgentRecord:
         with self.views.read() as tx:
             doc = tx.get(AGENT, str(query.agent_id))
-        if doc is None or doc["workspace_id"] != query.workspace_id:
+        if doc is None or doc["workspace_id"] != query.workspace_id or doc.get("deleted"):
             raise not_found("Agent not found")
         return AgentRecord.model_validate(doc)

@@ -13,6 +13,7 @@ from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agents import (
     AuthenticateAgent,
     GetAgent,
+    IssueEnrollmentToken,
     ListAgents,
     ProvisionAgent,
     RegisterAgent,
@@ -65,6 +66,11 @@ def register_handlers(host: ServiceHost, registry: Registry, relay: OutboxRelay)
     async def get_agent(q: GetAgent) -> BaseModel:
         return await query(registry.get_agent, q)
 
+    @replying(IssueEnrollmentToken)
+    async def issue_enrollment_token(cmd: IssueEnrollmentToken) -> BaseModel:
+        return await command(registry.issue_enrollment_token, cmd)
+
+    host.handle(Subjects.ENROLLMENT_TOKEN_ISSUE, issue_enrollment_token)
     host.handle(Subjects.WORKSPACE_CREATE, create_workspace)
     host.handle(Subjects.WORKSPACE_AUTHENTICATE, authenticate_workspace)
     host.handle(Subjects.AGENT_PROVISION, provision_agent)

@@ -34,7 +34,7 @@ class RegistryProjection:
             )
             # Keyed hash → workspace: how a presented key is resolved without scanning.
             tx.put(WORKSPACE_KEY, event.api_key_hash, {"workspace_id": ws_id})
-        elif isinstance(event, Agent.Provisioned | Agent.Registered):
+        elif isinstance(event, Agent.Provisioned | Agent.Registered | Agent.Enrolled):
             agent_id = str(event.originator_id)
             tx.put(
                 AGENT,
@@ -45,17 +45,40 @@ class RegistryProjection:
                     "name": event.name,
                     "label": event.label,
                     "client_type": getattr(event, "client_type", None),
-                    "registered": isinstance(event, Agent.Registered),
+                    "dialect": getattr(event, "dialect", "v1"),
+                    "attributes": getattr(event, "attributes", {}),
+                    "registered": not isinstance(event, Agent.Provisioned),
                     "created_at": _iso(event.timestamp),
                     "token_prefix": event.token_prefix,
                     "token_expires_at": _iso(event.token_expires_at),
                     "capabilities": [],
                     "services": [],
+                    "deleted": False,
+                    "terminated_at": None,
                 },
                 scope=event.workspace_id,
             )
-        elif isinstance(event, Agent.RegistrationCompleted):
-            doc = tx.get(AGENT, str(event.originator_id))
-            if doc is not None:
-                doc.update(name=event.name, label=event.label, registered=True)
-                tx.put(AGENT, doc["id"], doc, scope=doc["workspace_id"])
+        else:
+            self._change_agent(event, tx)
+
+    def _change_agent(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
+        doc = tx.get(AGENT, str(event.originator_id))
+        if doc is None:
+            return
+        if isinstance(event, Agent.RegistrationCompleted):
+            doc.update(name=event.name, label=event.label, registered=True)
+        elif isinstance(event, Agent.TokenRotated):
+            doc.update(
+                token_prefix=event.token_prefix, token_expires_at=_iso(event.token_expires_at)
+            )
+        elif isinstance(event, Agent.CapabilitiesReplaced):
+            doc["capabilities"] = event.capabilities
+        elif isinstance(event, Agent.AttributesUpdated):
+            doc["attributes"] = {**doc.get("attributes", {}), **event.changes}
+        elif isinstance(event, Agent.Deleted):
+            doc["deleted"] = True
+        elif isinstance(event, Agent.Terminated):
+            doc["terminated_at"] = _iso(event.at)
+        else:
+            return
+        tx.put(AGENT, doc["id"], doc, scope=doc["workspace_id"])

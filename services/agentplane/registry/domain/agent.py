@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -54,6 +55,24 @@ class Agent(Aggregate):
         token_prefix: str
         token_expires_at: datetime | None
 
+    class Enrolled(Created):
+        """Created through another dialect: seed 002 (orchestrator), 003 (device), 004 (PAP).
+
+        `attributes` holds the dialect's public, non-secret fields (version, labels, hostname,
+        os, dns_name, resources, …); `token_*` is the dialect's primary agent credential.
+        """
+
+        TOPIC = "agent.Enrolled"
+        PRIVATE = frozenset({"token_hash"})
+        workspace_id: str
+        dialect: str
+        name: str | None
+        label: str | None
+        token_hash: str
+        token_prefix: str
+        token_expires_at: datetime | None
+        attributes: dict[str, Any]
+
     class RegistrationCompleted(Event):
         """A provisioned agent registered itself with its provisioned token."""
 
@@ -70,8 +89,17 @@ class Agent(Aggregate):
         token_prefix: str,
         token_expires_at: datetime | None,
         client_type: str | None = None,
+        dialect: str = "v1",
+        attributes: dict[str, Any] | None = None,
     ) -> None:
-        # Both created events land here; only a provisioned agent has a client type.
+        # Every created event lands here; only a provisioned agent has a client type.
+        self.dialect = dialect
+        self.attributes: dict[str, Any] = dict(attributes or {})
+        self.capabilities: list[dict[str, Any]] = []
+        self.credentials: dict[str, dict[str, Any]] = {}
+        self.revoked = False
+        self.deleted = False
+        self.terminated_at: datetime | None = None
         self.workspace_id = workspace_id
         self.name = name
         self.label = label
@@ -148,3 +176,150 @@ class Agent(Aggregate):
 
     def token_valid_at(self, now: datetime) -> bool:
         return self.token_expires_at is None or now < self.token_expires_at
+
+    @classmethod
+    def enroll(
+        cls,
+        agent_id: UUID,
+        workspace_id: str,
+        dialect: str,
+        name: str | None,
+        label: str | None,
+        token_hash: str,
+        token_prefix: str,
+        token_expires_at: datetime | None,
+        attributes: dict[str, Any],
+    ) -> Agent:
+        return cls._create(
+            cls.Enrolled,
+            id=agent_id,
+            workspace_id=workspace_id,
+            dialect=dialect,
+            name=name,
+            label=label,
+            token_hash=token_hash,
+            token_prefix=token_prefix,
+            token_expires_at=token_expires_at,
+            attributes=attributes,
+        )
+
+    def credential_usable(self, now: datetime) -> bool:
+        """No credential of a revoked, deleted or terminated agent works."""
+        return not (self.revoked or self.deleted or self.terminated_at is not None)
+
+    # -- changes every dialect shares ------------------------------------------------------
+
+    class TokenRotated(Event):
+        """The primary token was replaced; the old one stops working at once."""
+
+        TOPIC = "agent.TokenRotated"
+        PRIVATE = frozenset({"token_hash"})
+        old_token_prefix: str
+        token_hash: str
+        token_prefix: str
+        token_expires_at: datetime | None
+
+    @event(TokenRotated)
+    def rotate_token(
+        self,
+        old_token_prefix: str,
+        token_hash: str,
+        token_prefix: str,
+        token_expires_at: datetime | None,
+    ) -> None:
+        self.token_hash = token_hash
+        self.token_prefix = token_prefix
+        self.token_expires_at = token_expires_at
+
+    class CapabilitiesReplaced(Event):
+        """The agent's capability set, replaced as a whole."""
+
+        TOPIC = "agent.CapabilitiesReplaced"
+        capabilities: list[dict[str, Any]]
+
+    @event(CapabilitiesReplaced)
+    def replace_capabilities(self, capabilities: list[dict[str, Any]]) -> None:
+        self.capabilities = list(capabilities)
+
+    class AttributesUpdated(Event):
+        """Public attributes changed (labels, version, …): the keys given replace old values."""
+
+        TOPIC = "agent.AttributesUpdated"
+        changes: dict[str, Any]
+
+    @event(AttributesUpdated)
+    def update_attributes(self, changes: dict[str, Any]) -> None:
+        self.attributes.update(changes)
+
+    class CredentialIssued(Event):
+        """A further credential (JWT id, certificate serial, API key, …) for this agent."""
+
+        TOPIC = "agent.CredentialIssued"
+        PRIVATE = frozenset({"secret_hash"})
+        kind: str
+        credential_id: str
+        secret_hash: str | None
+        prefix: str | None
+        expires_at: datetime | None
+
+    @event(CredentialIssued)
+    def issue_credential(
+        self,
+        kind: str,
+        credential_id: str,
+        secret_hash: str | None,
+        prefix: str | None,
+        expires_at: datetime | None,
+    ) -> None:
+        self.credentials[credential_id] = {
+            "kind": kind,
+            "secret_hash": secret_hash,
+            "prefix": prefix,
+            "expires_at": expires_at,
+            "revoked": False,
+        }
+
+    class CredentialRevoked(Event):
+        """One credential stopped working (e.g. the old key after a rotation)."""
+
+        TOPIC = "agent.CredentialRevoked"
+        credential_id: str
+        reason: str
+
+    @event(CredentialRevoked)
+    def revoke_credential(self, credential_id: str, reason: str) -> None:
+        if credential_id in self.credentials:
+            self.credentials[credential_id]["revoked"] = True
+
+    class CredentialsRevoked(Event):
+        """Every credential of the agent, of every generation, stopped working."""
+
+        TOPIC = "agent.CredentialsRevoked"
+        reason: str
+
+    @event(CredentialsRevoked)
+    def revoke_all_credentials(self, reason: str) -> None:
+        self.revoked = True
+        for credential in self.credentials.values():
+            credential["revoked"] = True
+
+    class Deleted(Event):
+        """The registration was removed (seed 002); its credentials are revoked with it."""
+
+        TOPIC = "agent.Deleted"
+
+    @event(Deleted)
+    def delete(self) -> None:
+        self.deleted = True
+        self.revoked = True
+
+    class Terminated(Event):
+        """Terminated by its owner (seed 004); the record stays for audit."""
+
+        TOPIC = "agent.Terminated"
+        at: datetime
+
+    @event(Terminated)
+    def terminate(self, at: datetime) -> None:
+        self.terminated_at = at
+        self.revoked = True

@@ -1,0 +1,37 @@
+"""Operator endpoint for one-time tokens: seed 002 registration and seed 003 enrollment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentplane.contracts.agents import EnrollmentKind, EnrollmentTokenIssued, IssueEnrollmentToken
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.formats import iso_ms
+
+router = APIRouter(tags=["enrollment tokens"])
+
+
+class EnrollmentTokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kind: EnrollmentKind
+    ttlSeconds: int = Field(default=86400, ge=60, le=30 * 86400)
+
+
+@router.post("/v1/enrollment-tokens", status_code=201)
+async def issue(body: EnrollmentTokenBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
+    cmd = IssueEnrollmentToken(
+        workspace_id=ws.workspace_id, kind=body.kind, ttl_seconds=body.ttlSeconds
+    )
+    issued = EnrollmentTokenIssued.model_validate(
+        await bus.request(Registry.ENROLLMENT_TOKEN_ISSUE, cmd)
+    )
+    return {
+        "token": issued.token,
+        "kind": issued.kind.value,
+        "expiresAt": iso_ms(issued.expires_at),
+    }
