@@ -26,6 +26,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         yield running
     finally:
         running.stop()
+    # After every test that used it, the read models must still be exactly what the event
+    # log rebuilds: `replay --verify` over the session's data dir.
+    result = running.cli("replay", "--verify")
+    print("\nreplay --verify of the session system:\n" + result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="session")
