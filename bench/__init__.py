@@ -1,0 +1,1 @@
+"""Benchmarks: each reports ratios against raw baselines measured in the same run."""

@@ -1,0 +1,17 @@
+"""`make bench`: run every benchmark and print one JSON line of results."""
+
+from __future__ import annotations
+
+import json
+
+from bench import registrations
+
+
+def main() -> None:
+    results: dict[str, object] = {}
+    results.update(registrations.run())
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
