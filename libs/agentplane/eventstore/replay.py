@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
 
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.projection import Projection
-from agentplane.eventstore.views import Row, ViewStore, ViewTx
+from agentplane.eventstore.views import Row, SQLiteViewStore, ViewStore, ViewTx, open_view_store
+from agentplane.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -115,3 +118,32 @@ def rebuild_from_integration(
     seconds = time.perf_counter() - started
     rebuilt = scratch.dump()
     return ReplayResult(view, count, seconds, len(rebuilt), compare(live.dump(), rebuilt))
+
+
+def verify_service_view(
+    settings: Settings,
+    service: str,
+    store_class: type[ServiceApplication],
+    projection: Projection,
+    scratch_dir: Path,
+) -> ReplayResult:
+    """Rebuild a service's local view from its own event store and compare with the live one."""
+    store = store_class.from_settings(settings)
+    live = open_view_store(settings, service)
+    scratch = SQLiteViewStore(scratch_dir / f"{service}_views.sqlite")
+    try:
+        return rebuild_local(service, store, projection, live, scratch)
+    finally:
+        live.close()
+        scratch.close()
+
+
+def published_service_events(
+    settings: Settings, service: str, store_class: type[ServiceApplication]
+) -> Iterator[IntegrationEvent]:
+    """A service's events that its relay has published so far (what subscribers have seen)."""
+    store = store_class.from_settings(settings)
+    live = open_view_store(settings, service)
+    stop = live.position(f"relay:{store.name.lower()}")
+    live.close()
+    return integration_events(store, stop=stop)

@@ -127,7 +127,33 @@ def _schema(table: str) -> list[str]:
     ]
 
 
-class SQLiteViewStore:
+class _SqlViewStore:
+    """What both view databases share once `read()` gives a transaction."""
+
+    table: str
+    _lock: threading.RLock
+    _conn: Any
+
+    def read(self) -> Any:
+        raise NotImplementedError
+
+    def position(self, name: str) -> int:
+        with self.read() as tx:
+            return tx.position(name)
+
+    def dump(self) -> list[Row]:
+        with self.read() as tx:
+            tx.cur.execute(
+                f"SELECT kind, key, scope, doc FROM {self.table}_rows ORDER BY kind, key"
+            )
+            return [tuple(r) for r in tx.cur.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class SQLiteViewStore(_SqlViewStore):
     """Views in a SQLite file (WAL); one writer at a time, readers never block it."""
 
     def __init__(self, path: Path | str, table: str = "view") -> None:
@@ -159,23 +185,8 @@ class SQLiteViewStore:
         with self._lock:
             yield _SqlTx(self._conn.cursor(), self.table, "?")
 
-    def position(self, name: str) -> int:
-        with self.read() as tx:
-            return tx.position(name)
 
-    def dump(self) -> list[Row]:
-        with self.read() as tx:
-            tx.cur.execute(
-                f"SELECT kind, key, scope, doc FROM {self.table}_rows ORDER BY kind, key"
-            )
-            return [tuple(r) for r in tx.cur.fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-class PostgresViewStore:
+class PostgresViewStore(_SqlViewStore):
     """Views in PostgreSQL tables named `<table>_rows` and `<table>_tracking`."""
 
     def __init__(self, settings: Settings, table: str, dbname: str | None = None) -> None:
@@ -224,21 +235,6 @@ class PostgresViewStore:
     def read(self) -> Iterator[_SqlTx]:
         with self.transaction() as tx:
             yield tx
-
-    def position(self, name: str) -> int:
-        with self.read() as tx:
-            return tx.position(name)
-
-    def dump(self) -> list[Row]:
-        with self.read() as tx:
-            tx.cur.execute(
-                f"SELECT kind, key, scope, doc FROM {self.table}_rows ORDER BY kind, key"
-            )
-            return [tuple(r) for r in tx.cur.fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def open_view_store(settings: Settings, service: str) -> SQLiteViewStore | PostgresViewStore:

@@ -1,4 +1,4 @@
-"""Replay support for the heartbeat service: its liveness view and its public events."""
+"""Replay support for the heartbeat service: its view rebuilt from the log, its public events."""
 
 from __future__ import annotations
 
@@ -6,27 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.eventstore.replay import ReplayResult, integration_events, rebuild_local
-from agentplane.eventstore.views import SQLiteViewStore, open_view_store
+from agentplane.eventstore.replay import (
+    ReplayResult,
+    published_service_events,
+    verify_service_view,
+)
 from agentplane.heartbeat.application import HeartbeatStore
 from agentplane.heartbeat.projections import LivenessProjection
 from agentplane.settings import Settings
 
 
 def verify(settings: Settings, scratch_dir: Path) -> ReplayResult:
-    store = HeartbeatStore.from_settings(settings)
-    live = open_view_store(settings, "heartbeat")
-    scratch = SQLiteViewStore(scratch_dir / "heartbeat_views.sqlite")
-    try:
-        return rebuild_local("heartbeat", store, LivenessProjection(), live, scratch)
-    finally:
-        live.close()
-        scratch.close()
+    return verify_service_view(
+        settings, "heartbeat", HeartbeatStore, LivenessProjection(), scratch_dir
+    )
 
 
 def published_events(settings: Settings) -> Iterator[IntegrationEvent]:
-    store = HeartbeatStore.from_settings(settings)
-    live = open_view_store(settings, "heartbeat")
-    stop = live.position("relay:heartbeat")
-    live.close()
-    return integration_events(store, stop=stop)
+    return published_service_events(settings, "heartbeat", HeartbeatStore)
