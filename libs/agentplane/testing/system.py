@@ -59,6 +59,12 @@ class RunningSystem:
         )
         log.close()
         self.wait_healthy(timeout)
+        # The launcher prints its ready line after its own health check succeeds.
+        deadline = time.monotonic() + timeout
+        while READY_MARK not in self.log():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no ready line from agentplane run:\n{self.log()[-4000:]}")
+            time.sleep(0.05)
         return self
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
