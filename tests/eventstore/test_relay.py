@@ -177,7 +177,7 @@ class Crash(BaseException):
 
 
 class CrashBeforeStoringPosition(OutboxRelay):
-    def _store_position(self, position: int) -> None:
+    def _store_position(self, position: int, sequence: int) -> None:
         raise Crash
 
 

@@ -20,8 +20,9 @@ def store_env(settings: Settings, app_name: str, *, schema: str | None = None) -
     env: dict[str, str] = {
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
-        # Aggregates are replaced, never mutated in place by readers.
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+        # Commands mutate what they get; a copy keeps a failed or concurrent command from
+        # leaving unsaved state in the cache.
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
     if settings.event_store == "postgres":
         env.update(

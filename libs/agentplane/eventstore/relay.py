@@ -1,9 +1,12 @@
 """Outbox relay: publishes every recorded event to JetStream exactly once per notification.
 
 The event store is the outbox. Each notification is published as an integration event with
-`Nats-Msg-Id = <app>:<notification id>`, so JetStream drops a re-publish after a crash. The
-relay's position is recovered as the larger of its stored position and the last id found in
-the stream, which keeps it correct after `kill -9` even beyond the dedup window.
+`Nats-Msg-Id = <app>:<notification id>`, so JetStream drops a re-publish within its dedup
+window. A batch is pipelined (all sent, then all acks awaited); the relay then stores its
+position together with the stream sequence of the last ack. On start it reads what the
+stream holds of this app after that sequence and advances only over ids that are present
+without a gap, so a crash at any point neither republishes nor skips, whatever the time
+since the crash.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import logging
 from typing import Any
 
 from eventsourcing.application import Application
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from agentplane.contracts.streams import events_stream_config
@@ -59,6 +64,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.ack_timeout = ack_timeout
         self.tracking_name = f"relay:{self.app_name}"
+        self.sequence_name = f"relay-seq:{self.app_name}"
+        self.sequence = 0
         self.position = 0
         self.published_total = 0
         self._wake = asyncio.Event()
@@ -67,18 +74,41 @@ class OutboxRelay:
     async def start(self) -> None:
         await ensure_events_stream(self.js)
         stored = await asyncio.to_thread(self.positions.position, self.tracking_name)
-        self.position = max(stored, await self._last_published_position())
+        stored_seq = await asyncio.to_thread(self.positions.position, self.sequence_name)
+        self.position, self.sequence = await self._recover(stored, stored_seq)
 
-    async def _last_published_position(self) -> int:
+    async def _recover(self, position: int, sequence: int) -> tuple[int, int]:
+        """Advance over this app's ids found in the stream after `sequence`, up to a gap."""
+        stream = events_stream_config().name
+        info = await self.js.stream_info(stream)
+        if info.state.last_seq <= sequence:
+            return position, sequence
+        found: dict[int, int] = {}
+        sub = await self.js.subscribe(
+            Events.of_app(self.app_name),
+            stream=stream,
+            ordered_consumer=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=sequence + 1
+            ),
+        )
         try:
-            msg = await self.js.get_last_msg(
-                events_stream_config().name, Events.of_app(self.app_name)
-            )
-        except NotFoundError:
-            return 0
-        msg_id = (msg.headers or {}).get(MSG_ID, "")
-        app, _, position = msg_id.partition(":")
-        return int(position) if app == self.app_name and position.isdigit() else 0
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=0.5)
+                except NatsTimeoutError:
+                    break
+                app, _, pos = (msg.headers or {}).get(MSG_ID, "").partition(":")
+                if app == self.app_name and pos.isdigit():
+                    found[int(pos)] = msg.metadata.sequence.stream
+                if msg.metadata.num_pending == 0:
+                    break
+        finally:
+            await sub.unsubscribe()
+        while position + 1 in found:
+            position += 1
+            sequence = found[position]
+        return position, sequence
 
     def wake(self) -> None:
         """Tell the relay that new events were recorded."""
@@ -107,9 +137,8 @@ class OutboxRelay:
                 log.warning("relay %s: publish failed (%s); retrying", self.app_name, exc)
                 await asyncio.sleep(1.0)
                 try:
-                    # After an outage longer than the dedup window, ask the stream what it
-                    # already holds instead of re-publishing it.
-                    await self.start()
+                    # Ask the stream what it already holds instead of re-publishing it.
+                    self.position, self.sequence = await self._recover(self.position, self.sequence)
                 except Exception:
                     pass
                 continue
@@ -130,26 +159,29 @@ class OutboxRelay:
         )
         if not notifications:
             return 0
-        # One at a time, each acknowledged before the next is sent: the stream then never
-        # holds an event without every earlier one, so recovery from its last message is
-        # exact. (Pipelining could let a message lost in a reconnect be overtaken.)
+        acks = []
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             integration = to_integration(self.app_name, notification.id, event)
-            await self.js.publish(
-                Events.subject(self.app_name, integration.type),
-                integration.model_dump_json().encode(),
-                timeout=self.ack_timeout,
-                headers={MSG_ID: integration.id},
+            acks.append(
+                await self.js.publish_async(
+                    Events.subject(self.app_name, integration.type),
+                    integration.model_dump_json().encode(),
+                    headers={MSG_ID: integration.id},
+                )
             )
+        done = await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
         last = notifications[-1].id
-        await asyncio.to_thread(self._store_position, last)
+        sequence = max(ack.seq for ack in done)
+        await asyncio.to_thread(self._store_position, last, sequence)
         async with self._advanced:
             self.position = last
+            self.sequence = sequence
             self.published_total += len(notifications)
             self._advanced.notify_all()
         return len(notifications)
 
-    def _store_position(self, position: int) -> None:
+    def _store_position(self, position: int, sequence: int) -> None:
         with self.positions.transaction() as tx:
             tx.set_position(self.tracking_name, position)
+            tx.set_position(self.sequence_name, sequence)
