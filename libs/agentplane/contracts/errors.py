@@ -53,6 +53,10 @@ def unauthorized(message: str, **details: Any) -> ServiceError:
     return ServiceError(ErrorKind.UNAUTHORIZED, message, **details)
 
 
+def forbidden(message: str, **details: Any) -> ServiceError:
+    return ServiceError(ErrorKind.FORBIDDEN, message, **details)
+
+
 def invalid(message: str, **details: Any) -> ServiceError:
     return ServiceError(ErrorKind.VALIDATION, message, **details)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,3 +51,119 @@ class LivenessReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     agents: dict[str, AgentLiveness]
+
+
+# -- NATS-native heartbeats and partitions ---------------------------------------------------
+
+# Bound of a NATS-native heartbeat body; the fields besides `token` go to telemetry.
+MAX_NATIVE_BEAT_BYTES = 4096
+
+
+def partition_of(agent_id: str, partitions: int) -> int:
+    """The heartbeat partition of an agent: crc32 of its lowercase UUID text, mod N.
+
+    Deterministic across processes and languages (zlib/IEEE CRC-32), so agents, gateways and
+    replicas agree on `ap.hb.<partition>.<agent_id>` without asking anyone.
+    """
+    return zlib.crc32(agent_id.encode()) % partitions if partitions > 1 else 0
+
+
+class NativeBeat(BaseModel):
+    """Body of a NATS-native heartbeat on `ap.hb.<agent_id>` (agent id in lowercase UUID form).
+
+    `token` is the agent's token (the one its seed 000 heartbeat sends). Other fields are kept
+    as telemetry, never the token. With a reply subject the agent gets a `Reply` carrying
+    `BeatAccepted`, or an error (`unauthorized`, `validation`); without one, a bad beat is
+    dropped and counted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    token: str = Field(min_length=1, max_length=512)
+
+
+class RecordBeat(BaseModel):
+    """A heartbeat of an agent the caller already authenticated (a gateway dialect).
+
+    `offline_after_seconds` sets the agent's deadline from now on (seed 004 modes, seed 002
+    intervals); without it the agent keeps its current one. `telemetry`, when given, is kept
+    on the agent's heartbeat telemetry channel.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    offline_after_seconds: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    telemetry: dict[str, Any] | None = None
+
+
+class BeatRecorded(BaseModel):
+    """The deadline was reset; `came_online` when this beat made the agent online."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    last_seen_at: datetime
+    came_online: bool
+
+
+class HeartbeatStats(BaseModel):
+    """Counters of one heartbeat replica since it started."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instance: str
+    partitions: list[int]
+    accepted: int
+    rejected: int
+    invalid: int
+    unverified: int
+    forwarded: int
+    verifications: int
+    tracked: int
+    online: int
+
+
+class TelemetryQuery(BaseModel):
+    """The newest `limit` telemetry messages of one agent and kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    kind: str = Field(default="heartbeat", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    limit: int = Field(default=10, ge=1, le=1000)
+
+
+class TelemetryEntry(BaseModel):
+    """One telemetry message: its body and when the stream received it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int
+    received_at: datetime
+    data: dict[str, Any]
+
+
+class TelemetryList(BaseModel):
+    """Telemetry messages, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: list[TelemetryEntry]
+
+
+class BenchFill(BaseModel):
+    """Benchmark only: track `count` synthetic online agents (deadline `offline_after_seconds`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=1, le=10_000_000)
+    offline_after_seconds: float = Field(default=3600.0, gt=0)
+
+
+class BenchFilled(BaseModel):
+    """How many agents the replica tracks now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tracked: int

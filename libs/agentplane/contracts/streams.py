@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
-from agentplane.contracts.subjects import Events
+from agentplane.contracts.subjects import Events, Telemetry
 
 EVENTS_STREAM = "AP_EVENTS"
 DEAD_LETTER_STREAM = "AP_DEADLETTER"
+TELEMETRY_STREAM = "AP_TELEMETRY"
+# Messages kept per agent and kind (`ap.telemetry.<kind>.<agent_id>`).
+TELEMETRY_PER_AGENT = 1000
 # Redeliveries before a message is parked on the dead-letter subject.
 MAX_DELIVER = 5
 ACK_WAIT_SECONDS = 30.0
@@ -32,4 +35,24 @@ def dead_letter_stream_config() -> StreamConfig:
         subjects=[Events.DEAD_LETTER + ".>"],
         storage=StorageType.FILE,
         max_age=14 * 24 * 3600.0,
+    )
+
+
+def telemetry_stream_config() -> StreamConfig:
+    """Heartbeat bodies and metrics: capped per agent, oldest dropped, off the control path.
+
+    `max_bytes` bounds the whole channel (a fleet of a million agents times 1,000 messages
+    would not fit a disk); a week is more history than any view asks for. Direct gets let any
+    replica read an agent's recent messages without creating a consumer.
+    """
+    return StreamConfig(
+        name=TELEMETRY_STREAM,
+        subjects=[Telemetry.ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_msgs_per_subject=TELEMETRY_PER_AGENT,
+        max_bytes=4 * 1024**3,
+        max_age=7 * 24 * 3600.0,
+        allow_direct=True,
     )

@@ -22,7 +22,27 @@ class Registry:
     AGENT_AUTHENTICATE = f"{PREFIX}.registry.agent.authenticate"
     AGENT_LIST = f"{PREFIX}.registry.agent.list"
     AGENT_GET = f"{PREFIX}.registry.agent.get"
+    AGENT_ROTATE_TOKEN = f"{PREFIX}.registry.agent.rotate_token"
+    AGENT_REPLACE_CAPABILITIES = f"{PREFIX}.registry.agent.replace_capabilities"
+    AGENT_FIND_BY_CAPABILITY = f"{PREFIX}.registry.agent.find_by_capability"
+    AGENT_EXPIRING_TOKENS = f"{PREFIX}.registry.agent.expiring_tokens"
     ENROLLMENT_TOKEN_ISSUE = f"{PREFIX}.registry.enrollment_token.issue"
+    DEVICE_ENROLL = f"{PREFIX}.registry.device.enroll"
+    DEVICE_AUTHENTICATE = f"{PREFIX}.registry.device.authenticate"
+    DEVICE_HEARTBEAT_SYNC = f"{PREFIX}.registry.device.heartbeat_sync"
+    DEVICE_KEY_ROTATE = f"{PREFIX}.registry.device.key_rotate"
+    RELEASE_PUBLISH = f"{PREFIX}.registry.release.publish"
+    RELEASE_FIND_UPDATE = f"{PREFIX}.registry.release.find_update"
+    PAP_AGENT_CREATE = f"{PREFIX}.registry.pap_agent.create"
+    PAP_AGENT_LIST = f"{PREFIX}.registry.pap_agent.list"
+    PAP_AGENT_GET = f"{PREFIX}.registry.pap_agent.get"
+    PAP_AGENT_TERMINATE = f"{PREFIX}.registry.pap_agent.terminate"
+    ORCHESTRATOR_REGISTER = f"{PREFIX}.registry.orchestrator.register"
+    ORCHESTRATOR_AUTHENTICATE_TOKEN = f"{PREFIX}.registry.orchestrator.authenticate_token"
+    ORCHESTRATOR_AUTHENTICATE_CERT = f"{PREFIX}.registry.orchestrator.authenticate_cert"
+    ORCHESTRATOR_UPDATE = f"{PREFIX}.registry.orchestrator.update"
+    ORCHESTRATOR_DELETE = f"{PREFIX}.registry.orchestrator.delete"
+    ORCHESTRATOR_RENEW_CERT = f"{PREFIX}.registry.orchestrator.renew_cert"
 
 
 class Heartbeat:
@@ -30,6 +50,48 @@ class Heartbeat:
 
     BEAT = f"{PREFIX}.heartbeat.beat"
     LIVENESS_QUERY = f"{PREFIX}.heartbeat.liveness.query"
+    # A beat of an agent the caller (a gateway dialect) already authenticated: RecordBeat.
+    RECORD = f"{PREFIX}.heartbeat.record"
+    # Each replica answers with its own HeartbeatStats (no queue group).
+    STATS = f"{PREFIX}.heartbeat.stats"
+    TELEMETRY_RECENT = f"{PREFIX}.heartbeat.telemetry.recent"
+    # Answered only when AGENTPLANE_HEARTBEAT_BENCH is set (memory benchmark).
+    BENCH_FILL = f"{PREFIX}.heartbeat.bench.fill"
+    # NATS-native heartbeats (contracts/liveness.py, NativeBeat): agents publish
+    # `ap.hb.<agent_id>`; the owner of the agent's partition listens on `ap.hb.<p>.*`.
+    NATIVE_ANY = f"{PREFIX}.hb.*"
+
+    @staticmethod
+    def native(agent_id: str) -> str:
+        """Where an agent publishes its heartbeats; any replica routes them to the owner."""
+        return f"{PREFIX}.hb.{agent_id}"
+
+    @staticmethod
+    def partitioned(partition: int, agent_id: str = "*") -> str:
+        """The subject of one partition (`partition_of` in contracts/liveness.py)."""
+        return f"{PREFIX}.hb.{partition}.{agent_id}"
+
+    @staticmethod
+    def liveness_query_of(partition: int) -> str:
+        """Liveness of agents of one partition, answered by its owner."""
+        return f"{PREFIX}.heartbeat.liveness.query.{partition}"
+
+    @staticmethod
+    def record_of(partition: int) -> str:
+        """RecordBeat for an agent of one partition, answered by its owner."""
+        return f"{PREFIX}.heartbeat.record.{partition}"
+
+
+class Telemetry:
+    """Heartbeat bodies and metrics: `ap.telemetry.<kind>.<agent_id>` (AP_TELEMETRY stream)."""
+
+    ALL = f"{PREFIX}.telemetry.>"
+    HEARTBEAT = "heartbeat"
+    METRICS = "metrics"
+
+    @staticmethod
+    def subject(kind: str, agent_id: str) -> str:
+        return f"{PREFIX}.telemetry.{kind}.{agent_id}"
 
 
 class Lifecycle:

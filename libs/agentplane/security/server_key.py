@@ -15,7 +15,8 @@ def load_or_create_text_secret(path: Path, factory: callable) -> str:  # type: i
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = factory()
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    # Unique per attempt: threads of one process may race here too.
+    tmp = path.with_suffix(f".tmp{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)

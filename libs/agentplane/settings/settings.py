@@ -32,12 +32,43 @@ class Settings(BaseSettings):
     postgres_db: str = "agentplane"
 
     agent_token_ttl_seconds: int = 86400
+    # Seed 003: after a rotated API key is delivered, the old key works until the new one is
+    # first used or this many seconds have passed.
+    device_key_grace_seconds: float = 60.0
+    # Seed 004: PAP agents are reachable as `{name}.{agent_domain}` (plugged.in uses
+    # is.plugged.in); a local default that resolves nowhere public.
+    agent_domain: str = "agents.local"
+
+    # Seed 002 orchestrator agents: lifetimes of the bearer JWT and of the client certificate
+    # (renewed through heartbeats within the last `renew_before`), and the config they get.
+    orchestrator_jwt_ttl_seconds: int = Field(default=86400, ge=60)
+    orchestrator_cert_ttl_seconds: int = Field(default=86400, ge=300)
+    orchestrator_cert_renew_before_seconds: int = Field(default=3600, ge=60)
+    orchestrator_task_poll_interval_seconds: int = Field(default=5, ge=1)
+    orchestrator_log_level: str = "info"
+    # mTLS for agent endpoints: a TLS terminator on `tls_port` (off when unset) that requires a
+    # client certificate of the internal CA and forwards to the gateway. Its server certificate
+    # comes from `tls_cert_file`/`tls_key_file`, or is issued by the CA for `tls_server_names`.
+    tls_port: int | None = None
+    tls_host: str = "127.0.0.1"
+    tls_server_names: str = "localhost,127.0.0.1"
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
 
     # Seed 000 agents are expected to heartbeat every 30 s; three missed beats mean offline.
     heartbeat_interval_seconds: float = 30.0
     heartbeat_missed_beats: int = 3
     liveness_sweep_seconds: float = 1.0
     liveness_grace_seconds: float = 5.0
+    # N heartbeat replicas each own partitions of the agents (crc32(agent_id) % partitions);
+    # `heartbeat_partition` lists the ones this replica owns ("0,2"; empty = all).
+    heartbeat_partitions: int = Field(default=1, ge=1, le=1024)
+    heartbeat_partition: str = ""
+    # A verified agent token is trusted this long without asking the registry again
+    # (registry credential events invalidate it at once; this is the safety net).
+    heartbeat_credential_cache_seconds: float = 60.0
+    # Benchmarks only: answer `ap.heartbeat.bench.fill` (synthetic agents for memory figures).
+    heartbeat_bench: bool = False
 
     # Only tests may run an event store in memory; startup refuses it otherwise.
     allow_memory_store: bool = False
@@ -51,3 +82,15 @@ class Settings(BaseSettings):
         path = self.data_dir.resolve()
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def owned_heartbeat_partitions(self) -> list[int]:
+        """The heartbeat partitions this replica owns (all of them by default)."""
+        if not self.heartbeat_partition.strip():
+            return list(range(self.heartbeat_partitions))
+        owned = sorted({int(p) for p in self.heartbeat_partition.split(",") if p.strip()})
+        if any(not 0 <= p < self.heartbeat_partitions for p in owned):
+            raise ValueError(
+                f"AGENTPLANE_HEARTBEAT_PARTITION {self.heartbeat_partition!r} is outside "
+                f"0..{self.heartbeat_partitions - 1}"
+            )
+        return owned

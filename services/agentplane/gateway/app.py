@@ -10,8 +10,19 @@ from fastapi import FastAPI
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
+from agentplane.gateway.client_certificates import forwarding_secret
 from agentplane.gateway.errors import install_error_handlers
-from agentplane.gateway.routers import admin, agents_v1, enrollment, health
+from agentplane.gateway.rate_limits import install_rate_limits
+from agentplane.gateway.routers import (
+    admin,
+    agents_v1,
+    device,
+    device_operator,
+    enrollment,
+    health,
+    pap,
+)
+from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
 from agentplane.settings import Settings
 
@@ -37,9 +48,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.nc = None
     app.state.admin_token = admin_token(settings)[0]
+    # Only requests carrying this secret may assert a client certificate (the TLS terminator).
+    app.state.tls_forwarding_secret = forwarding_secret(settings)
     install_error_handlers(app)
+    install_rate_limits(app)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(agents_v1.router)
     app.include_router(enrollment.router)
+    app.include_router(device.router)
+    app.include_router(device_operator.router)
+    app.include_router(pap.router)
+    app.include_router(orchestrator_agents.router)
     return app

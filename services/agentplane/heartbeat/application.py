@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,10 +16,12 @@ from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, Liveness
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
+from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.domain import Liveness, LivenessTable, Transition
 from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
 
 LAST_SEEN = "last_seen"
+CHECKPOINT_META = "checkpoint_meta"
 
 
 class HeartbeatStore(ServiceApplication):
@@ -39,8 +42,20 @@ class PendingTransition:
     last_seen: float
 
 
+@dataclass(frozen=True)
+class CheckpointRow:
+    agent_id: str
+    last_seen: float
+    offline_after: float
+    trust: tuple[str, float] | None  # (token tag hex, trusted until)
+
+
 class LivenessEngine:
-    """Owns the in-memory liveness table, its event log and its restart checkpoint."""
+    """Owns the in-memory liveness table, its event log and its restart checkpoint.
+
+    Table mutations (beats, sweeps, queries, checkpoint snapshots) happen on the event loop
+    only; the threads that save transitions and checkpoints get plain copies.
+    """
 
     def __init__(
         self,
@@ -50,57 +65,94 @@ class LivenessEngine:
         *,
         offline_after: float,
         grace: float,
+        tokens: VerifiedTokens | None = None,
         clock: Any = time.time,
+        owns: Callable[[str], bool] = lambda _agent_id: True,
     ) -> None:
         self.store = store
+        self.tokens = tokens or VerifiedTokens(ttl=0.0)
+        # Set by `restore`: when the previous run last wrote its checkpoint (None: never).
+        self.checkpointed_at: float | None = None
+        # Trust written before this moment is void (our NATS link dropped: events missed).
+        self.trust_cleared_at = 0.0
         self.views = views
         self.checkpoints = checkpoints
         self.clock = clock
         self.grace = grace
+        self.owns = owns
         self.table = LivenessTable(offline_after=offline_after)
         self.projector = ProjectionRunner(store, views, LivenessProjection())
         self._pending: list[PendingTransition] = []
         self._pending_lock = threading.Lock()
         self._save_lock = threading.Lock()
-        self._dirty: set[str] = set()
 
     def restore(self) -> int:
-        """Rebuild the table from the event log and the last checkpoint; return agents known."""
+        """Rebuild the table from the event log and the last checkpoint; return agents known.
+
+        Only agents of the partitions this replica owns are loaded. Tokens that were trusted
+        at the checkpoint are trusted again (until their time runs out); the caller then
+        replays the registry events since `checkpointed_at` to forget the changed ones.
+        """
         self.projector.catch_up()
         now = self.clock()
         with self.views.read() as tx:
-            states = dict(tx.items(LIVENESS))
+            states = [(key, doc) for key, doc in tx.items(LIVENESS) if self.owns(key)]
         with self.checkpoints.read() as tx:
-            seen = {key: doc["last_seen"] for key, doc in tx.items(LAST_SEEN)}
-        for agent_id, state in states.items():
-            last_seen = seen.get(agent_id) or datetime.fromisoformat(state["since"]).timestamp()
-            self.table.restore(agent_id, last_seen, state["online"], now)
+            seen = dict(tx.items(LAST_SEEN))
+            meta = tx.get(CHECKPOINT_META, CHECKPOINT_META) or {}
+        self.checkpointed_at = meta.get("written_at")
+        cleared_at = meta.get("trust_cleared_at", 0.0)
+        # Each online agent gets one full interval (its own) plus grace from now.
+        fresh_from = now + self.grace
+        table = self.table
+        for agent_id, state in states:
+            remembered = seen.get(agent_id, {})
+            last_seen = remembered.get("last_seen") or (
+                datetime.fromisoformat(state["since"]).timestamp()
+            )
+            table.restore(
+                agent_id, last_seen, state["online"], fresh_from, remembered.get("offline_after")
+            )
+            tag, until = remembered.get("tag"), remembered.get("trusted_until", 0.0)
+            if tag and until > now and remembered.get("checked_at", 0.0) >= cleared_at:
+                slot = table.slot(agent_id)
+                assert slot is not None
+                self.tokens.restore(slot, VerifiedTokens.parse(tag), until)
         # No offline decision before a full interval plus grace has passed since start.
-        self.table.not_before = now + self.table.offline_after + self.grace
+        table.not_before = now + table.offline_after + self.grace
         return len(states)
 
-    def beat(self, agent_id: UUID) -> float:
-        """A heartbeat from an authenticated agent; returns the time it was seen."""
-        now = self.clock()
-        key = str(agent_id)
-        transition = self.table.beat(key, now)
-        self._dirty.add(key)
+    def beat(
+        self,
+        agent_id: str,
+        now: float,
+        offline_after: float | None = None,
+        slot: int | None = None,
+    ) -> Transition | None:
+        """A heartbeat from an authenticated agent (`slot` when the caller looked it up)."""
+        if slot is None:
+            transition = self.table.beat(agent_id, now, offline_after)
+        else:
+            transition = self.table.beat_slot(slot, now, offline_after)
         if transition is not None:
             with self._pending_lock:
-                self._pending.append(PendingTransition(key, transition, now, now))
-        return now
+                self._pending.append(PendingTransition(agent_id, transition, now, now))
+        return transition
 
     def sweep(self) -> int:
         now = self.clock()
         expired = self.table.sweep(now)
         if expired:
+            table = self.table
+            batch = []
+            for agent_id in expired:
+                slot = table.slot(agent_id)
+                assert slot is not None
+                batch.append(
+                    PendingTransition(agent_id, Transition.WENT_OFFLINE, now, table.last_seen[slot])
+                )
             with self._pending_lock:
-                for agent_id in expired:
-                    clock = self.table.get(agent_id)
-                    assert clock is not None
-                    self._pending.append(
-                        PendingTransition(agent_id, Transition.WENT_OFFLINE, now, clock.last_seen)
-                    )
+                self._pending.extend(batch)
         return len(expired)
 
     def flush_transitions(self) -> int:
@@ -131,24 +183,67 @@ class LivenessEngine:
         except AggregateNotFoundError:
             return Liveness._create(Liveness.Created, id=UUID(agent_id))
 
-    def checkpoint(self) -> int:
-        """Persist last-seen times changed since the previous checkpoint (not events)."""
-        dirty, self._dirty = self._dirty, set()
-        if not dirty:
-            return 0
+    def checkpoint_rows(self) -> list[CheckpointRow]:
+        """What changed since the previous call (call on the event loop)."""
+        now = self.clock()
+        tokens = self.tokens
+        table = self.table
+        rows = []
+        for agent_id, last_seen, offline_after in table.take_dirty():
+            slot = table.index[agent_id]
+            rows.append(
+                CheckpointRow(agent_id, last_seen, offline_after, tokens.snapshot(slot, now))
+            )
+        return rows
+
+    def write_checkpoint(self, rows: list[CheckpointRow]) -> int:
+        """Persist last-seen times, intervals and trusted token tags (not events); a thread."""
+        now = self.clock()
         with self.checkpoints.transaction() as tx:
-            for agent_id in dirty:
-                clock = self.table.get(agent_id)
-                if clock is not None:
-                    tx.put(LAST_SEEN, agent_id, {"last_seen": clock.last_seen})
-        return len(dirty)
+            for row in rows:
+                doc: dict[str, Any] = {
+                    "last_seen": row.last_seen,
+                    "offline_after": row.offline_after,
+                    "checked_at": now,
+                }
+                if row.trust is not None:
+                    doc["tag"], doc["trusted_until"] = row.trust
+                tx.put(LAST_SEEN, row.agent_id, doc)
+            tx.put(
+                CHECKPOINT_META,
+                CHECKPOINT_META,
+                {"written_at": now, "trust_cleared_at": self.trust_cleared_at},
+            )
+        return len(rows)
+
+    def checkpoint(self) -> int:
+        """Snapshot and write in one go (tests, shutdown)."""
+        return self.write_checkpoint(self.checkpoint_rows())
+
+    def forget_trust(self, agent_id: str) -> None:
+        """The agent's token is no longer trusted; its checkpoint row is rewritten."""
+        slot = self.table.slot(agent_id)
+        if slot is None:
+            self.tokens.generation += 1
+            return
+        self.tokens.forget(slot)
+        self.table.dirty[slot] = 1
+
+    def forget_all_trust(self) -> None:
+        self.tokens.forget_all()
+        self.trust_cleared_at = self.clock()
+
+    def report(self, agent_ids: Iterable[str]) -> dict[str, AgentLiveness]:
+        agents: dict[str, AgentLiveness] = {}
+        table = self.table
+        for agent_id in agent_ids:
+            slot = table.slot(agent_id)
+            if slot is not None:
+                agents[agent_id] = AgentLiveness(
+                    online=bool(table.online[slot]),
+                    last_seen_at=epoch_to_datetime(table.last_seen[slot]),
+                )
+        return agents
 
     def query(self, query: LivenessQuery) -> LivenessReport:
-        agents: dict[str, AgentLiveness] = {}
-        for agent_id in query.agent_ids:
-            clock = self.table.get(str(agent_id))
-            if clock is not None:
-                agents[str(agent_id)] = AgentLiveness(
-                    online=clock.online, last_seen_at=epoch_to_datetime(clock.last_seen)
-                )
-        return LivenessReport(agents=agents)
+        return LivenessReport(agents=self.report(str(a) for a in query.agent_ids))

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
+from agentplane.contracts.liveness import partition_of
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import PostgresViewStore, SQLiteViewStore, open_view_store
 from agentplane.heartbeat.application import HeartbeatStore, LivenessEngine
-from agentplane.heartbeat.handlers import register_handlers
+from agentplane.heartbeat.credentials import VerifiedTokens
+from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
+from agentplane.heartbeat.intake import BeatIntake
+from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.heartbeat")
+
+# Last-seen times only matter for display after a restart (deadlines restart fresh), so they
+# are written every few seconds, in one transaction, only for agents that beat meanwhile.
+CHECKPOINT_SECONDS = 5.0
+MIN_SWEEP_GAP = 0.02
 
 
 def build_engine(settings: Settings) -> LivenessEngine:
@@ -23,12 +33,15 @@ def build_engine(settings: Settings) -> LivenessEngine:
         if settings.event_store == "postgres"
         else SQLiteViewStore(settings.service_data_dir() / "heartbeat_checkpoint.sqlite")
     )
+    partitions = settings.heartbeat_partitions
+    owned = frozenset(settings.owned_heartbeat_partitions())
     return LivenessEngine(
         HeartbeatStore.from_settings(settings),
         open_view_store(settings, "heartbeat"),
         checkpoints,
         offline_after=settings.offline_after_seconds,
         grace=settings.liveness_grace_seconds,
+        owns=lambda agent_id: partition_of(agent_id, partitions) in owned,
     )
 
 
@@ -48,19 +61,49 @@ def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("heartbeat", settings.nats_url)
     engine = build_engine(settings)
+    owned = settings.owned_heartbeat_partitions()
 
     async def start() -> None:
         known = await asyncio.to_thread(engine.restore)
-        log.info("restored liveness of %d agents", known)
+        log.info(
+            "restored liveness of %d agents (partitions %s of %d)",
+            known,
+            owned,
+            settings.heartbeat_partitions,
+        )
         nc = host.broker.connection
+        await ensure_telemetry_stream(nc)
         relay = OutboxRelay(engine.store, nc.jetstream(), engine.views)
         await relay.start()
-        register_handlers(host, engine, BusClient(nc, settings.request_timeout))
+        bus = BusClient(nc, settings.request_timeout)
+        intake = BeatIntake(
+            engine,
+            VerifiedTokens(settings.heartbeat_credential_cache_seconds),
+            nc,
+            bus,
+            partitions=settings.heartbeat_partitions,
+            owned=owned,
+            instance=host.instance,
+        )
+        register_handlers(host, intake, bus, bench=settings.heartbeat_bench)
+        await subscribe_beats(nc, intake, host.service)
 
         async def sweep() -> None:
+            reconnects = nc.stats["reconnects"]
+            period = settings.liveness_sweep_seconds
             while True:
-                await asyncio.sleep(settings.liveness_sweep_seconds)
+                if nc.stats["reconnects"] != reconnects:
+                    # Registry events may have been missed while we were away.
+                    reconnects = nc.stats["reconnects"]
+                    intake.forget_all()
+                started = time.perf_counter()
                 engine.sweep()
+                cost = time.perf_counter() - started
+                # Wake when the earliest deadline passes (exact detection), but sweep at
+                # most ~2 % of the time (a sweep looks at every agent) and at least once a
+                # period.
+                ahead = engine.table.next_deadline - engine.clock()
+                await asyncio.sleep(min(period, max(MIN_SWEEP_GAP, 50 * cost, ahead)))
 
         def flush() -> int:
             saved = engine.flush_transitions()
@@ -68,14 +111,22 @@ def build(settings: Settings) -> ServiceHost:
                 relay.wake()
             return saved
 
+        async def checkpoint() -> None:
+            while True:
+                await asyncio.sleep(CHECKPOINT_SECONDS)
+                try:
+                    await asyncio.to_thread(engine.write_checkpoint, engine.checkpoint_rows())
+                except Exception:
+                    log.exception("checkpoint failed; retrying")
+
         host.loop(sweep)
         host.loop(_every(0.05, flush, "saving transitions"))
-        host.loop(_every(2.0, engine.checkpoint, "checkpoint"))
+        host.loop(checkpoint)
         host.loop(relay.run)
 
     async def stop() -> None:
         await asyncio.to_thread(engine.flush_transitions)
-        await asyncio.to_thread(engine.checkpoint)
+        await asyncio.to_thread(engine.write_checkpoint, engine.checkpoint_rows())
 
     host.on_start(start)
     host.on_stop(stop)

@@ -96,6 +96,9 @@ class Launcher:
         python = sys.executable
         self.children = [Child(s, [python, "-m", f"agentplane.{s}"]) for s in SERVICES]
         self.children.append(Child("gateway", [python, "-m", "agentplane.gateway"]))
+        if self.settings.tls_port:
+            # mTLS for agent endpoints: a TLS terminator in front of the gateway.
+            self.children.append(Child("tls", [python, "-m", "agentplane.gateway.tls"]))
         for child in self.children:
             self.spawn(child)
 
@@ -172,6 +175,8 @@ def run(settings: Settings) -> int:
                 path = settings.service_data_dir() / "admin_token"
                 launcher.say(f"admin token (stored in {path}): {token}")
             launcher.say(f"API  {base}")
+            if settings.tls_port:
+                launcher.say(f"mTLS https://{settings.tls_host}:{settings.tls_port}")
             launcher.say(f"docs {base}/docs")
             launcher.say(f"agentplane ready: {base} (data in {settings.service_data_dir()})")
         elif not launcher.stopping:

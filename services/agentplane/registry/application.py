@@ -32,6 +32,7 @@ from agentplane.contracts.workspaces import (
     WorkspaceIdentity,
 )
 from agentplane.eventstore.application import ServiceApplication
+from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.registry.domain import (
@@ -71,20 +72,23 @@ class Registry:
         key: bytes,
         *,
         agent_token_ttl: timedelta = timedelta(hours=24),
+        agent_domain: str = "agents.local",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.views = views
         self.key = key
         self.agent_token_ttl = agent_token_ttl
+        # Seed 004: a PAP agent's dns_name is `{name}.{agent_domain}`.
+        self.agent_domain = agent_domain
         self.clock = clock
         self.projector = ProjectionRunner(store, views, RegistryProjection())
+        self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
 
     def _save(self, *aggregates: Any) -> int:
-        recordings = self.store.save(*aggregates)
-        # Read-your-writes: the view includes the command's events before the reply goes out.
-        self.projector.catch_up()
-        return max((r.notification.id for r in recordings), default=0)
+        # Concurrent commands share a transaction; the projection catches up after each
+        # group, so the view includes the command's events before its reply goes out.
+        return self.committer.save(*aggregates)
 
     # -- workspaces -------------------------------------------------------------------------
 

@@ -10,8 +10,14 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.device import DeviceAgents
+from agentplane.registry.device_handlers import register_device_handlers
 from agentplane.registry.handlers import register_handlers
+from agentplane.registry.orchestrator import build_orchestrator
+from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
+from agentplane.registry.releases import Releases
 from agentplane.security import server_key
+from agentplane.security.signing import SigningKey
 from agentplane.settings import Settings
 
 
@@ -32,6 +38,7 @@ def build_registry(settings: Settings, views: ViewStore | None = None) -> Regist
         views or open_view_store(settings, "registry"),
         server_key(settings.service_data_dir()),
         agent_token_ttl=timedelta(seconds=settings.agent_token_ttl_seconds),
+        agent_domain=settings.agent_domain,
     )
 
 
@@ -40,12 +47,22 @@ def build(settings: Settings) -> RegistryService:
     host = ServiceHost("registry", settings.nats_url)
     registry = build_registry(settings)
     service = RegistryService(host=host, registry=registry)
+    # Seed 003: device agents, and agent releases signed with the control plane's Ed25519 key.
+    signing_key = SigningKey.load_or_create(settings.service_data_dir())
+    device = DeviceAgents(
+        registry, signing_key, key_grace=timedelta(seconds=settings.device_key_grace_seconds)
+    )
+    releases = Releases(registry, signing_key)
+    # Seed 002: orchestrator agents, with the internal CA kept in the data dir.
+    orchestrator = build_orchestrator(settings, registry)
 
     async def start_relay() -> None:
         js = host.broker.connection.jetstream()
         service.relay = OutboxRelay(registry.store, js, registry.views)
         await service.relay.start()
         register_handlers(host, registry, service.relay)
+        register_device_handlers(host, device, releases, service.relay)
+        register_orchestrator_handlers(host, orchestrator, service.relay)
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)

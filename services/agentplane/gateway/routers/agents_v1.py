@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentplane.bus.requests import BusClient
+from agentplane.contracts.agent_credentials import (
+    MAX_CAPABILITIES,
+    AgentTokenRotated,
+    CapabilitySet,
+    ExpiringTokenList,
+    FindAgentsByCapability,
+    ListExpiringTokens,
+    ReplaceCapabilities,
+    RotateAgentToken,
+)
 from agentplane.contracts.agents import (
     AgentList,
     AgentProvisioned,
     AgentRecord,
+    Capability,
     ClientType,
     GetAgent,
     ListAgents,
@@ -54,6 +66,48 @@ class HeartbeatBody(BaseModel):
     token: str = Field(min_length=1, max_length=512)
 
 
+class RotateTokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    agentId: UUID
+    currentToken: str = Field(min_length=1, max_length=512)
+
+
+# Bounds keep one agent's capability set a small event; the doc gives no numbers.
+MAX_METADATA_JSON = 4096
+
+
+class CapabilityBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_JSON:
+            raise ValueError(f"metadata must be at most {MAX_METADATA_JSON} bytes of JSON")
+        return value
+
+
+class CapabilitiesBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    capabilities: list[CapabilityBody] = Field(max_length=MAX_CAPABILITIES)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _unique(cls, value: list[CapabilityBody]) -> list[CapabilityBody]:
+        names = [c.name for c in value]
+        if len(set(names)) != len(names):
+            raise ValueError("capability names must be unique")
+        return value
+
+
+CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
 def _agent_id(raw: str) -> UUID:
     try:
         return UUID(raw)
@@ -68,6 +122,17 @@ async def _liveness(bus: BusClient, agents: list[AgentRecord]) -> LivenessReport
         Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[a.id for a in agents])
     )
     return LivenessReport.model_validate(data)
+
+
+def _capability(capability: Capability) -> dict[str, Any]:
+    return {"name": capability.name, "metadata": capability.metadata}
+
+
+def _services(agent: AgentRecord) -> list[dict[str, Any]]:
+    return [
+        {"id": s.id, "name": s.name, "targetPort": s.target_port, "status": s.status}
+        for s in agent.services
+    ]
 
 
 def _summary(agent: AgentRecord, report: LivenessReport) -> dict[str, Any]:
@@ -144,6 +209,14 @@ async def heartbeat(body: HeartbeatBody, bus: Bus) -> dict[str, Any]:
     return {"success": True}
 
 
+@router.post("/v1/agents/rotate-token")
+async def rotate_token(body: RotateTokenBody, bus: Bus) -> dict[str, Any]:
+    # Like heartbeat: the agent proves itself with its token; no workspace key is needed.
+    cmd = RotateAgentToken(agent_id=body.agentId, current_token=body.currentToken)
+    result = AgentTokenRotated.model_validate(await bus.request(Registry.AGENT_ROTATE_TOKEN, cmd))
+    return {"success": True, "newToken": result.new_token, "expiresAt": iso_ms(result.expires_at)}
+
+
 @router.get("/v1/agents")
 async def list_agents(ws: Workspace, bus: Bus) -> list[dict[str, Any]]:
     agents, report = await _list(bus, ws.workspace_id)
@@ -154,6 +227,68 @@ async def list_agents(ws: Workspace, bus: Bus) -> list[dict[str, Any]]:
 async def list_online(ws: Workspace, bus: Bus) -> list[dict[str, Any]]:
     agents, report = await _list(bus, ws.workspace_id)
     return [s for s in (_summary(a, report) for a in agents) if s["isOnline"]]
+
+
+@router.get("/v1/agents/orchestration")
+async def orchestration(ws: Workspace, bus: Bus) -> dict[str, Any]:
+    agents, report = await _list(bus, ws.workspace_id)
+    view = []
+    for agent in agents:
+        summary = _summary(agent, report)
+        view.append(
+            {
+                "id": summary["id"],
+                "name": agent.name,
+                "label": agent.label,
+                "isOnline": summary["isOnline"],
+                "lastSeenAt": summary["lastSeenAt"],
+                "capabilities": [_capability(c) for c in agent.capabilities],
+                "services": _services(agent),
+            }
+        )
+    return {"agents": view}
+
+
+@router.get("/v1/agents/by-capability/{name}")
+async def by_capability(name: CapabilityName, ws: Workspace, bus: Bus) -> dict[str, Any]:
+    agents = AgentList.model_validate(
+        await bus.request(
+            Registry.AGENT_FIND_BY_CAPABILITY,
+            FindAgentsByCapability(workspace_id=ws.workspace_id, name=name),
+        )
+    ).agents
+    report = await _liveness(bus, agents)
+    return {
+        "agents": [
+            {
+                "id": str(agent.id),
+                "name": agent.name,
+                "isOnline": _summary(agent, report)["isOnline"],
+                "capability": _capability(next(c for c in agent.capabilities if c.name == name)),
+            }
+            for agent in agents
+        ]
+    }
+
+
+@router.get("/v1/agents/expiring-tokens")
+async def expiring_tokens(ws: Workspace, bus: Bus) -> dict[str, Any]:
+    found = ExpiringTokenList.model_validate(
+        await bus.request(
+            Registry.AGENT_EXPIRING_TOKENS, ListExpiringTokens(workspace_id=ws.workspace_id)
+        )
+    )
+    return {
+        "agents": [
+            {
+                "id": str(e.agent_id),
+                "name": e.name,
+                "tokenExpiresAt": iso_ms(e.token_expires_at),
+                "hoursUntilExpiry": e.hours_until_expiry,
+            }
+            for e in found.agents
+        ]
+    }
 
 
 @router.get("/v1/agents/{agent_id}")
@@ -168,12 +303,24 @@ async def get_agent(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
         "isOnline": summary["isOnline"],
         "lastSeenAt": summary["lastSeenAt"],
         "createdAt": summary["createdAt"],
-        "capabilities": [c.model_dump(mode="json") for c in agent.capabilities],
-        "services": [
-            {"id": s.id, "name": s.name, "targetPort": s.target_port, "status": s.status}
-            for s in agent.services
-        ],
+        "capabilities": [_capability(c) for c in agent.capabilities],
+        "services": _services(agent),
     }
+
+
+@router.post("/v1/agents/{agent_id}/capabilities")
+async def replace_capabilities(
+    agent_id: str, body: CapabilitiesBody, ws: Workspace, bus: Bus
+) -> dict[str, Any]:
+    cmd = ReplaceCapabilities(
+        workspace_id=ws.workspace_id,
+        agent_id=_agent_id(agent_id),
+        capabilities=[Capability(name=c.name, metadata=c.metadata) for c in body.capabilities],
+    )
+    result = CapabilitySet.model_validate(
+        await bus.request(Registry.AGENT_REPLACE_CAPABILITIES, cmd)
+    )
+    return {"success": True, "capabilities": [_capability(c) for c in result.capabilities]}
 
 
 @router.get("/v1/agents/{agent_id}/audit-logs")

@@ -1,14 +1,22 @@
 """Liveness as timers: a heartbeat moves a deadline; only transitions become events.
 
-Pure and synchronous: callers pass the clock in. Timestamps are epoch seconds (floats) so a
-million agents stay cheap to track.
+Pure and synchronous: callers pass the clock in. Timestamps are epoch seconds (floats).
+
+The table is built for a fleet of a million agents on one machine: each agent is a slot (a
+small int) in a dict, and its clock lives in flat typed arrays (`array.array`, about 22 bytes
+per agent plus the dict entry and the id string) instead of one Python object per agent.
+Beats touch single elements (fast scalar access); a sweep looks at all deadlines at once
+through zero-copy numpy views. Slots are never freed: an agent that went offline keeps its
+last-seen time, which the lists show.
 """
 
 from __future__ import annotations
 
-import heapq
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from enum import StrEnum
+
+import numpy as np
 
 
 class Transition(StrEnum):
@@ -16,69 +24,166 @@ class Transition(StrEnum):
     WENT_OFFLINE = "went_offline"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AgentClock:
-    """What the engine knows of one agent."""
+    """A snapshot of what the engine knows of one agent."""
 
     last_seen: float
     deadline: float
     online: bool
+    offline_after: float
 
 
-@dataclass
 class LivenessTable:
-    """Per-agent deadlines with a heap ordered by deadline for cheap sweeps.
+    """Per-agent deadlines in columns; a sweep finds every passed deadline in one pass.
+
+    Each agent has its own `offline_after` (seed 004 modes, seed 002 intervals); a beat that
+    names none keeps the agent's current one (the table default for a new agent).
 
     `not_before` holds off every offline decision until the engine has listened for one full
     interval plus grace since it started: our own outage must not look like a fleet outage.
     """
 
-    offline_after: float
-    not_before: float = 0.0
-    agents: dict[str, AgentClock] = field(default_factory=dict)
-    _heap: list[tuple[float, str]] = field(default_factory=list)
+    def __init__(self, offline_after: float, not_before: float = 0.0) -> None:
+        self.offline_after = offline_after
+        self.not_before = not_before
+        self.next_deadline = float("inf")
+        self.index: dict[str, int] = {}
+        self.ids: list[str] = []
+        self.last_seen = array("d")
+        self.deadline = array("d")
+        # float32 holds every interval in use (5 s … 15 min) exactly, at half the size.
+        self.interval = array("f")
+        self.online = bytearray()
+        # Set by every beat, cleared by `take_dirty`: which last-seen times to checkpoint.
+        self.dirty = bytearray()
 
-    def beat(self, agent_id: str, now: float) -> Transition | None:
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def slot(self, agent_id: str) -> int | None:
+        return self.index.get(agent_id)
+
+    def agent_id(self, slot: int) -> str:
+        return self.ids[slot]
+
+    def _add(self, agent_id: str, last_seen: float, deadline: float, interval: float) -> int:
+        slot = len(self.ids)
+        self.index[agent_id] = slot
+        self.ids.append(agent_id)
+        self.last_seen.append(last_seen)
+        self.deadline.append(deadline)
+        self.interval.append(interval)
+        self.online.append(0)
+        self.dirty.append(1)
+        return slot
+
+    def beat(
+        self, agent_id: str, now: float, offline_after: float | None = None
+    ) -> Transition | None:
         """Record a heartbeat; return CAME_ONLINE when the agent was not online before."""
-        deadline = now + self.offline_after
-        clock = self.agents.get(agent_id)
-        if clock is None:
-            self.agents[agent_id] = AgentClock(now, deadline, True)
-            heapq.heappush(self._heap, (deadline, agent_id))
+        slot = self.index.get(agent_id)
+        if slot is None:
+            interval = self.offline_after if offline_after is None else offline_after
+            slot = self._add(agent_id, now, now + interval, interval)
+            self.online[slot] = 1
             return Transition.CAME_ONLINE
-        clock.last_seen = now
-        # The heap keeps the old entry; a sweep re-checks the live deadline before acting.
-        clock.deadline = deadline
-        if clock.online:
+        return self.beat_slot(slot, now, offline_after)
+
+    def beat_slot(
+        self, slot: int, now: float, offline_after: float | None = None
+    ) -> Transition | None:
+        """`beat` for an agent whose slot the caller already looked up (the hot path)."""
+        if offline_after is None:
+            offline_after = self.interval[slot]
+        else:
+            self.interval[slot] = offline_after
+        self.last_seen[slot] = now
+        self.deadline[slot] = now + offline_after
+        self.dirty[slot] = 1
+        if self.online[slot]:
             return None
-        clock.online = True
-        heapq.heappush(self._heap, (deadline, agent_id))
+        self.online[slot] = 1
         return Transition.CAME_ONLINE
 
-    def restore(self, agent_id: str, last_seen: float, online: bool, now: float) -> None:
+    def restore(
+        self,
+        agent_id: str,
+        last_seen: float,
+        online: bool,
+        now: float,
+        offline_after: float | None = None,
+    ) -> None:
         """Load remembered state after a restart; online agents get a full fresh deadline."""
-        deadline = max(last_seen, now) + self.offline_after
-        self.agents[agent_id] = AgentClock(last_seen, deadline, online)
-        if online:
-            heapq.heappush(self._heap, (deadline, agent_id))
+        slot = self.index.get(agent_id)
+        interval = self.offline_after if offline_after is None else offline_after
+        deadline = max(last_seen, now) + interval
+        if slot is None:
+            slot = self._add(agent_id, last_seen, deadline, interval)
+            self.dirty[slot] = 0
+        else:
+            self.last_seen[slot] = last_seen
+            self.deadline[slot] = deadline
+            self.interval[slot] = interval
+        self.online[slot] = 1 if online else 0
 
     def sweep(self, now: float) -> list[str]:
-        """Agents whose deadline passed; they are marked offline."""
-        if now < self.not_before:
+        """Agents whose deadline passed; they are marked offline.
+
+        Also sets `next_deadline`: the earliest deadline still ahead (inf when none), so a
+        caller can sweep again right when it passes instead of on a coarse period.
+        """
+        if not self.ids:
+            self.next_deadline = float("inf")
             return []
-        expired: list[str] = []
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, agent_id = heapq.heappop(heap)
-            clock = self.agents.get(agent_id)
-            if clock is None or not clock.online:
-                continue
-            if clock.deadline > now:
-                heapq.heappush(heap, (clock.deadline, agent_id))
-                continue
-            clock.online = False
-            expired.append(agent_id)
-        return expired
+        if now < self.not_before:
+            self.next_deadline = self.not_before
+            return []
+        expired = self._expired(now)
+        ids = self.ids
+        online = self.online
+        for slot in expired:
+            online[slot] = 0
+        return [ids[slot] for slot in expired]
+
+    def _expired(self, now: float) -> list[int]:
+        # The views borrow the arrays' buffers; they are gone when this returns, so later
+        # appends can resize the arrays again.
+        deadline = np.frombuffer(self.deadline, dtype=np.float64)
+        online = np.frombuffer(self.online, dtype=np.bool_)
+        watched = np.where(online, deadline, np.inf)
+        due = watched <= now
+        hits: list[int] = np.flatnonzero(due).tolist()
+        if hits:
+            watched[due] = np.inf
+        self.next_deadline = float(watched.min())
+        return hits
 
     def get(self, agent_id: str) -> AgentClock | None:
-        return self.agents.get(agent_id)
+        slot = self.index.get(agent_id)
+        if slot is None:
+            return None
+        return AgentClock(
+            self.last_seen[slot],
+            self.deadline[slot],
+            bool(self.online[slot]),
+            self.interval[slot],
+        )
+
+    def take_dirty(self) -> list[tuple[str, float, float]]:
+        """(agent id, last seen, offline_after) of every agent beaten since the previous call."""
+        if not self.ids:
+            return []
+        dirty = np.frombuffer(self.dirty, dtype=np.uint8)
+        slots: list[int] = np.flatnonzero(dirty).tolist()
+        dirty[:] = 0
+        del dirty
+        ids = self.ids
+        last_seen = self.last_seen
+        interval = self.interval
+        return [(ids[slot], last_seen[slot], interval[slot]) for slot in slots]
+
+    def count_online(self) -> int:
+        if not self.ids:
+            return 0
+        return int(np.count_nonzero(np.frombuffer(self.online, dtype=np.uint8)))

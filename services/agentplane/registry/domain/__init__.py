@@ -1,13 +1,25 @@
 """Registry domain: aggregates and events. Pure: no I/O, no transport."""
 
 from agentplane.registry.domain.agent import Agent, AgentAlreadyRegistered, TokenMismatch
+from agentplane.registry.domain.agent_name import AgentName  # registers its events' topics
+from agentplane.registry.domain.device_key import (  # registers the rotation events' topics
+    ApiKeyDelivered,
+    ApiKeyRotationCompleted,
+    ApiKeyRotationRequested,
+)
 from agentplane.registry.domain.enrollment import EnrollmentToken, TokenNotUsable
+from agentplane.registry.domain.release import ReleaseCatalog
 from agentplane.registry.domain.workspace import Workspace
 
 __all__ = [
     "Agent",
     "AgentAlreadyRegistered",
+    "AgentName",
+    "ApiKeyDelivered",
+    "ApiKeyRotationCompleted",
+    "ApiKeyRotationRequested",
     "EnrollmentToken",
+    "ReleaseCatalog",
     "TokenMismatch",
     "TokenNotUsable",
     "Workspace",

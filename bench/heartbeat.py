@@ -1,0 +1,311 @@
+"""Heartbeats over NATS against a bare nats-py subscriber, offline detection and memory.
+
+One system is started like `make run` (short intervals, the bench-only fill subject on).
+`AGENTS` agents are registered and heartbeat on their NATS-native subject.
+
+- Throughput: the same publisher sends `BEATS_PER_ROUND` beats round-robin over the agents,
+  once to the raw baseline (`bench.raw_nats_subscriber`, its own process) and once to the
+  heartbeat service (`ap.hb.<agent_id>`: validation, cached credential check, deadline,
+  telemetry publish). Each rate is beats processed (counted by the consumer itself) divided by
+  the time from the first publish until the consumer has processed the last one. Rounds
+  alternate the order; medians are reported.
+- Offline detection: paced load at 80 % of the measured capacity over all agents; once every
+  agent is online, `STOPPED` agents stop. Latency = arrival of their `liveness.WentOffline`
+  event at a subscriber minus the time their last beat was published. Bound = offline_after +
+  sweep period. `false_offline` counts WentOffline events of agents that never stopped.
+- Memory: RSS growth of the heartbeat process (`/proc/<pid>/statm`) while its table grows to
+  1,000,000 agents through the bench-only fill subject, divided by the agents added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import RegisterAgent
+from agentplane.contracts.liveness import BenchFill, BenchFilled, HeartbeatStats
+from agentplane.contracts.reply import Reply
+from agentplane.contracts.subjects import Events, Heartbeat, Registry
+from agentplane.testing.plugin import create_workspace
+from agentplane.testing.system import RunningSystem
+from bench.raw_nats_subscriber import BASELINE_PREFIX, BASELINE_STATS
+
+# BENCH_QUICK=1 shrinks the run for trying the benchmark out (figures are then not the ones
+# to report).
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+AGENTS = 1_000 if QUICK else 10_000
+STOPPED = 50 if QUICK else 500
+ROUNDS = 2 if QUICK else 5
+BEATS_PER_ROUND = 20_000 if QUICK else 100_000
+IN_FLIGHT = 40_000
+TRACKED_TARGET = 1_000_000
+INTERVAL_SECONDS = 3.0
+MISSED_BEATS = 3
+SWEEP_SECONDS = 1.0
+OFFLINE_AFTER = INTERVAL_SECONDS * MISSED_BEATS
+ENV = {
+    "AGENTPLANE_HEARTBEAT_BENCH": "1",
+    "AGENTPLANE_HEARTBEAT_INTERVAL_SECONDS": str(INTERVAL_SECONDS),
+    "AGENTPLANE_HEARTBEAT_MISSED_BEATS": str(MISSED_BEATS),
+    "AGENTPLANE_LIVENESS_SWEEP_SECONDS": str(SWEEP_SECONDS),
+    "AGENTPLANE_LOG_LEVEL": "WARNING",
+}
+WENT_OFFLINE = Events.subject("heartbeat", "liveness.WentOffline")
+
+Progress = Callable[[], Awaitable[int]]
+
+
+def rss_bytes(pid: int) -> int:
+    resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+async def register_agents(bus: BusClient, workspace_id: str, count: int) -> list[tuple[str, str]]:
+    agents = [(uuid4(), "agent_tok_" + uuid4().hex + uuid4().hex) for _ in range(count)]
+    queue = list(agents)
+
+    async def worker() -> None:
+        while queue:
+            agent_id, token = queue.pop()
+            cmd = RegisterAgent(workspace_id=workspace_id, agent_id=agent_id, token=token)
+            await bus.request(Registry.AGENT_REGISTER, cmd, timeout=60)
+
+    await asyncio.gather(*(worker() for _ in range(32)))
+    return [(str(agent_id), token) for agent_id, token in agents]
+
+
+async def heartbeat_stats(nc: Client) -> HeartbeatStats:
+    msg = await nc.request(Heartbeat.STATS, b"{}", timeout=10)
+    reply = Reply.model_validate_json(msg.data)
+    return HeartbeatStats.model_validate(reply.data)
+
+
+def service_progress(nc: Client) -> Progress:
+    async def progress() -> int:
+        return (await heartbeat_stats(nc)).accepted
+
+    return progress
+
+
+def baseline_progress(nc: Client) -> Progress:
+    async def progress() -> int:
+        msg = await nc.request(BASELINE_STATS, b"{}", timeout=10)
+        return int(json.loads(msg.data)["processed"])
+
+    return progress
+
+
+async def blast(
+    nc: Client, subjects: list[str], payloads: list[bytes], total: int, progress: Progress
+) -> float:
+    """Publish `total` beats as fast as the consumer keeps up; its processing rate."""
+    start = await progress()
+    count = len(subjects)
+    started = time.perf_counter()
+    sent = 0
+    while sent < total:
+        chunk = min(5_000, total - sent)
+        for k in range(sent, sent + chunk):
+            await nc.publish(subjects[k % count], payloads[k % count])
+        sent += chunk
+        # Keep the consumer's backlog bounded (a slow consumer would be cut off).
+        await wait_for_progress(progress, start + sent - IN_FLIGHT, 120)
+    done = await wait_for_progress(progress, start + total, 120) - start
+    return done / (time.perf_counter() - started)
+
+
+async def wait_for_progress(progress: Progress, target: int, timeout: float) -> int:
+    """Poll the consumer's count until it reaches `target` (or `timeout` passes)."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        done = await progress()
+        if done >= target or time.perf_counter() > deadline:
+            return done
+        await asyncio.sleep(0.002)
+
+
+async def throughput(nc: Client, agents: list[tuple[str, str]]) -> tuple[list[float], list[float]]:
+    payloads = [json.dumps({"token": token}).encode() for _, token in agents]
+    ours = [Heartbeat.native(agent_id) for agent_id, _ in agents]
+    raw = [f"{BASELINE_PREFIX}.{agent_id}" for agent_id, _ in agents]
+    service, baseline = service_progress(nc), baseline_progress(nc)
+    # Warm-up: every agent's token gets verified once (the only registry round trips).
+    await blast(nc, ours, payloads, len(agents), service)
+    await blast(nc, raw, payloads, len(agents), baseline)
+    raw_rates: list[float] = []
+    our_rates: list[float] = []
+    for round_no in range(ROUNDS):
+        order = [(raw, baseline, raw_rates), (ours, service, our_rates)]
+        if round_no % 2:
+            order.reverse()
+        for subjects, progress, rates in order:
+            rates.append(await blast(nc, subjects, payloads, BEATS_PER_ROUND, progress))
+    return raw_rates, our_rates
+
+
+async def offline_detection(
+    nc: Client, agents: list[tuple[str, str]], rate: float
+) -> dict[str, Any]:
+    """Paced beats at `rate`/s over all agents; STOPPED of them stop; time to WentOffline."""
+    subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
+    payloads = [json.dumps({"token": token}).encode() for _, token in agents]
+    stopped: set[int] = set()
+    last_sent = [0.0] * len(agents)
+    running = True
+
+    async def pace() -> None:
+        started = time.monotonic()
+        sent = 0
+        cursor = 0
+        while running:
+            due = int((time.monotonic() - started) * rate)
+            while sent < due:
+                cursor = (cursor + 1) % len(agents)
+                if cursor in stopped:
+                    continue
+                await nc.publish(subjects[cursor], payloads[cursor])
+                last_sent[cursor] = time.time()
+                sent += 1
+            await asyncio.sleep(0.005)
+
+    # agent id -> (event arrival, decision time `at`, last beat the service saw)
+    offline_at: dict[str, tuple[float, float, float]] = {}
+
+    async def on_offline(msg: Msg) -> None:
+        event = json.loads(msg.data)
+        data = event["data"]
+        offline_at.setdefault(
+            event["agent_id"],
+            (
+                time.time(),
+                datetime.fromisoformat(data["at"]).timestamp(),
+                datetime.fromisoformat(data["last_seen_at"]).timestamp(),
+            ),
+        )
+
+    pacer = asyncio.create_task(pace())
+    # Until every agent is online and the transitions of that are written.
+    deadline = time.monotonic() + OFFLINE_AFTER * 4
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        if (await heartbeat_stats(nc)).online >= len(agents):
+            break
+    await asyncio.sleep(2.0)
+    sub = await nc.subscribe(WENT_OFFLINE, cb=on_offline)
+    await asyncio.sleep(2.0)
+    stopped.update(range(STOPPED))
+    await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
+    running = False
+    await pacer
+    await sub.unsubscribe()
+    missing = (float("inf"), float("inf"), float("inf"))
+    seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
+    # Decision: the WentOffline event's own time minus when the last beat was published.
+    decided = [at - last_sent[i] for i, (_, at, _) in enumerate(seen)]
+    # Observed: when a subscriber received the event (adds the outbox relay's delivery).
+    observed = [arrival - last_sent[i] for i, (arrival, _, _) in enumerate(seen)]
+    # Lag between publishing a beat and the service taking it in.
+    intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen) in enumerate(seen)]
+    index = {agent_id: i for i, (agent_id, _) in enumerate(agents)}
+    false_offline = sum(1 for agent_id in offline_at if index.get(agent_id, 0) >= STOPPED)
+    return {
+        "offline_detect_p99_s": p99(decided),
+        "offline_bound_s": OFFLINE_AFTER + SWEEP_SECONDS,
+        "offline_detect_p50_s": p50(decided),
+        "offline_event_observed_p99_s": p99(observed),
+        "offline_intake_lag_p99_s": p99(intake_lag),
+        "offline_detected": sum(1 for x in decided if x != float("inf")),
+        "offline_stopped": STOPPED,
+        "false_offline": false_offline,
+        "paced_rate_per_s": round(rate, 1),
+    }
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3)
+
+
+def p50(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+async def memory(nc: Client, pid: int) -> dict[str, Any]:
+    before_tracked = (await heartbeat_stats(nc)).tracked
+    before = rss_bytes(pid)
+    add = TRACKED_TARGET - before_tracked
+    msg = await nc.request(
+        Heartbeat.BENCH_FILL, BenchFill(count=add).model_dump_json().encode(), timeout=600
+    )
+    filled = BenchFilled.model_validate(Reply.model_validate_json(msg.data).data)
+    await asyncio.sleep(1.0)
+    after = rss_bytes(pid)
+    return {
+        "agents_tracked": filled.tracked,
+        "bytes_per_agent": round((after - before) / add, 1),
+        "heartbeat_rss_mb": round(after / 1e6, 1),
+    }
+
+
+async def measure(system: RunningSystem, workspace_id: str) -> dict[str, Any]:
+    nc = await nats.connect(system.nats_url, name="bench-heartbeat")
+    try:
+        bus = BusClient(nc, 30)
+        agents = await register_agents(bus, workspace_id, AGENTS)
+        raw_rates, our_rates = await throughput(nc, agents)
+        raw_rate = statistics.median(raw_rates)
+        our_rate = statistics.median(our_rates)
+        results: dict[str, Any] = {
+            "raw_nats_hb_per_s": round(raw_rate, 1),
+            "nats_hb_per_s": round(our_rate, 1),
+            "nats_ratio_to_raw": round(our_rate / raw_rate, 3),
+            "raw_nats_hb_rounds": [round(r) for r in raw_rates],
+            "nats_hb_rounds": [round(r) for r in our_rates],
+        }
+        results.update(await offline_detection(nc, agents, 0.8 * our_rate))
+        results.update(await memory(nc, system.pid_of("heartbeat")))
+        return results
+    finally:
+        await nc.close()
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        system = RunningSystem(Path(tmp) / "data", ENV).start()
+        try:
+            with httpx.Client(base_url=system.base_url, timeout=30) as client:
+                workspace_id = create_workspace(client, system.admin_token)["workspaceId"]
+            baseline = subprocess.Popen(
+                [sys.executable, "-m", "bench.raw_nats_subscriber", system.nats_url],
+                stdout=subprocess.PIPE,
+            )
+            try:
+                assert baseline.stdout is not None
+                baseline.stdout.readline()  # "ready"
+                return asyncio.run(measure(system, workspace_id))
+            finally:
+                baseline.terminate()
+                baseline.wait(10)
+        finally:
+            system.stop()
+
+
+if __name__ == "__main__":
+    print(json.dumps(run()))

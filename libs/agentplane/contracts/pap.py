@@ -1,0 +1,134 @@
+"""Wire models of PAP agents (seed 004): managed agents created with a workspace key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A DNS label (RFC 1123): what Kubernetes accepts as a deployment name and a host label.
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_LABEL_MAX = 63
+# A Kubernetes quantity without sign or exponent: "100m", "0.5", "256Mi", "1Gi".
+QUANTITY_PATTERN = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
+DEFAULT_IMAGE = "nginxinc/nginx-unprivileged:alpine"
+KUBERNETES_NAMESPACE = "agents"
+PAP_DIALECT = "pap"
+
+
+class PapResources(BaseModel):
+    """Kubernetes resource requests and limits, with the documented defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    cpu_request: str = Field(default="100m", pattern=QUANTITY_PATTERN, max_length=32)
+    memory_request: str = Field(default="256Mi", pattern=QUANTITY_PATTERN, max_length=32)
+    cpu_limit: str = Field(default="1000m", pattern=QUANTITY_PATTERN, max_length=32)
+    memory_limit: str = Field(default="1Gi", pattern=QUANTITY_PATTERN, max_length=32)
+
+
+class CreatePapAgent(BaseModel):
+    """Create a PAP agent in a workspace; the name is unique among its live agents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    name: str = Field(pattern=DNS_LABEL_PATTERN, max_length=DNS_LABEL_MAX)
+    description: str | None = Field(default=None, max_length=1000)
+    image: str = Field(default=DEFAULT_IMAGE, min_length=1, max_length=512)
+    resources: PapResources = Field(default_factory=PapResources)
+
+
+class ListPapAgents(BaseModel):
+    """The PAP agents of a workspace, terminated ones included."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+
+
+class GetPapAgent(BaseModel):
+    """One PAP agent of a workspace; not_found for other workspaces and other dialects."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+
+
+class TerminatePapAgent(BaseModel):
+    """Terminate a PAP agent; the record stays with state TERMINATED."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+
+
+class PapAgent(BaseModel):
+    """A PAP agent as seed 004 shows it (`last_heartbeat_at` is filled from liveness)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uuid: UUID
+    name: str
+    dns_name: str
+    state: str
+    kubernetes_namespace: str
+    kubernetes_deployment: str
+    created_at: datetime
+    provisioned_at: datetime | None = None
+    activated_at: datetime | None = None
+    terminated_at: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    metadata: dict[str, Any]
+
+
+class PapLifecycleEvent(BaseModel):
+    """One state transition of a PAP agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    agent_uuid: UUID
+    event_type: str
+    from_state: str | None
+    to_state: str
+    metadata: dict[str, Any]
+    timestamp: datetime
+
+
+class PapAgentCreated(BaseModel):
+    """The new agent, in state NEW."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: PapAgent
+
+
+class PapAgentList(BaseModel):
+    """PAP agents of a workspace, oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agents: list[PapAgent]
+
+
+class PapAgentDetails(BaseModel):
+    """An agent with its lifecycle history, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: PapAgent
+    lifecycle_events: list[PapLifecycleEvent]
+
+
+class PapAgentTerminated(BaseModel):
+    """The terminated agent; `already` when an earlier request had terminated it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: PapAgent
+    already: bool

@@ -1,0 +1,112 @@
+"""Device agents (seed 003): key authentication and the dialect's `{success, error}` answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from agentplane.contracts.device import MAX_CLOCK_SKEW_SECONDS, AuthenticateDevice, DeviceIdentity
+from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.auth import bus_of
+from agentplane.gateway.errors import STATUS
+
+MAX_KEY_LENGTH = 512
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    """An RFC 3339 timestamp with an explicit offset (`Z` for UTC), else None."""
+    if not RFC3339.match(value):
+        return None
+    text = value.upper().replace("Z", "+00:00")
+    # Python keeps microseconds: cut longer fractions instead of rejecting them.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def device_error(status: int, message: str) -> JSONResponse:
+    """The device dialect's error body."""
+    return JSONResponse({"success": False, "error": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+class DeviceRoute(APIRoute):
+    """Routes of `/api/agent/…`: every error answers `{"success": false, "error": …}`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def device_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ServiceError as exc:
+                return device_error(STATUS[exc.kind], exc.body.message)
+            except RequestValidationError as exc:
+                return device_error(STATUS[ErrorKind.VALIDATION], _validation_message(exc))
+
+        return device_handler
+
+
+def _required(value: str | None, header: str) -> str:
+    if not value:
+        raise unauthorized(f"Missing {header} header")
+    return value
+
+
+async def authenticate_device(
+    request: Request,
+    x_agent_key: Annotated[str | None, Header()] = None,
+    x_agent_id: Annotated[str | None, Header()] = None,
+    x_request_timestamp: Annotated[str | None, Header()] = None,
+) -> DeviceIdentity:
+    """The agent behind X-Agent-ID + X-Agent-Key, if X-Request-Timestamp is fresh.
+
+    Every failure is 401. Keys are never cached here, so a rotation takes effect on the very
+    next request.
+    """
+    api_key = _required(x_agent_key, "X-Agent-Key")
+    raw_id = _required(x_agent_id, "X-Agent-ID")
+    raw_ts = _required(x_request_timestamp, "X-Request-Timestamp")
+    sent_at = parse_rfc3339(raw_ts)
+    if sent_at is None:
+        raise unauthorized("X-Request-Timestamp must be an RFC 3339 UTC timestamp")
+    skew = abs((datetime.now(UTC) - sent_at).total_seconds())
+    if skew > MAX_CLOCK_SKEW_SECONDS:
+        raise unauthorized(
+            f"X-Request-Timestamp is more than {MAX_CLOCK_SKEW_SECONDS} seconds away from "
+            "server time"
+        )
+    try:
+        agent_id = UUID(raw_id)
+    except ValueError:
+        raise unauthorized("Invalid agent credentials") from None
+    if len(api_key) > MAX_KEY_LENGTH:
+        raise unauthorized("Invalid agent credentials")
+    data = await bus_of(request).request(
+        Registry.DEVICE_AUTHENTICATE, AuthenticateDevice(agent_id=agent_id, api_key=api_key)
+    )
+    return DeviceIdentity.model_validate(data)
+
+
+Device = Annotated[DeviceIdentity, Depends(authenticate_device)]

@@ -1,0 +1,42 @@
+"""Seed 004 authentication: `Authorization: Bearer <workspace key>`, then the tier's rate limit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
+from agentplane.contracts.workspaces import WorkspaceIdentity
+from agentplane.gateway.rate_limits import enforce_rate_limit
+
+UNAUTHORIZED = "Unauthorized"
+
+
+async def workspace_from_bearer(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> WorkspaceIdentity:
+    """The workspace whose API key is the bearer token; 401 `Unauthorized` otherwise."""
+    scheme, _, key = (authorization or "").strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise unauthorized(UNAUTHORIZED)
+    try:
+        workspace: WorkspaceIdentity = await request.app.state.workspace_keys.resolve(key)
+    except ServiceError as exc:
+        if exc.kind is ErrorKind.UNAUTHORIZED:
+            # The document names one message for a missing and for an invalid key.
+            raise unauthorized(UNAUTHORIZED) from None
+        raise
+    return workspace
+
+
+async def rate_limited_workspace(
+    request: Request, workspace: Annotated[WorkspaceIdentity, Depends(workspace_from_bearer)]
+) -> WorkspaceIdentity:
+    enforce_rate_limit(request, workspace)
+    return workspace
+
+
+BearerWorkspace = Annotated[WorkspaceIdentity, Depends(workspace_from_bearer)]
+PapWorkspace = Annotated[WorkspaceIdentity, Depends(rate_limited_workspace)]

@@ -1,0 +1,70 @@
+"""Operator side of seed 003 (workspace key): API key rotation and signed agent releases."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentplane.contracts.device import (
+    DeviceKeyRotation,
+    PublishRelease,
+    Release,
+    RotateDeviceKey,
+    SemVer,
+    Sha256Hex,
+)
+from agentplane.contracts.errors import not_found
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.formats import iso_ms
+
+router = APIRouter(tags=["device agents: operator"])
+
+
+class ReleaseBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: SemVer
+    url: str = Field(min_length=1, max_length=2048)
+    sha256: Sha256Hex
+
+
+@router.post("/v1/agents/{agent_id}/api-key/rotate", status_code=202)
+async def rotate_api_key(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
+    try:
+        agent_uuid = UUID(agent_id)
+    except ValueError:
+        raise not_found("Agent not found") from None
+    rotation = DeviceKeyRotation.model_validate(
+        await bus.request(
+            Registry.DEVICE_KEY_ROTATE,
+            RotateDeviceKey(workspace_id=ws.workspace_id, agent_id=agent_uuid),
+        )
+    )
+    # Accepted, not done: the agent receives its new key with its next heartbeat.
+    return {
+        "success": True,
+        "agentId": str(rotation.agent_id),
+        "status": "delivered" if rotation.delivered_at else "pending",
+        "requestedAt": iso_ms(rotation.requested_at),
+        "deliveredAt": iso_ms(rotation.delivered_at),
+    }
+
+
+@router.post("/v1/agent-releases", status_code=201)
+async def publish_release(body: ReleaseBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
+    cmd = PublishRelease(
+        workspace_id=ws.workspace_id, version=body.version, url=body.url, sha256=body.sha256
+    )
+    release = Release.model_validate(await bus.request(Registry.RELEASE_PUBLISH, cmd))
+    return {
+        "version": release.version,
+        "url": release.url,
+        "sha256": release.sha256,
+        "signature": release.signature,
+        "signedPayload": release.signed_payload,
+        "publishedAt": iso_ms(release.published_at),
+    }

@@ -1,0 +1,222 @@
+"""Seed 002: orchestrator agents (`/api/v1/agents…`): registration and lifecycle.
+
+Registration takes the one-time token in `X-Agent-Token`. The agent's key pair is generated
+here, in the gateway: only its public half travels to the registry to be certified, and the
+private key appears once, in this response, and nowhere else. Who may call the other
+endpoints is decided in `orchestrator_auth`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
+from agentplane.contracts.errors import invalid, not_found, unauthorized
+from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, LivenessReport
+from agentplane.contracts.orchestrator import (
+    MAX_CAPABILITIES,
+    MAX_LABELS,
+    ORCHESTRATOR_DIALECT,
+    AgentName,
+    AgentVersion,
+    CapabilityName,
+    DeleteOrchestratorAgent,
+    LabelKey,
+    LabelValue,
+    OrchestratorAgentDeleted,
+    OrchestratorAgentRegistered,
+    RegisterOrchestratorAgent,
+    UpdateOrchestratorAgent,
+)
+from agentplane.contracts.subjects import Heartbeat, Registry
+from agentplane.gateway.auth import Bus
+from agentplane.gateway.formats import iso_seconds
+from agentplane.gateway.orchestrator_auth import AGENT_NOT_FOUND, Caller
+from agentplane.security.ca import new_private_key, private_key_pem, public_key_pem
+
+router = APIRouter(tags=["orchestrator agents (seed 002)"])
+
+# Registration tokens are ~60 characters; anything far longer is refused without a lookup.
+MAX_REGISTRATION_TOKEN_LENGTH = 512
+
+
+class AgentStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    DEGRADED = "degraded"
+
+
+class RegisterBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: AgentName
+    version: AgentVersion
+    capabilities: list[CapabilityName] = Field(default_factory=list, max_length=MAX_CAPABILITIES)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
+
+
+class UpdateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    labels: dict[LabelKey, LabelValue] | None = Field(default=None, max_length=MAX_LABELS)
+    capabilities: list[CapabilityName] | None = Field(default=None, max_length=MAX_CAPABILITIES)
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+def _status(live: AgentLiveness | None) -> AgentStatus:
+    # `degraded` arrives with the seed 002 heartbeat (reported health); until an agent
+    # heartbeats it is offline.
+    return AgentStatus.ONLINE if live and live.online else AgentStatus.OFFLINE
+
+
+def _summary(agent: AgentRecord, live: AgentLiveness | None) -> dict[str, Any]:
+    return {
+        "id": str(agent.id),
+        "name": agent.name,
+        "version": agent.attributes.get("version"),
+        "status": _status(live).value,
+        "capabilities": [c.name for c in agent.capabilities],
+        "lastHeartbeat": iso_seconds(live.last_seen_at) if live else None,
+        # Filled by the seed 002 heartbeat (cpu, memory, disk); None until one arrives.
+        "resourceUsage": None,
+    }
+
+
+def _details(agent: AgentRecord, live: AgentLiveness | None) -> dict[str, Any]:
+    return {
+        **_summary(agent, live),
+        "workspaceId": agent.workspace_id,
+        "labels": agent.attributes.get("labels") or {},
+        "createdAt": iso_seconds(agent.created_at),
+        # Deployment targets are not modelled yet; the key is part of the documented shape.
+        "targets": [],
+    }
+
+
+async def _liveness(bus: BusClient, agents: list[AgentRecord]) -> LivenessReport:
+    if not agents:
+        return LivenessReport(agents={})
+    data = await bus.request(
+        Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[a.id for a in agents])
+    )
+    return LivenessReport.model_validate(data)
+
+
+async def _agent(bus: BusClient, workspace_id: str, agent_id: Any) -> AgentRecord:
+    agent = AgentRecord.model_validate(
+        await bus.request(
+            Registry.AGENT_GET, GetAgent(workspace_id=workspace_id, agent_id=agent_id)
+        )
+    )
+    if agent.dialect != ORCHESTRATOR_DIALECT:
+        raise not_found(AGENT_NOT_FOUND)
+    return agent
+
+
+async def _detailed(bus: BusClient, agent: AgentRecord) -> dict[str, Any]:
+    report = await _liveness(bus, [agent])
+    return _details(agent, report.agents.get(str(agent.id)))
+
+
+# -- endpoints -------------------------------------------------------------------------------
+
+
+@router.post("/api/v1/agents/register", status_code=201)
+async def register(
+    body: RegisterBody,
+    bus: Bus,
+    x_agent_token: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    if not x_agent_token:
+        raise unauthorized("Missing registration token (X-Agent-Token header)")
+    if len(x_agent_token) > MAX_REGISTRATION_TOKEN_LENGTH:
+        raise unauthorized("Invalid or expired registration token")
+    key = new_private_key()
+    cmd = RegisterOrchestratorAgent(
+        registration_token=x_agent_token.strip(),
+        name=body.name,
+        version=body.version,
+        capabilities=body.capabilities,
+        labels=body.labels,
+        public_key_pem=public_key_pem(key),
+    )
+    result = OrchestratorAgentRegistered.model_validate(
+        await bus.request(Registry.ORCHESTRATOR_REGISTER, cmd)
+    )
+    return {
+        "agentId": str(result.agent_id),
+        "token": result.token,
+        "config": {
+            "heartbeatInterval": result.config.heartbeat_interval,
+            "taskPollInterval": result.config.task_poll_interval,
+            "logLevel": result.config.log_level,
+        },
+        "certificate": {
+            "cert": result.certificate.cert,
+            "key": private_key_pem(key),
+            "ca": result.certificate.ca,
+            "expiresAt": iso_seconds(result.certificate.expires_at),
+        },
+    }
+
+
+@router.get("/api/v1/agents")
+async def list_agents(
+    caller: Caller,
+    bus: Bus,
+    status: AgentStatus | None = None,
+    capability: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> list[dict[str, Any]]:
+    # The fleet view is the operator's; an agent sees only itself (GET /api/v1/agents/{id}).
+    caller.require_operator()
+    agents = [
+        a
+        for a in AgentList.model_validate(
+            await bus.request(Registry.AGENT_LIST, ListAgents(workspace_id=caller.workspace_id))
+        ).agents
+        if a.dialect == ORCHESTRATOR_DIALECT
+        and (capability is None or any(c.name == capability for c in a.capabilities))
+    ]
+    report = await _liveness(bus, agents)
+    summaries = [_summary(a, report.agents.get(str(a.id))) for a in agents]
+    return [s for s in summaries if status is None or s["status"] == status.value]
+
+
+@router.get("/api/v1/agents/{agent_id}")
+async def get_agent(agent_id: str, caller: Caller, bus: Bus) -> dict[str, Any]:
+    agent = await _agent(bus, caller.workspace_id, caller.target(agent_id))
+    return await _detailed(bus, agent)
+
+
+@router.put("/api/v1/agents/{agent_id}")
+async def update_agent(agent_id: str, body: UpdateBody, caller: Caller, bus: Bus) -> dict[str, Any]:
+    target = caller.target(agent_id)
+    if body.labels is None and body.capabilities is None:
+        raise invalid("Nothing to update: give labels and/or capabilities", field="body")
+    await _agent(bus, caller.workspace_id, target)
+    cmd = UpdateOrchestratorAgent(
+        workspace_id=caller.workspace_id,
+        agent_id=target,
+        labels=body.labels,
+        capabilities=body.capabilities,
+    )
+    agent = AgentRecord.model_validate(await bus.request(Registry.ORCHESTRATOR_UPDATE, cmd))
+    return await _detailed(bus, agent)
+
+
+@router.delete("/api/v1/agents/{agent_id}")
+async def delete_agent(agent_id: str, caller: Caller, bus: Bus) -> dict[str, Any]:
+    cmd = DeleteOrchestratorAgent(
+        workspace_id=caller.workspace_id, agent_id=caller.target(agent_id)
+    )
+    result = OrchestratorAgentDeleted.model_validate(
+        await bus.request(Registry.ORCHESTRATOR_DELETE, cmd)
+    )
+    return {"deleted": result.deleted}

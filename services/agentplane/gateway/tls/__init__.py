@@ -1,0 +1,1 @@
+"""mTLS for agent endpoints: a TLS terminator in front of the gateway (see `server`)."""

@@ -1,0 +1,71 @@
+"""NATS handlers of orchestrator agents (seed 002): message → use case → reply."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
+from agentplane.contracts.errors import unavailable
+from agentplane.contracts.orchestrator import (
+    AuthenticateOrchestratorCertificate,
+    AuthenticateOrchestratorToken,
+    DeleteOrchestratorAgent,
+    RegisterOrchestratorAgent,
+    RenewOrchestratorCertificate,
+    UpdateOrchestratorAgent,
+)
+from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.registry.orchestrator import OrchestratorAgents
+
+
+def register_orchestrator_handlers(
+    host: ServiceHost, agents: OrchestratorAgents, relay: OutboxRelay
+) -> None:
+    async def command(use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any) -> BaseModel:
+        result, position = await asyncio.to_thread(use_case, cmd)
+        # Reply once the events are public (audit, subscribers); position 0 recorded nothing.
+        if position and not await relay.wait_published(position):
+            raise unavailable(
+                "event stream is unavailable; the change is saved and will be published"
+            )
+        return result
+
+    async def query(use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
+        return await asyncio.to_thread(use_case, q)
+
+    @replying(RegisterOrchestratorAgent)
+    async def register(cmd: RegisterOrchestratorAgent) -> BaseModel:
+        return await command(agents.register, cmd)
+
+    @replying(AuthenticateOrchestratorToken)
+    async def authenticate_token(q: AuthenticateOrchestratorToken) -> BaseModel:
+        return await query(agents.authenticate_token, q)
+
+    @replying(AuthenticateOrchestratorCertificate)
+    async def authenticate_certificate(q: AuthenticateOrchestratorCertificate) -> BaseModel:
+        return await query(agents.authenticate_certificate, q)
+
+    @replying(UpdateOrchestratorAgent)
+    async def update(cmd: UpdateOrchestratorAgent) -> BaseModel:
+        return await command(agents.update, cmd)
+
+    @replying(DeleteOrchestratorAgent)
+    async def delete(cmd: DeleteOrchestratorAgent) -> BaseModel:
+        return await command(agents.delete, cmd)
+
+    @replying(RenewOrchestratorCertificate)
+    async def renew_certificate(cmd: RenewOrchestratorCertificate) -> BaseModel:
+        return await command(agents.renew_certificate, cmd)
+
+    host.handle(Subjects.ORCHESTRATOR_REGISTER, register)
+    host.handle(Subjects.ORCHESTRATOR_AUTHENTICATE_TOKEN, authenticate_token)
+    host.handle(Subjects.ORCHESTRATOR_AUTHENTICATE_CERT, authenticate_certificate)
+    host.handle(Subjects.ORCHESTRATOR_UPDATE, update)
+    host.handle(Subjects.ORCHESTRATOR_DELETE, delete)
+    host.handle(Subjects.ORCHESTRATOR_RENEW_CERT, renew_certificate)

@@ -1,0 +1,209 @@
+"""PAP agent use cases (seed 004) on the registry: create, list, details, terminate.
+
+A PAP agent is an enrolled agent of dialect `pap`; it shows in every fleet view. Its name is
+claimed by an `AgentName` aggregate saved together with the agent, which makes the
+per-workspace uniqueness exact under concurrency and frees the name on termination.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from agentplane.contracts.errors import conflict, invalid, not_found, unavailable
+from agentplane.contracts.pap import (
+    KUBERNETES_NAMESPACE,
+    PAP_DIALECT,
+    CreatePapAgent,
+    GetPapAgent,
+    ListPapAgents,
+    PapAgent,
+    PapAgentCreated,
+    PapAgentDetails,
+    PapAgentList,
+    PapAgentTerminated,
+    PapLifecycleEvent,
+    PapResources,
+    TerminatePapAgent,
+)
+from agentplane.registry.application import Registry
+from agentplane.registry.domain import Agent
+from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
+from agentplane.registry.lifecycle_history import state_of
+from agentplane.registry.projections import AGENT
+from agentplane.security import keyed_hash, new_secret
+
+NAME_TAKEN = "Agent with this name already exists"
+AGENT_NOT_FOUND = "Agent not found"
+# PAP agents authenticate with their workspace key; their own token is an unguessable secret
+# that is never shown, so no other dialect's agent endpoint accepts them.
+UNUSED_TOKEN_PREFIX = "pap_unused_"
+
+_SUFFIXES = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
+
+
+def quantity(value: str) -> Decimal:
+    """A Kubernetes quantity (already matching `QUANTITY_PATTERN`) as a number."""
+    number = value.rstrip("numkMGTPEi")
+    return Decimal(number) * _SUFFIXES[value[len(number) :]]
+
+
+def check_resources(resources: PapResources) -> None:
+    """Kubernetes refuses a request above its limit; refuse it here, not at deployment."""
+    for kind in ("cpu", "memory"):
+        request, limit = getattr(resources, f"{kind}_request"), getattr(resources, f"{kind}_limit")
+        if quantity(request) > quantity(limit):
+            raise invalid(
+                f"resources.{kind}_request must not exceed resources.{kind}_limit",
+                field=f"resources.{kind}_request",
+            )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def pap_agent(doc: dict[str, Any]) -> PapAgent:
+    """The seed 004 form of an agent view document."""
+    attributes = doc.get("attributes", {})
+    return PapAgent(
+        uuid=doc["id"],
+        name=doc["name"],
+        dns_name=attributes["dns_name"],
+        state=state_of(doc),
+        kubernetes_namespace=attributes["kubernetes_namespace"],
+        kubernetes_deployment=attributes["kubernetes_deployment"],
+        created_at=doc["created_at"],
+        provisioned_at=_time(attributes.get("provisioned_at")),
+        activated_at=_time(attributes.get("activated_at")),
+        terminated_at=_time(doc.get("terminated_at")),
+        metadata={
+            "description": attributes.get("description"),
+            "image": attributes["image"],
+            "resources": attributes["resources"],
+        },
+    )
+
+
+class PapAgents:
+    """Seed 004 use cases; commands return `(result, last_notification_id)` like `Registry`."""
+
+    def __init__(self, registry: Registry, agent_domain: str) -> None:
+        self.registry = registry
+        self.agent_domain = agent_domain
+
+    def _doc(self, workspace_id: str, agent_id: UUID) -> dict[str, Any]:
+        with self.registry.views.read() as tx:
+            doc = tx.get(AGENT, str(agent_id))
+        if doc is None or doc["workspace_id"] != workspace_id or doc.get("dialect") != PAP_DIALECT:
+            raise not_found(AGENT_NOT_FOUND)
+        return doc
+
+    def _get(self, aggregate_id: UUID) -> Any:
+        # A private copy: the repository's cache hands out shared objects, and a command
+        # whose save conflicts must not leave its changes in them.
+        return copy.deepcopy(self.registry.store.repository.get(aggregate_id))
+
+    def create(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, int]:
+        self.registry._workspace(cmd.workspace_id)
+        check_resources(cmd.resources)
+        agent_id = uuid4()
+        try:
+            claim: AgentName = self._get(agent_name_id(cmd.workspace_id, cmd.name))
+            claim.reclaim(agent_id)
+        except AggregateNotFoundError:
+            claim = AgentName.claim(cmd.workspace_id, cmd.name, agent_id)
+        except NameTaken:
+            raise conflict(NAME_TAKEN, field="name") from None
+        agent = Agent.enroll(
+            agent_id,
+            cmd.workspace_id,
+            PAP_DIALECT,
+            cmd.name,
+            None,
+            keyed_hash(new_secret(UNUSED_TOKEN_PREFIX), self.registry.key),
+            "",
+            None,
+            {
+                "dns_name": f"{cmd.name}.{self.agent_domain}",
+                "kubernetes_namespace": KUBERNETES_NAMESPACE,
+                "kubernetes_deployment": cmd.name,
+                "description": cmd.description,
+                "image": cmd.image,
+                "resources": cmd.resources.model_dump(),
+            },
+        )
+        try:
+            position = self.registry._save(claim, agent)
+        except IntegrityError:
+            # A parallel create of the same name saved its claim first.
+            raise conflict(NAME_TAKEN, field="name") from None
+        return PapAgentCreated(agent=pap_agent(self._doc(cmd.workspace_id, agent_id))), position
+
+    def list(self, query: ListPapAgents) -> PapAgentList:
+        with self.registry.views.read() as tx:
+            docs = [
+                d
+                for d in tx.list(AGENT, query.workspace_id)
+                if d.get("dialect") == PAP_DIALECT and not d.get("deleted")
+            ]
+        docs.sort(key=lambda d: (d["created_at"], d["id"]))
+        return PapAgentList(agents=[pap_agent(d) for d in docs])
+
+    def get(self, query: GetPapAgent) -> PapAgentDetails:
+        doc = self._doc(query.workspace_id, query.agent_id)
+        events = [PapLifecycleEvent.model_validate(e) for e in doc.get("lifecycle") or []]
+        return PapAgentDetails(agent=pap_agent(doc), lifecycle_events=events[::-1])
+
+    def terminate(self, cmd: TerminatePapAgent) -> tuple[PapAgentTerminated, int]:
+        self._doc(cmd.workspace_id, cmd.agent_id)
+        for _ in range(3):
+            agent: Agent = self._get(cmd.agent_id)
+            if agent.terminated_at is not None:
+                # Deleting twice is harmless: same answer, no second event.
+                return self._terminated(cmd, already=True), 0
+            agent.terminate(self.registry.clock())
+            aggregates: list[Any] = [agent]
+            try:
+                claim: AgentName = self._get(agent_name_id(agent.workspace_id, agent.name or ""))
+                claim.release(agent.id)
+                aggregates.append(claim)
+            except AggregateNotFoundError:
+                pass
+            try:
+                position = self.registry._save(*aggregates)
+            except IntegrityError:
+                # Another change of the agent (a parallel delete, say) landed first: look again.
+                continue
+            return self._terminated(cmd, already=False), position
+        raise unavailable("Agent is changing concurrently, try again")
+
+    def _terminated(self, cmd: TerminatePapAgent, already: bool) -> PapAgentTerminated:
+        if already:
+            # Another replica may have saved the termination; make this view include it.
+            self.registry.projector.catch_up()
+        agent = pap_agent(self._doc(cmd.workspace_id, cmd.agent_id))
+        return PapAgentTerminated(agent=agent, already=already)

@@ -1,0 +1,82 @@
+"""Use cases of signed agent releases (seed 003): publish and sign, find the update to offer."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import urlsplit
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from agentplane.contracts.device import FindUpdate, PublishRelease, Release, UpdateOffer
+from agentplane.contracts.errors import conflict, invalid, unavailable
+from agentplane.contracts.semver import is_semver
+from agentplane.registry.application import Registry
+from agentplane.registry.domain.release import ReleaseCatalog, ReleaseExists, catalog_id
+from agentplane.security.signing import SigningKey, canonical_json
+
+ATTEMPTS = 5
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("https", "http") and bool(parts.hostname) and url.strip() == url
+    except ValueError:
+        return False
+
+
+def signed_document(version: str, url: str, sha256: str) -> dict[str, str]:
+    """Exactly the three fields an agent's update check relies on."""
+    return {"version": version, "url": url, "sha256": sha256}
+
+
+class Releases:
+    """Agent releases per workspace, each signed once with the control plane's Ed25519 key."""
+
+    def __init__(self, registry: Registry, signing_key: SigningKey) -> None:
+        self.registry = registry
+        self.signing_key = signing_key
+
+    def _catalog(self, workspace_id: str) -> ReleaseCatalog | None:
+        try:
+            catalog: ReleaseCatalog = self.registry.store.repository.get(catalog_id(workspace_id))
+        except AggregateNotFoundError:
+            return None
+        return catalog
+
+    def publish(self, cmd: PublishRelease) -> tuple[Release, int]:
+        self.registry._workspace(cmd.workspace_id)
+        # http is allowed: the signature over the sha256, not the transport, protects the file.
+        if not _is_http_url(cmd.url):
+            raise invalid("url must be an http(s) URL", field="url")
+        sha256 = cmd.sha256.lower()
+        payload = canonical_json(signed_document(cmd.version, cmd.url, sha256))
+        signature = self.signing_key.sign(payload.encode())
+        for _ in range(ATTEMPTS):
+            found = self._catalog(cmd.workspace_id)
+            # Copy: a save that loses a race must leave the cached catalog untouched.
+            catalog = copy.deepcopy(found) if found else ReleaseCatalog.open(cmd.workspace_id)
+            try:
+                catalog.publish(
+                    cmd.version, cmd.url, sha256, signature, payload, self.registry.clock()
+                )
+            except ReleaseExists:
+                raise conflict(f"Release {cmd.version} already exists", field="version") from None
+            try:
+                position = self.registry._save(catalog)
+            except IntegrityError:
+                continue
+            return Release.model_validate(catalog.releases[-1]), position
+        raise unavailable("Releases are being published concurrently, try again")
+
+    def find_update(self, query: FindUpdate) -> UpdateOffer:
+        if query.agent_version is not None and not is_semver(query.agent_version):
+            # Without a comparable version no offer can be proven not to be a rollback.
+            return UpdateOffer(release=None)
+        catalog = self._catalog(query.workspace_id)
+        newest: dict[str, Any] | None = (
+            catalog.newest_not_older_than(query.agent_version) if catalog else None
+        )
+        return UpdateOffer(release=Release.model_validate(newest) if newest else None)
