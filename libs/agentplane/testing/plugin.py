@@ -15,7 +15,30 @@ from agentplane.testing.fixtures_store import (  # noqa: F401 - fixtures for pyt
     postgres_server,
     store_settings,
 )
-from agentplane.testing.system import RunningSystem
+from agentplane.testing.secret_scan import scan_bytes, scan_tree
+from agentplane.testing.system import STARTED, RunningSystem
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite: no full secret in any data dir, JetStream store or log."""
+    if not STARTED:
+        return
+    leaks = []
+    for running in STARTED:
+        leaks += scan_tree(running.data_dir)
+        if running.log_path.exists():
+            leaks += scan_bytes(running.log_path, running.log_path.read_bytes())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if leaks:
+        lines = "\n".join(str(leak) for leak in leaks[:50])
+        if reporter:
+            reporter.write_line(f"SECRET SCAN FAILED: {len(leaks)} full secrets found:\n{lines}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter:
+        reporter.write_line(
+            f"secret scan: no full secret in the data dirs, JetStream stores and logs "
+            f"of {len(STARTED)} systems"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 
 READY_MARK = "agentplane ready:"
+# Every system a test session started: the end-of-suite secret scan reads their data dirs
+# (event stores, views, JetStream store) and logs.
+STARTED: list[RunningSystem] = []
 
 
 def free_port() -> int:
@@ -53,6 +56,7 @@ class RunningSystem:
 
     def start(self, timeout: float = 90.0) -> RunningSystem:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        STARTED.append(self)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*agentplane_command(), "run"], env=self.env(), stdout=log, stderr=subprocess.STDOUT

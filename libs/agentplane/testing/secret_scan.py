@@ -1,0 +1,72 @@
+"""Finds full secrets where none may be: data dirs, the JetStream store, logs.
+
+Every secret agentplane issues has a type prefix, 43 base62 characters and a checksum, so a
+full one is recognisable wherever it lands, without knowing which secrets a run issued.
+Agent JWTs and PEM private keys are recognisable by their shape. The server's own key files
+are the only places a private key may rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentplane.security import is_well_formed
+
+# Issued secrets: workspace API keys, seed 000 agent tokens, one-time registration and
+# enrollment tokens, device API keys, never-shown PAP tokens.
+SECRET_PREFIXES = ("pc_", "agent_tok_", "ap_reg_", "ap_enr_", "ap_dev_", "pap_unused_")
+_SECRET = re.compile(
+    rb"(?<![0-9A-Za-z_])(" + b"|".join(re.escape(p.encode()) for p in SECRET_PREFIXES) + rb")"
+    rb"([0-9A-Za-z]{49})(?![0-9A-Za-z])"
+)
+_JWT = re.compile(rb"eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}")
+_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+
+# Files that hold the server's own private material by design.
+SERVER_KEY_FILES = {"server.key", "ca.key", "heartbeat_token_tag.key", "admin_token"}
+SERVER_KEY_PATTERNS = ("signing", "ed25519")
+
+
+@dataclass(frozen=True)
+class Leak:
+    path: Path
+    kind: str
+    sample: str  # enough to find it, never the whole secret
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.kind} {self.sample}…"
+
+
+def _server_key_file(path: Path) -> bool:
+    name = path.name
+    return name in SERVER_KEY_FILES or any(p in name for p in SERVER_KEY_PATTERNS)
+
+
+def scan_bytes(path: Path, data: bytes) -> list[Leak]:
+    leaks = []
+    for match in _SECRET.finditer(data):
+        secret = match.group(0).decode()
+        if is_well_formed(secret, match.group(1).decode()):
+            leaks.append(Leak(path, "secret", secret[: len(match.group(1)) + 4]))
+    for match in _JWT.finditer(data):
+        leaks.append(Leak(path, "jwt", match.group(0)[:12].decode()))
+    if not _server_key_file(path):
+        for match in _PRIVATE_KEY.finditer(data):
+            leaks.append(Leak(path, "private key", match.group(0)[:16].decode()))
+    return leaks
+
+
+def scan_tree(root: Path, skip_suffixes: tuple[str, ...] = (".py", ".pyc")) -> list[Leak]:
+    """Every leak in every file under `root` (SQLite files, JetStream blocks, logs, …)."""
+    leaks: list[Leak] = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.suffix in skip_suffixes:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        leaks.extend(scan_bytes(path, data))
+    return leaks
