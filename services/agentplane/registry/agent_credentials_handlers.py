@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from pydantic import BaseModel
 
 from agentplane.bus.handlers import replying
@@ -17,15 +14,16 @@ from agentplane.contracts.agent_credentials import (
 )
 from agentplane.contracts.subjects import Registry as Subjects
 from agentplane.registry.agent_credentials import AgentCredentials
+from agentplane.registry.dispatch import Dispatch
 
 # `command` waits until the use case's events are published; `query` only runs it in a thread.
-Command = Callable[[Callable[[Any], tuple[BaseModel, int]], Any], Awaitable[BaseModel]]
-Query = Callable[[Callable[[Any], BaseModel], Any], Awaitable[BaseModel]]
 
 
 def register_credential_handlers(
-    host: ServiceHost, credentials: AgentCredentials, command: Command, query: Query
+    host: ServiceHost, credentials: AgentCredentials, dispatch: Dispatch
 ) -> None:
+    command, query = dispatch.command, dispatch.query
+
     @replying(RotateAgentToken)
     async def rotate_token(cmd: RotateAgentToken) -> BaseModel:
         return await command(credentials.rotate_token, cmd)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any
-
 from pydantic import BaseModel
 
 from agentplane.bus.handlers import replying
@@ -18,24 +14,16 @@ from agentplane.contracts.device import (
     RotateDeviceKey,
     SyncDeviceHeartbeat,
 )
-from agentplane.contracts.errors import unavailable
 from agentplane.contracts.subjects import Registry as Subjects
-from agentplane.eventstore.relay import OutboxRelay
 from agentplane.registry.device import DeviceAgents
+from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.releases import Releases
 
 
 def register_device_handlers(
-    host: ServiceHost, device: DeviceAgents, releases: Releases, relay: OutboxRelay
+    host: ServiceHost, device: DeviceAgents, releases: Releases, dispatch: Dispatch
 ) -> None:
-    async def command(use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any) -> BaseModel:
-        result, position = await asyncio.to_thread(use_case, cmd)
-        # Position 0: nothing was recorded (most key checks and heartbeats), nothing to wait for.
-        if position and not await relay.wait_published(position):
-            raise unavailable(
-                "event stream is unavailable; the change is saved and will be published"
-            )
-        return result
+    command = dispatch.command
 
     @replying(EnrollDevice)
     async def enroll_device(cmd: EnrollDevice) -> BaseModel:
@@ -59,7 +47,7 @@ def register_device_handlers(
 
     @replying(FindUpdate)
     async def find_update(q: FindUpdate) -> BaseModel:
-        return await asyncio.to_thread(releases.find_update, q)
+        return await dispatch.query(releases.find_update, q)
 
     host.handle(Subjects.DEVICE_ENROLL, enroll_device)
     host.handle(Subjects.DEVICE_AUTHENTICATE, authenticate_device)

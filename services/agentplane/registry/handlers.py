@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 from pydantic import BaseModel
 
 from agentplane.bus.handlers import replying
@@ -19,34 +14,18 @@ from agentplane.contracts.agents import (
     ProvisionAgent,
     RegisterAgent,
 )
-from agentplane.contracts.errors import unavailable
 from agentplane.contracts.subjects import Registry as Subjects
 from agentplane.contracts.workspaces import AuthenticateWorkspace, CreateWorkspace
-from agentplane.eventstore.relay import OutboxRelay
 from agentplane.registry.agent_credentials import AgentCredentials
 from agentplane.registry.agent_credentials_handlers import register_credential_handlers
 from agentplane.registry.application import Registry
+from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.pap import PapAgents
 from agentplane.registry.pap_handlers import register_pap_handlers
 
-# Commands wait on the group commit in these threads; enough of them to form big groups.
-COMMAND_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="registry-command")
 
-
-def register_handlers(host: ServiceHost, registry: Registry, relay: OutboxRelay) -> None:
-    async def command(use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any) -> BaseModel:
-        result, position = await asyncio.get_running_loop().run_in_executor(
-            COMMAND_THREADS, use_case, cmd
-        )
-        # Reply only once the events are public, so audit and subscribers see them next.
-        if not await relay.wait_published(position):
-            raise unavailable(
-                "event stream is unavailable; the change is saved and will be published"
-            )
-        return result
-
-    async def query(use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
-        return await asyncio.to_thread(use_case, q)
+def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch) -> None:
+    command, query = dispatch.command, dispatch.query
 
     @replying(CreateWorkspace)
     async def create_workspace(cmd: CreateWorkspace) -> BaseModel:
@@ -88,5 +67,5 @@ def register_handlers(host: ServiceHost, registry: Registry, relay: OutboxRelay)
     host.handle(Subjects.AGENT_AUTHENTICATE, authenticate_agent)
     host.handle(Subjects.AGENT_LIST, list_agents)
     host.handle(Subjects.AGENT_GET, get_agent)
-    register_credential_handlers(host, AgentCredentials(registry), command, query)
-    register_pap_handlers(host, PapAgents(registry, registry.agent_domain), command, query)
+    register_credential_handlers(host, AgentCredentials(registry), dispatch)
+    register_pap_handlers(host, PapAgents(registry, registry.agent_domain), dispatch)

@@ -12,6 +12,7 @@ from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
+from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.handlers import register_handlers
 from agentplane.registry.orchestrator import build_orchestrator
 from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
@@ -60,9 +61,10 @@ def build(settings: Settings) -> RegistryService:
         js = host.broker.connection.jetstream()
         service.relay = OutboxRelay(registry.store, js, registry.views)
         await service.relay.start()
-        register_handlers(host, registry, service.relay)
-        register_device_handlers(host, device, releases, service.relay)
-        register_orchestrator_handlers(host, orchestrator, service.relay)
+        dispatch = Dispatch(service.relay)
+        register_handlers(host, registry, dispatch)
+        register_device_handlers(host, device, releases, dispatch)
+        register_orchestrator_handlers(host, orchestrator, dispatch)
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)

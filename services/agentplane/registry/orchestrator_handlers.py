@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any
-
 from pydantic import BaseModel
 
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
-from agentplane.contracts.errors import unavailable
 from agentplane.contracts.orchestrator import (
     AuthenticateOrchestratorCertificate,
     AuthenticateOrchestratorToken,
@@ -20,24 +15,14 @@ from agentplane.contracts.orchestrator import (
     UpdateOrchestratorAgent,
 )
 from agentplane.contracts.subjects import Registry as Subjects
-from agentplane.eventstore.relay import OutboxRelay
+from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.orchestrator import OrchestratorAgents
 
 
 def register_orchestrator_handlers(
-    host: ServiceHost, agents: OrchestratorAgents, relay: OutboxRelay
+    host: ServiceHost, agents: OrchestratorAgents, dispatch: Dispatch
 ) -> None:
-    async def command(use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any) -> BaseModel:
-        result, position = await asyncio.to_thread(use_case, cmd)
-        # Reply once the events are public (audit, subscribers); position 0 recorded nothing.
-        if position and not await relay.wait_published(position):
-            raise unavailable(
-                "event stream is unavailable; the change is saved and will be published"
-            )
-        return result
-
-    async def query(use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
-        return await asyncio.to_thread(use_case, q)
+    command, query = dispatch.command, dispatch.query
 
     @replying(RegisterOrchestratorAgent)
     async def register(cmd: RegisterOrchestratorAgent) -> BaseModel:

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from pydantic import BaseModel
 
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.pap import CreatePapAgent, GetPapAgent, ListPapAgents, TerminatePapAgent
 from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.pap import PapAgents
 
 # `command` waits until the use case's events are published; `query` only runs it in a thread.
-Command = Callable[[Callable[[Any], tuple[BaseModel, int]], Any], Awaitable[BaseModel]]
-Query = Callable[[Callable[[Any], BaseModel], Any], Awaitable[BaseModel]]
 
 
-def register_pap_handlers(
-    host: ServiceHost, pap: PapAgents, command: Command, query: Query
-) -> None:
+def register_pap_handlers(host: ServiceHost, pap: PapAgents, dispatch: Dispatch) -> None:
+    command, query = dispatch.command, dispatch.query
+
     @replying(CreatePapAgent)
     async def create(cmd: CreatePapAgent) -> BaseModel:
         return await command(pap.create, cmd)
