@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from bench import registrations
+from bench import heartbeat, registrations
 
 
 def main() -> None:
     results: dict[str, object] = {}
     results.update(registrations.run())
+    results.update(heartbeat.run())
     print(json.dumps(results))
 
 

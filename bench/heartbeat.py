@@ -4,11 +4,12 @@ One system is started like `make run` (short intervals, the bench-only fill subj
 `AGENTS` agents are registered and heartbeat on their NATS-native subject.
 
 - Throughput: the same publisher sends `BEATS_PER_ROUND` beats round-robin over the agents,
-  once to the raw baseline (`bench.raw_nats_subscriber`, its own process) and once to the
-  heartbeat service (`ap.hb.<agent_id>`: validation, cached credential check, deadline,
-  telemetry publish). Each rate is beats processed (counted by the consumer itself) divided by
-  the time from the first publish until the consumer has processed the last one. Rounds
-  alternate the order; medians are reported.
+  to the raw baseline (`bench.raw_nats_subscriber`, its own process) and to the heartbeat
+  service (`ap.hb.<agent_id>`: validation, cached credential check, deadline; telemetry
+  publish when the body has fields besides the token), each with the minimal body and with
+  a body carrying `uptime_seconds`. Each rate is beats processed (counted by the consumer
+  itself) divided by the time from the first publish until the consumer processed the last
+  one. Rounds rotate the order; medians are reported.
 - Offline detection: paced load at 80 % of the measured capacity over all agents; once every
   agent is online, `STOPPED` agents stop. Latency = arrival of their `liveness.WentOffline`
   event at a subscriber minus the time their last beat was published. Bound = offline_after +
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +46,7 @@ from agentplane.contracts.liveness import BenchFill, BenchFilled, HeartbeatStats
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.subjects import Events, Heartbeat, Registry
 from agentplane.testing.plugin import create_workspace
-from agentplane.testing.system import RunningSystem
+from agentplane.testing.system import RunningSystem, free_port
 from bench.raw_nats_subscriber import BASELINE_PREFIX, BASELINE_STATS
 
 # BENCH_QUICK=1 shrinks the run for trying the benchmark out (figures are then not the ones
@@ -54,6 +56,7 @@ AGENTS = 1_000 if QUICK else 10_000
 STOPPED = 50 if QUICK else 500
 ROUNDS = 2 if QUICK else 5
 BEATS_PER_ROUND = 20_000 if QUICK else 100_000
+HTTP_PER_ROUND = 5_000 if QUICK else 20_000
 IN_FLIGHT = 40_000
 TRACKED_TARGET = 1_000_000
 INTERVAL_SECONDS = 3.0
@@ -141,23 +144,97 @@ async def wait_for_progress(progress: Progress, target: int, timeout: float) -> 
         await asyncio.sleep(0.002)
 
 
-async def throughput(nc: Client, agents: list[tuple[str, str]]) -> tuple[list[float], list[float]]:
-    payloads = [json.dumps({"token": token}).encode() for _, token in agents]
+Series = dict[str, list[float]]
+
+
+async def throughput(nc: Client, agents: list[tuple[str, str]], pids: dict[str, int]) -> Series:
+    """Rates per round of four consumers x bodies, interleaved (order rotates per round),
+    and the consumer process's CPU time per beat in each run (contention does not count).
+
+    `plain`: the documented minimal body `{"token": …}`. `body`: `{"token": …, "uptime_seconds":
+    …}`, whose extra field our service also publishes to the telemetry stream.
+    """
+    plain = [json.dumps({"token": token}).encode() for _, token in agents]
+    body = [
+        json.dumps({"token": token, "uptime_seconds": 3600 + i}).encode()
+        for i, (_, token) in enumerate(agents)
+    ]
     ours = [Heartbeat.native(agent_id) for agent_id, _ in agents]
     raw = [f"{BASELINE_PREFIX}.{agent_id}" for agent_id, _ in agents]
     service, baseline = service_progress(nc), baseline_progress(nc)
     # Warm-up: every agent's token gets verified once (the only registry round trips).
-    await blast(nc, ours, payloads, len(agents), service)
-    await blast(nc, raw, payloads, len(agents), baseline)
-    raw_rates: list[float] = []
-    our_rates: list[float] = []
+    await blast(nc, ours, plain, len(agents), service)
+    await blast(nc, raw, plain, len(agents), baseline)
+    runs = [
+        ("raw_plain", raw, plain, baseline),
+        ("ours_plain", ours, plain, service),
+        ("raw_body", raw, body, baseline),
+        ("ours_body", ours, body, service),
+    ]
+    series: Series = {name: [] for name, *_ in runs}
+    for name, *_ in runs:
+        series[f"{name}_cpu_us"] = []
     for round_no in range(ROUNDS):
-        order = [(raw, baseline, raw_rates), (ours, service, our_rates)]
+        shift = round_no % len(runs)
+        for name, subjects, payloads, progress in runs[shift:] + runs[:shift]:
+            pid = pids["raw" if name.startswith("raw") else "ours"]
+            cpu = cpu_seconds(pid)
+            rate = await blast(nc, subjects, payloads, BEATS_PER_ROUND, progress)
+            series[name].append(rate)
+            series[f"{name}_cpu_us"].append((cpu_seconds(pid) - cpu) / BEATS_PER_ROUND * 1e6)
+    return series
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_load(port: int, specs_file: str, count: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.http_load", str(port), specs_file, str(count), "64"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def http_throughput(
+    system: RunningSystem, bare_port: int, agents: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Seed 000 heartbeats through our gateway vs the same route on a bare FastAPI app."""
+    specs = [
+        ["POST", "/v1/agents/heartbeat", json.dumps({"agentId": agent_id, "token": token})]
+        for agent_id, token in agents[:1000]
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(specs, handle)
+    gateway_port = system.port
+    bare: list[float] = []
+    ours: list[float] = []
+    failed = 0
+    # Warm-up: the gateway path verifies each token once.
+    http_load(gateway_port, handle.name, len(specs))
+    for round_no in range(ROUNDS):
+        runs = [(bare_port, bare), (gateway_port, ours)]
         if round_no % 2:
-            order.reverse()
-        for subjects, progress, rates in order:
-            rates.append(await blast(nc, subjects, payloads, BEATS_PER_ROUND, progress))
-    return raw_rates, our_rates
+            runs.reverse()
+        for port, rates in runs:
+            result = http_load(port, handle.name, HTTP_PER_ROUND)
+            rates.append(result["per_s"])
+            failed += int(result["failed"])
+    Path(handle.name).unlink()
+    paired = [o / b for o, b in zip(ours, bare, strict=True)]
+    return {
+        "bare_http_per_s": round(statistics.median(bare), 1),
+        "http_hb_per_s": round(statistics.median(ours), 1),
+        "http_ratio_to_bare": round(statistics.median(ours) / statistics.median(bare), 3),
+        "http_ratio_per_round_median": round(statistics.median(paired), 3),
+        "http_failed": failed,
+        "http_rounds": {"bare": [round(r) for r in bare], "ours": [round(r) for r in ours]},
+    }
 
 
 async def offline_detection(
@@ -264,26 +341,58 @@ async def memory(nc: Client, pid: int) -> dict[str, Any]:
     }
 
 
-async def measure(system: RunningSystem, workspace_id: str) -> dict[str, Any]:
+async def measure(
+    system: RunningSystem, workspace_id: str, raw_pid: int, bare_port: int
+) -> dict[str, Any]:
     nc = await nats.connect(system.nats_url, name="bench-heartbeat")
     try:
         bus = BusClient(nc, 30)
         agents = await register_agents(bus, workspace_id, AGENTS)
-        raw_rates, our_rates = await throughput(nc, agents)
-        raw_rate = statistics.median(raw_rates)
-        our_rate = statistics.median(our_rates)
+        pids = {"raw": raw_pid, "ours": system.pid_of("heartbeat")}
+        series = await throughput(nc, agents, pids)
+        median = {name: statistics.median(values) for name, values in series.items()}
+        # The machine is shared: a ratio of two medians can mix different load periods, so
+        # the ratio of each round's adjacent runs is reported as well.
+        paired = [o / r for o, r in zip(series["ours_plain"], series["raw_plain"], strict=True)]
+        paired_body = [o / r for o, r in zip(series["ours_body"], series["raw_body"], strict=True)]
         results: dict[str, Any] = {
-            "raw_nats_hb_per_s": round(raw_rate, 1),
-            "nats_hb_per_s": round(our_rate, 1),
-            "nats_ratio_to_raw": round(our_rate / raw_rate, 3),
-            "raw_nats_hb_rounds": [round(r) for r in raw_rates],
-            "nats_hb_rounds": [round(r) for r in our_rates],
+            "raw_nats_hb_per_s": round(median["raw_plain"], 1),
+            "nats_hb_per_s": round(median["ours_plain"], 1),
+            "nats_ratio_to_raw": round(median["ours_plain"] / median["raw_plain"], 3),
+            "nats_ratio_per_round_median": round(statistics.median(paired), 3),
+            "raw_cpu_us_per_beat": round(median["raw_plain_cpu_us"], 2),
+            "nats_cpu_us_per_beat": round(median["ours_plain_cpu_us"], 2),
+            "raw_nats_hb_body_per_s": round(median["raw_body"], 1),
+            "nats_hb_body_per_s": round(median["ours_body"], 1),
+            "nats_body_ratio_to_raw": round(median["ours_body"] / median["raw_body"], 3),
+            "nats_body_ratio_per_round_median": round(statistics.median(paired_body), 3),
+            "raw_body_cpu_us_per_beat": round(median["raw_body_cpu_us"], 2),
+            "nats_body_cpu_us_per_beat": round(median["ours_body_cpu_us"], 2),
+            "rounds": {
+                name: [round(r) for r in values]
+                for name, values in series.items()
+                if not name.endswith("_cpu_us")
+            },
         }
+        our_rate = median["ours_plain"]
+        results.update(await asyncio.to_thread(http_throughput, system, bare_port, agents))
         results.update(await offline_detection(nc, agents, 0.8 * our_rate))
         results.update(await memory(nc, system.pid_of("heartbeat")))
         return results
     finally:
         await nc.close()
+
+
+def wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def run() -> dict[str, Any]:
@@ -296,13 +405,17 @@ def run() -> dict[str, Any]:
                 [sys.executable, "-m", "bench.raw_nats_subscriber", system.nats_url],
                 stdout=subprocess.PIPE,
             )
+            bare_port = free_port()
+            bare_http = subprocess.Popen([sys.executable, "-m", "bench.bare_http", str(bare_port)])
             try:
                 assert baseline.stdout is not None
                 baseline.stdout.readline()  # "ready"
-                return asyncio.run(measure(system, workspace_id))
+                wait_listening(bare_port)
+                return asyncio.run(measure(system, workspace_id, baseline.pid, bare_port))
             finally:
-                baseline.terminate()
-                baseline.wait(10)
+                for proc in (baseline, bare_http):
+                    proc.terminate()
+                    proc.wait(10)
         finally:
             system.stop()
 

@@ -440,6 +440,8 @@ def _endpoints(agent_uuid: str) -> list[tuple[str, str]]:
         ("GET", "/api/agents"),
         ("GET", f"/api/agents/{agent_uuid}"),
         ("DELETE", f"/api/agents/{agent_uuid}"),
+        ("POST", f"/api/agents/{agent_uuid}/heartbeat"),
+        ("POST", f"/api/agents/{agent_uuid}/metrics"),
     ]
 
 

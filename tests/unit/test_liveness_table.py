@@ -52,3 +52,103 @@ def test_restore_gives_online_agents_a_full_fresh_deadline() -> None:
     table.restore("a", last_seen=0, online=True, now=1000)
     assert table.sweep(1009) == []
     assert table.sweep(1010) == ["a"]
+
+
+# -- per-agent intervals, columns and fleet scale ------------------------------------------
+
+
+def test_each_agent_keeps_its_own_interval() -> None:
+    table = LivenessTable(offline_after=90)
+    table.beat("emergency", 0, offline_after=5)
+    table.beat("default", 0)
+    table.beat("sleep", 0, offline_after=900)
+    # A later beat that names no interval keeps the agent's current one.
+    table.beat("emergency", 1)
+    assert table.sweep(5.9) == []
+    assert table.sweep(6) == ["emergency"]
+    assert table.sweep(90) == ["default"]
+    assert table.sweep(899) == []
+    assert table.sweep(900) == ["sleep"]
+    assert table.get("sleep").offline_after == 900  # type: ignore[union-attr]
+
+
+def test_a_beat_can_change_the_interval() -> None:
+    table = LivenessTable(offline_after=90)
+    table.beat("a", 0, offline_after=900)
+    table.beat("a", 10, offline_after=5)
+    assert table.sweep(15) == ["a"]
+
+
+def test_restore_keeps_the_remembered_interval() -> None:
+    table = LivenessTable(offline_after=90)
+    table.restore("a", last_seen=0, online=True, now=100, offline_after=900)
+    assert table.sweep(999) == []
+    assert table.sweep(1000) == ["a"]
+
+
+def test_sweep_reports_the_next_deadline() -> None:
+    table = LivenessTable(offline_after=10)
+    assert table.sweep(0) == []
+    assert table.next_deadline == float("inf")
+    table.beat("a", 0)
+    table.beat("b", 3)
+    assert table.sweep(1) == []
+    assert table.next_deadline == 10
+    assert table.sweep(10) == ["a"]
+    assert table.next_deadline == 13
+    table.not_before = 50
+    assert table.sweep(20) == []
+    assert table.next_deadline == 50
+
+
+def test_get_is_a_snapshot_and_unknown_agents_are_none() -> None:
+    table = LivenessTable(offline_after=10)
+    assert table.get("nobody") is None
+    table.beat("a", 1)
+    clock = table.get("a")
+    assert clock is not None
+    assert (clock.last_seen, clock.deadline, clock.online, clock.offline_after) == (
+        1,
+        11,
+        True,
+        10,
+    )
+    table.sweep(11)
+    assert clock.online  # the snapshot does not change
+    assert table.get("a").online is False  # type: ignore[union-attr]
+
+
+def test_take_dirty_lists_agents_beaten_since_the_last_call() -> None:
+    table = LivenessTable(offline_after=10)
+    table.restore("restored", last_seen=0, online=True, now=0)
+    table.beat("a", 1)
+    table.beat("b", 2, offline_after=5)
+    assert sorted(table.take_dirty()) == [("a", 1, 10), ("b", 2, 5)]
+    assert table.take_dirty() == []
+    table.beat("a", 3)
+    assert table.take_dirty() == [("a", 3, 10)]
+
+
+def test_many_agents_sweep_in_one_pass() -> None:
+    table = LivenessTable(offline_after=30)
+    for i in range(20_000):
+        table.beat(f"agent-{i}", 0)
+    for i in range(0, 20_000, 2):
+        table.beat(f"agent-{i}", 20)
+    expired = table.sweep(30)
+    assert len(expired) == 10_000
+    assert all(int(agent.split("-")[1]) % 2 == 1 for agent in expired)
+    assert table.count_online() == 10_000
+    assert table.sweep(49) == []
+    assert len(table.sweep(50)) == 10_000
+    assert table.count_online() == 0
+
+
+def test_a_table_grows_after_a_sweep_released_its_buffers() -> None:
+    table = LivenessTable(offline_after=1)
+    table.beat("a", 0)
+    table.sweep(5)
+    # Views of the columns must not outlive the sweep (a resize would fail).
+    for i in range(1000):
+        table.beat(f"b{i}", 6)
+    assert len(table) == 1001

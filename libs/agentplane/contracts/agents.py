@@ -97,6 +97,8 @@ class AgentIdentity(BaseModel):
 
     agent_id: UUID
     workspace_id: str
+    # When the presented token stops working (caches must not trust it longer).
+    token_expires_at: datetime | None = None
 
 
 class ListAgents(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,13 +65,31 @@ class DeviceIdentity(BaseModel):
     key_expires_at: datetime | None = None
 
 
+# Why a device agent was offline (seed 003 `reconnect_reason`).
+RECONNECT_REASONS = ("service_restart", "network_recovery", "machine_reboot", "update_restart")
+ReconnectReason = Literal["service_restart", "network_recovery", "machine_reboot", "update_restart"]
+
+
+class DeviceReconnect(BaseModel):
+    """A reconnect a heartbeat reported: why, when the agent process started, and the
+    heartbeat's own timestamp."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: ReconnectReason
+    process_start_time: datetime | None = None
+    reported_at: datetime
+
+
 class SyncDeviceHeartbeat(BaseModel):
-    """The registry's part of a device heartbeat: hand over a rotated key, note a new version."""
+    """The registry's part of a device heartbeat: hand over a rotated key, note a new version,
+    record a reported reconnect."""
 
     model_config = ConfigDict(frozen=True)
 
     agent_id: UUID
     agent_version: SemVer | None = None
+    reconnect: DeviceReconnect | None = None
 
 
 class DeviceHeartbeatSynced(BaseModel):

@@ -71,10 +71,12 @@ def partition_of(agent_id: str, partitions: int) -> int:
 class NativeBeat(BaseModel):
     """Body of a NATS-native heartbeat on `ap.hb.<agent_id>` (agent id in lowercase UUID form).
 
-    `token` is the agent's token (the one its seed 000 heartbeat sends). Other fields are kept
-    as telemetry, never the token. With a reply subject the agent gets a `Reply` carrying
-    `BeatAccepted`, or an error (`unauthorized`, `validation`); without one, a bad beat is
-    dropped and counted.
+    `token` is the agent's token (the one its seed 000 heartbeat sends). Other fields (e.g.
+    `uptime_seconds`) go to the agent's heartbeat telemetry (`ap.telemetry.heartbeat.<id>`),
+    never the token; a beat with nothing but the token leaves no telemetry message. With a
+    reply subject the agent gets a `Reply` carrying `BeatAccepted`, or an error
+    (`unauthorized`, `validation`, `unavailable`); without one, a bad beat is dropped and
+    counted (`HeartbeatStats`).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")

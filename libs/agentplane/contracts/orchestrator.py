@@ -129,3 +129,33 @@ class OrchestratorCertificateRenewal(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     renewal: OrchestratorCertificate | None = None
+
+
+# -- heartbeats ------------------------------------------------------------------------------
+
+# The agent attribute holding the status its heartbeats report (changes only are recorded).
+REPORTED_STATUS = "reported_status"
+# The reported status of an agent in good health; any other makes an online agent `degraded`.
+HEALTHY = "healthy"
+ReportedStatus = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SyncOrchestratorHeartbeat(BaseModel):
+    """The registry's part of a seed 002 heartbeat: record the reported status and capability
+    set when they differ from the recorded ones (None leaves capabilities as they are)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+    status: ReportedStatus
+    capabilities: list[CapabilityName] | None = Field(default=None, max_length=MAX_CAPABILITIES)
+
+
+class OrchestratorHeartbeatSynced(BaseModel):
+    """What the heartbeat changed in the registry (usually nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status_changed: bool = False
+    capabilities_changed: bool = False

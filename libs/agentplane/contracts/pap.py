@@ -16,6 +16,12 @@ QUANTITY_PATTERN = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G
 DEFAULT_IMAGE = "nginxinc/nginx-unprivileged:alpine"
 KUBERNETES_NAMESPACE = "agents"
 PAP_DIALECT = "pap"
+# Heartbeat modes and how often each beats (seed 004 "Heartbeat Intervals"), in seconds.
+HEARTBEAT_INTERVALS = {"EMERGENCY": 5.0, "IDLE": 30.0, "SLEEP": 900.0}
+# A beat may arrive this much after its interval without the agent counting as unhealthy:
+# network and scheduling jitter must not flap an agent that beats exactly on time, while a
+# missed beat (the next one a whole interval later) is still caught.
+HEARTBEAT_TOLERANCE_SECONDS = 1.0
 
 
 class PapResources(BaseModel):
@@ -68,7 +74,8 @@ class TerminatePapAgent(BaseModel):
 
 
 class PapAgent(BaseModel):
-    """A PAP agent as seed 004 shows it (`last_heartbeat_at` is filled from liveness)."""
+    """A PAP agent as the registry knows it: `state` NEW or TERMINATED; the gateway fills in
+    `state`, `activated_at` (lifecycle service) and `last_heartbeat_at` (heartbeat service)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -84,20 +91,6 @@ class PapAgent(BaseModel):
     terminated_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
     metadata: dict[str, Any]
-
-
-class PapLifecycleEvent(BaseModel):
-    """One state transition of a PAP agent."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    agent_uuid: UUID
-    event_type: str
-    from_state: str | None
-    to_state: str
-    metadata: dict[str, Any]
-    timestamp: datetime
 
 
 class PapAgentCreated(BaseModel):
@@ -117,12 +110,11 @@ class PapAgentList(BaseModel):
 
 
 class PapAgentDetails(BaseModel):
-    """An agent with its lifecycle history, newest first."""
+    """One agent as the registry knows it (history and telemetry come from other services)."""
 
     model_config = ConfigDict(frozen=True)
 
     agent: PapAgent
-    lifecycle_events: list[PapLifecycleEvent]
 
 
 class PapAgentTerminated(BaseModel):

@@ -43,6 +43,7 @@ class Registry:
     ORCHESTRATOR_UPDATE = f"{PREFIX}.registry.orchestrator.update"
     ORCHESTRATOR_DELETE = f"{PREFIX}.registry.orchestrator.delete"
     ORCHESTRATOR_RENEW_CERT = f"{PREFIX}.registry.orchestrator.renew_cert"
+    ORCHESTRATOR_HEARTBEAT_SYNC = f"{PREFIX}.registry.orchestrator.heartbeat_sync"
 
 
 class Heartbeat:
@@ -98,6 +99,8 @@ class Lifecycle:
     """Subjects of the lifecycle service (queue group `lifecycle`)."""
 
     AUDIT_LIST = f"{PREFIX}.lifecycle.audit.list"
+    # AgentStatesQuery → AgentStates (contracts/agent_states.py): the state machine's view.
+    AGENT_STATES = f"{PREFIX}.lifecycle.agent.states"
 
 
 class Events:

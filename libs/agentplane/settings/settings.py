@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Seed 003: after a rotated API key is delivered, the old key works until the new one is
     # first used or this many seconds have passed.
     device_key_grace_seconds: float = 60.0
+    # Seed 003: how often device agents are expected to heartbeat; missing
+    # `heartbeat_missed_beats` of them (3) marks a device offline.
+    device_heartbeat_interval_seconds: float = Field(default=30.0, gt=0)
     # Seed 004: PAP agents are reachable as `{name}.{agent_domain}` (plugged.in uses
     # is.plugged.in); a local default that resolves nowhere public.
     agent_domain: str = "agents.local"
@@ -45,6 +48,9 @@ class Settings(BaseSettings):
     orchestrator_cert_ttl_seconds: int = Field(default=86400, ge=300)
     orchestrator_cert_renew_before_seconds: int = Field(default=3600, ge=60)
     orchestrator_task_poll_interval_seconds: int = Field(default=5, ge=1)
+    # The `heartbeatInterval` orchestrator agents are told at registration; missing
+    # `heartbeat_missed_beats` of them (3) marks an agent offline.
+    orchestrator_heartbeat_interval_seconds: int = Field(default=30, ge=1)
     orchestrator_log_level: str = "info"
     # mTLS for agent endpoints: a TLS terminator on `tls_port` (off when unset) that requires a
     # client certificate of the internal CA and forwards to the gateway. Its server certificate
@@ -65,8 +71,9 @@ class Settings(BaseSettings):
     heartbeat_partitions: int = Field(default=1, ge=1, le=1024)
     heartbeat_partition: str = ""
     # A verified agent token is trusted this long without asking the registry again
-    # (registry credential events invalidate it at once; this is the safety net).
-    heartbeat_credential_cache_seconds: float = 60.0
+    # (registry events of the agent invalidate it at once; this is the safety net). Each
+    # beating agent costs the registry one check per period: 1M agents / 300 s ≈ 3,300/s.
+    heartbeat_credential_cache_seconds: float = 300.0
     # Benchmarks only: answer `ap.heartbeat.bench.fill` (synthetic agents for memory figures).
     heartbeat_bench: bool = False
 

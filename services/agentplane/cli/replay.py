@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import heapq
 import tempfile
 import time
 from pathlib import Path
@@ -23,8 +23,11 @@ def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
             root = Path(scratch)
             for name in ("registry", "heartbeat", "lifecycle"):
                 (root / name).mkdir()
-            events = itertools.chain(
-                registry.published_events(settings), heartbeat.published_events(settings)
+            # The order the live consumer sees them in, near enough: by when they happened.
+            events = heapq.merge(
+                registry.published_events(settings),
+                heartbeat.published_events(settings),
+                key=lambda e: (e.occurred_at, e.app, e.position),
             )
             results = [
                 registry.verify(settings, root / "registry"),

@@ -20,6 +20,7 @@ from agentplane.gateway.routers import (
     device_operator,
     enrollment,
     health,
+    orchestrator_heartbeat,
     pap,
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
@@ -48,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.nc = None
     app.state.admin_token = admin_token(settings)[0]
+    # Intervals and partitions the routers need (see `gateway.app_settings`).
+    app.state.settings = settings
     # Only requests carrying this secret may assert a client certificate (the TLS terminator).
     app.state.tls_forwarding_secret = forwarding_secret(settings)
     install_error_handlers(app)
@@ -60,4 +63,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(device_operator.router)
     app.include_router(pap.router)
     app.include_router(orchestrator_agents.router)
+    app.include_router(orchestrator_heartbeat.router)
     return app

@@ -162,18 +162,25 @@ class LivenessEngine:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            aggregates: dict[str, Liveness] = {}
-            for item in batch:
-                aggregate = aggregates.get(item.agent_id) or self._load(item.agent_id)
-                if item.transition is Transition.CAME_ONLINE:
-                    aggregate.came_online(at=epoch_to_datetime(item.at))
-                else:
-                    aggregate.went_offline(
-                        at=epoch_to_datetime(item.at),
-                        last_seen_at=epoch_to_datetime(item.last_seen),
-                    )
-                aggregates[item.agent_id] = aggregate
-            self.store.save(*aggregates.values())
+            try:
+                aggregates: dict[str, Liveness] = {}
+                for item in batch:
+                    aggregate = aggregates.get(item.agent_id) or self._load(item.agent_id)
+                    if item.transition is Transition.CAME_ONLINE:
+                        aggregate.came_online(at=epoch_to_datetime(item.at))
+                    else:
+                        aggregate.went_offline(
+                            at=epoch_to_datetime(item.at),
+                            last_seen_at=epoch_to_datetime(item.last_seen),
+                        )
+                    aggregates[item.agent_id] = aggregate
+                self.store.save(*aggregates.values())
+            except Exception:
+                # The table already moved on: these decisions must still reach the log, so
+                # they go back to the front of the queue for the next attempt.
+                with self._pending_lock:
+                    self._pending[:0] = batch
+                raise
             self.projector.catch_up()
             return len(batch)
 

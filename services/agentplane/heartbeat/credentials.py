@@ -70,6 +70,15 @@ class VerifiedTokens:
         self.hi[slot], self.lo[slot] = tag
         self.until[slot] = until
 
+    def lapsed(self, slot: int, tag: Tag) -> bool:
+        """The slot's trust in `tag` ran out by time (not revoked: `forget` zeroes it)."""
+        return (
+            slot < len(self.until)
+            and self.until[slot] != 0.0
+            and self.hi[slot] == tag[0]
+            and self.lo[slot] == tag[1]
+        )
+
     def snapshot(self, slot: int, now: float) -> tuple[str, float] | None:
         """(tag as hex, trusted until) when the slot holds a trusted tag, for checkpoints."""
         if slot >= len(self.until) or self.until[slot] <= now:

@@ -26,14 +26,10 @@ from agentplane.contracts.liveness import (
     partition_of,
 )
 from agentplane.contracts.reply import Reply
-from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Heartbeat as Subjects
 from agentplane.heartbeat.bench_fill import fill
 from agentplane.heartbeat.intake import BeatIntake
 from agentplane.heartbeat.telemetry import recent_telemetry
-
-# Invalidation of cached tokens: every change the registry records about an agent.
-REGISTRY_AGENT_EVENTS = Events.subject("registry", "agent.>")
 
 
 async def subscribe_beats(nc: Client, intake: BeatIntake, service: str) -> None:
@@ -47,8 +43,6 @@ async def subscribe_beats(nc: Client, intake: BeatIntake, service: str) -> None:
         # shared by two owners would split an agent's beats between two tables).
         await nc.subscribe(Subjects.partitioned(partition), cb=intake.on_native)
         await nc.subscribe(Subjects.record_of(partition), cb=intake.on_record)
-    # Every replica hears every invalidation (no queue group).
-    await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=intake.on_registry_event)
 
     async def stats(msg: Msg) -> None:
         if msg.reply:

@@ -28,6 +28,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import BaseModel
 
+from agentplane.bus.agent_token_cache import agent_of
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AuthenticateAgent
 from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
@@ -49,8 +50,13 @@ log = logging.getLogger("agentplane.heartbeat.intake")
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _MAX_TOKEN = 512
-_EMPTY = b"{}"
+# JSON text to Python without the per-call encoding sniffing of json.loads(bytes).
+_decode = json.JSONDecoder().decode
 _TELEMETRY_PREFIX = Telemetry.subject(Telemetry.HEARTBEAT, "")
+# Beats of one agent and token held while the registry is asked; more are turned away.
+MAX_WAITING_PER_TOKEN = 64
+# How long a token whose trust lapsed stays trusted while the registry cannot answer.
+STALE_TRUST_SECONDS = 10.0
 _REJECTED_KINDS = (ErrorKind.UNAUTHORIZED, ErrorKind.VALIDATION, ErrorKind.NOT_FOUND)
 
 
@@ -140,7 +146,7 @@ class BeatIntake:
             await self._invalid(msg.reply, "heartbeat body is too large")
             return
         try:
-            body = json.loads(data)
+            body = _decode(data.decode())
         except ValueError:
             await self._invalid(msg.reply, "heartbeat body must be a JSON object")
             return
@@ -155,14 +161,16 @@ class BeatIntake:
         if slot is None and _UUID.fullmatch(agent_id) is None:
             await self._invalid(msg.reply, "the subject must end in the agent id (lowercase UUID)")
             return
-        # Only what the agent reported besides its credential goes to telemetry.
-        telemetry = json.dumps(body).encode() if body else _EMPTY
+        # What the agent reported besides its credential goes to telemetry; a beat that
+        # reported nothing else leaves no message there (its time is the agent's last seen).
+        telemetry = json.dumps(body).encode() if body else None
         now = self.clock()
         tag = self.tokens.tag(token)
         if slot is not None and self.tokens.trusted(slot, tag, now):
             self.engine.beat(agent_id, now, None, slot)
             self.accepted += 1
-            await self.nc.publish(_TELEMETRY_PREFIX + agent_id, telemetry)
+            if telemetry is not None:
+                await self.nc.publish(_TELEMETRY_PREFIX + agent_id, telemetry)
             if msg.reply:
                 await self._accepted(msg.reply, agent_id, now, False, False)
             return
@@ -194,10 +202,10 @@ class BeatIntake:
         if slot is not None and self.tokens.trusted(slot, tag, now):
             self.engine.beat(agent_id, now, None, slot)
             self.accepted += 1
-            await self.nc.publish(_TELEMETRY_PREFIX + agent_id, _EMPTY)
             await self._accepted(msg.reply, agent_id, now, False, False)
             return
-        self._check(agent_id, token, tag, _Waiting(now, None, _EMPTY, msg.reply, False))
+        # The seed 000 body holds nothing but the credential: no telemetry.
+        self._check(agent_id, token, tag, _Waiting(now, None, None, msg.reply, False))
 
     async def on_record(self, msg: Msg) -> None:
         """`ap.heartbeat.record`: a beat the calling dialect authenticated itself."""
@@ -231,7 +239,11 @@ class BeatIntake:
         key = (agent_id, tag)
         waiting = self._checks.get(key)
         if waiting is not None:
-            waiting.append(beat)
+            if len(waiting) < MAX_WAITING_PER_TOKEN:
+                waiting.append(beat)
+            else:  # an agent beating this fast while we ask is not waited for
+                self.unverified += 1
+                self._reply_soon(beat.reply, _NOT_VERIFIED)
             return
         if len(self._checks) >= self.max_waiting_checks:
             self.unverified += 1
@@ -269,6 +281,12 @@ class BeatIntake:
                 log.exception("checking the credentials of %s failed", agent_id)
                 verdict = None
         waiting = self._checks.pop((agent_id, tag), [])
+        slot = self.table.index.get(agent_id)
+        if verdict is None and slot is not None and self.tokens.lapsed(slot, tag):
+            # The registry can't answer, but this very token was verified before and nothing
+            # revoked it since: our dependency's outage must not turn the fleet offline.
+            verdict = True
+            expires_at = self.clock() + STALE_TRUST_SECONDS
         if verdict is None:
             self.unverified += len(waiting)
             for beat in waiting:
@@ -285,7 +303,8 @@ class BeatIntake:
         # Effects first (synchronously, in arrival order), then the trust, then the I/O.
         transitions = [self.engine.beat(agent_id, beat.now, beat.offline_after) for beat in waiting]
         self.accepted += len(waiting)
-        slot = self.table.index.get(agent_id)
+        if slot is None:
+            slot = self.table.index.get(agent_id)
         # An invalidation that arrived while we asked may concern this very token.
         if slot is not None and generation == self.tokens.generation:
             self.tokens.remember(slot, tag, self.clock(), expires_at)
@@ -307,12 +326,8 @@ class BeatIntake:
 
     async def on_registry_event(self, msg: Msg) -> None:
         """`ap.events.registry.agent.>`: any change of an agent invalidates its cached token."""
-        try:
-            event = json.loads(msg.data)
-            agent_id = event.get("agent_id") or event.get("aggregate_id")
-        except (ValueError, AttributeError):
-            return
-        if isinstance(agent_id, str):
+        agent_id = agent_of(msg.data)
+        if agent_id is not None:
             self.forget_agent(agent_id)
 
     # -- replies -------------------------------------------------------------------------

@@ -8,7 +8,6 @@ through a short-lived consumer that delivers from that time on and is deleted af
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,25 +17,13 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS, agent_of
 from agentplane.contracts.streams import EVENTS_STREAM
-from agentplane.contracts.subjects import Events
 
 log = logging.getLogger("agentplane.heartbeat.invalidations")
 
-# Every change the registry records about an agent (credential or not) invalidates.
-REGISTRY_AGENT_EVENTS = Events.subject("registry", "agent.>")
 # Events published a little before the checkpoint may not have reached us before it.
 REPLAY_MARGIN_SECONDS = 10.0
-
-
-def agent_of(data: bytes) -> str | None:
-    """The agent an integration event concerns."""
-    try:
-        event = json.loads(data)
-        agent_id = event.get("agent_id") or event.get("aggregate_id")
-    except (ValueError, AttributeError):
-        return None
-    return agent_id if isinstance(agent_id, str) else None
 
 
 async def replay_registry_events(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 
+from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.liveness import partition_of
@@ -16,7 +18,9 @@ from agentplane.heartbeat.application import HeartbeatStore, LivenessEngine
 from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
+from agentplane.heartbeat.invalidations import replay_registry_events
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
+from agentplane.security import load_or_create_text_secret
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.heartbeat")
@@ -24,6 +28,7 @@ log = logging.getLogger("agentplane.heartbeat")
 # Last-seen times only matter for display after a restart (deadlines restart fresh), so they
 # are written every few seconds, in one transaction, only for agents that beat meanwhile.
 CHECKPOINT_SECONDS = 5.0
+TAG_KEY_FILE = "heartbeat_token_tag.key"
 MIN_SWEEP_GAP = 0.02
 
 
@@ -35,12 +40,16 @@ def build_engine(settings: Settings) -> LivenessEngine:
     )
     partitions = settings.heartbeat_partitions
     owned = frozenset(settings.owned_heartbeat_partitions())
+    tag_key = load_or_create_text_secret(
+        settings.service_data_dir() / TAG_KEY_FILE, lambda: secrets.token_hex(32)
+    )
     return LivenessEngine(
         HeartbeatStore.from_settings(settings),
         open_view_store(settings, "heartbeat"),
         checkpoints,
         offline_after=settings.offline_after_seconds,
         grace=settings.liveness_grace_seconds,
+        tokens=VerifiedTokens(settings.heartbeat_credential_cache_seconds, bytes.fromhex(tag_key)),
         owns=lambda agent_id: partition_of(agent_id, partitions) in owned,
     )
 
@@ -78,7 +87,7 @@ def build(settings: Settings) -> ServiceHost:
         bus = BusClient(nc, settings.request_timeout)
         intake = BeatIntake(
             engine,
-            VerifiedTokens(settings.heartbeat_credential_cache_seconds),
+            engine.tokens,
             nc,
             bus,
             partitions=settings.heartbeat_partitions,
@@ -86,6 +95,17 @@ def build(settings: Settings) -> ServiceHost:
             instance=host.instance,
         )
         register_handlers(host, intake, bus, bench=settings.heartbeat_bench)
+        # Live invalidations first, then the ones we may have missed while down, then beats.
+        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=intake.on_registry_event)
+        if engine.checkpointed_at is not None:
+            try:
+                replayed = await replay_registry_events(
+                    nc, engine.checkpointed_at, intake.forget_agent
+                )
+                log.info("replayed %d registry agent events since the checkpoint", replayed)
+            except Exception:
+                log.exception("replaying registry events failed; trusting no cached token")
+                intake.forget_all()
         await subscribe_beats(nc, intake, host.service)
 
         async def sweep() -> None:

@@ -1,24 +1,27 @@
-"""Lifecycle use cases: the audit log built from the integration-event stream."""
+"""Lifecycle use cases: the audit log and agent states, built from the integration-event stream."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 
+from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
 from agentplane.contracts.audit import AuditEntry, AuditLog, AuditQuery
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.views import ViewStore
+from agentplane.lifecycle.pap_states import PapStateProjection, agent_states
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
 
 TRACKING = "stream:AP_EVENTS"
 
 
 class AuditLogs:
-    """Applies stream events to the audit view and answers audit queries."""
+    """Applies stream events to the audit and state views; answers their queries."""
 
     def __init__(self, views: ViewStore) -> None:
         self.views = views
         self.projection = AuditProjection()
+        self.states = PapStateProjection()
         self.applied_seq = views.position(TRACKING)
         self._advanced = asyncio.Condition()
 
@@ -26,6 +29,7 @@ class AuditLogs:
         event = IntegrationEvent.model_validate_json(body)
         with self.views.transaction() as tx:
             self.projection.apply(event, tx)
+            self.states.apply(event, tx)
             if sequence > tx.position(TRACKING):
                 tx.set_position(TRACKING, sequence)
 
@@ -49,3 +53,7 @@ class AuditLogs:
             docs = tx.list(AUDIT, str(query.agent_id))
         docs.sort(key=lambda d: (datetime.fromisoformat(d["timestamp"]), d["id"]), reverse=True)
         return AuditLog(logs=[AuditEntry.model_validate(d) for d in docs[: query.limit]])
+
+    def agent_states(self, query: AgentStatesQuery) -> AgentStates:
+        with self.views.read() as tx:
+            return agent_states(tx, query)

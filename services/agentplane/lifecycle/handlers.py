@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
+from agentplane.contracts.agent_states import AgentStatesQuery
 from agentplane.contracts.audit import AuditQuery
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
@@ -39,4 +40,13 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         await audit.wait_applied(info.state.last_seq, timeout=2.0)
         return await asyncio.to_thread(audit.query, query)
 
+    @replying(AgentStatesQuery)
+    async def agent_states(query: AgentStatesQuery) -> BaseModel:
+        # Read-after-write like the audit log: a create, delete or transition already
+        # published is in the answer.
+        info = await js.stream_info(EVENTS_STREAM)
+        await audit.wait_applied(info.state.last_seq, timeout=2.0)
+        return await asyncio.to_thread(audit.agent_states, query)
+
     host.handle(Subjects.AUDIT_LIST, audit_list)
+    host.handle(Subjects.AGENT_STATES, agent_states)

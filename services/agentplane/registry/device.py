@@ -37,6 +37,7 @@ from agentplane.registry.domain.device_key import (
     request_rotation,
     rotation_of,
 )
+from agentplane.registry.domain.reconnect import ReportedReconnect, record_reconnect
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.signing import SigningKey
 
@@ -204,15 +205,34 @@ class DeviceAgents:
         return self._retrying(lambda: self._heartbeat(agent_id, None))
 
     def sync_heartbeat(self, cmd: SyncDeviceHeartbeat) -> tuple[DeviceHeartbeatSynced, int]:
-        """The registry's part of a device heartbeat: key delivery and the reported version."""
-        new_key, position = self._retrying(lambda: self._heartbeat(cmd.agent_id, cmd.agent_version))
+        """The registry's part of a device heartbeat: key delivery, the reported version and a
+        reported reconnect."""
+        reconnect = (
+            ReportedReconnect(
+                cmd.reconnect.reason,
+                cmd.reconnect.process_start_time,
+                cmd.reconnect.reported_at,
+            )
+            if cmd.reconnect is not None
+            else None
+        )
+        new_key, position = self._retrying(
+            lambda: self._heartbeat(cmd.agent_id, cmd.agent_version, reconnect)
+        )
         return DeviceHeartbeatSynced(new_api_key=new_key), position
 
-    def _heartbeat(self, agent_id: UUID, agent_version: str | None) -> tuple[str | None, int]:
+    def _heartbeat(
+        self,
+        agent_id: UUID,
+        agent_version: str | None,
+        reconnect: ReportedReconnect | None = None,
+    ) -> tuple[str | None, int]:
         agent = self._device(agent_id)
         now = self.registry.clock()
         if agent is None or not agent.credential_usable(now):
             raise _invalid_credentials()
+        if reconnect is not None:
+            record_reconnect(agent, reconnect)
         if agent_version is not None and agent.attributes.get("agent_version") != agent_version:
             # The version update checks compare against: a state change, recorded once.
             agent.update_attributes({"agent_version": agent_version})

@@ -31,6 +31,7 @@ from agentplane.contracts.errors import (
 )
 from agentplane.contracts.orchestrator import (
     ORCHESTRATOR_DIALECT,
+    REPORTED_STATUS,
     AuthenticateOrchestratorCertificate,
     AuthenticateOrchestratorToken,
     DeleteOrchestratorAgent,
@@ -39,8 +40,10 @@ from agentplane.contracts.orchestrator import (
     OrchestratorCertificate,
     OrchestratorCertificateRenewal,
     OrchestratorConfig,
+    OrchestratorHeartbeatSynced,
     RegisterOrchestratorAgent,
     RenewOrchestratorCertificate,
+    SyncOrchestratorHeartbeat,
     UpdateOrchestratorAgent,
 )
 from agentplane.registry.application import Registry
@@ -295,6 +298,55 @@ class OrchestratorAgents:
             return OrchestratorAgentDeleted(agent_id=agent.id), position
         raise unavailable("Agent is changing concurrently, try again")
 
+    def sync_heartbeat(
+        self, cmd: SyncOrchestratorHeartbeat
+    ) -> tuple[OrchestratorHeartbeatSynced, int]:
+        """Record what a heartbeat reports when it differs from what is recorded: the status
+        (only its changes become events, so the list can tell `degraded` without reading
+        telemetry) and the capability set. Most heartbeats change nothing and save nothing."""
+        for _ in range(_RETRIES):
+            current = self._agent(cmd.agent_id)
+            if (
+                current is None
+                or current.workspace_id != cmd.workspace_id
+                or current.deleted
+                or current.dialect != ORCHESTRATOR_DIALECT
+            ):
+                raise not_found(AGENT_NOT_FOUND)
+            status_changed = current.attributes.get(REPORTED_STATUS) != cmd.status
+            wanted = self._reported_capabilities(current, cmd.capabilities)
+            if not status_changed and wanted is None:
+                return OrchestratorHeartbeatSynced(), 0
+            agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
+            if status_changed:
+                agent.update_attributes({REPORTED_STATUS: cmd.status})
+            if wanted is not None:
+                agent.replace_capabilities(wanted)
+            try:
+                position = self.registry._save(agent)
+            except IntegrityError:
+                continue
+            synced = OrchestratorHeartbeatSynced(
+                status_changed=status_changed, capabilities_changed=wanted is not None
+            )
+            return synced, position
+        raise unavailable("Agent is changing concurrently, try again")
+
+    @staticmethod
+    def _reported_capabilities(
+        agent: Agent, reported: list[str] | None
+    ) -> list[dict[str, Any]] | None:
+        """The new capability set when the reported one differs (as a set: an agent that lists
+        them in another order changes nothing); None when nothing is to change."""
+        if reported is None:
+            return None
+        names = _unique(reported)
+        if set(names) == {c["name"] for c in agent.capabilities}:
+            return None
+        # Capabilities set through seed 000 keep their metadata when they stay.
+        metadata = {c["name"]: c.get("metadata", {}) for c in agent.capabilities}
+        return [{"name": name, "metadata": metadata.get(name, {})} for name in names]
+
     def renew_certificate(
         self, cmd: RenewOrchestratorCertificate
     ) -> tuple[OrchestratorCertificateRenewal, int]:
@@ -337,7 +389,7 @@ def build_orchestrator(settings: Settings, registry: Registry) -> OrchestratorAg
             jwt_signing_key(registry.key), timedelta(seconds=settings.orchestrator_jwt_ttl_seconds)
         ),
         OrchestratorConfig(
-            heartbeat_interval=round(settings.heartbeat_interval_seconds),
+            heartbeat_interval=settings.orchestrator_heartbeat_interval_seconds,
             task_poll_interval=settings.orchestrator_task_poll_interval_seconds,
             log_level=settings.orchestrator_log_level,
         ),

@@ -12,6 +12,7 @@ from agentplane.contracts.orchestrator import (
     DeleteOrchestratorAgent,
     RegisterOrchestratorAgent,
     RenewOrchestratorCertificate,
+    SyncOrchestratorHeartbeat,
     UpdateOrchestratorAgent,
 )
 from agentplane.contracts.subjects import Registry as Subjects
@@ -48,9 +49,14 @@ def register_orchestrator_handlers(
     async def renew_certificate(cmd: RenewOrchestratorCertificate) -> BaseModel:
         return await command(agents.renew_certificate, cmd)
 
+    @replying(SyncOrchestratorHeartbeat)
+    async def sync_heartbeat(cmd: SyncOrchestratorHeartbeat) -> BaseModel:
+        return await command(agents.sync_heartbeat, cmd)
+
     host.handle(Subjects.ORCHESTRATOR_REGISTER, register)
     host.handle(Subjects.ORCHESTRATOR_AUTHENTICATE_TOKEN, authenticate_token)
     host.handle(Subjects.ORCHESTRATOR_AUTHENTICATE_CERT, authenticate_certificate)
     host.handle(Subjects.ORCHESTRATOR_UPDATE, update)
     host.handle(Subjects.ORCHESTRATOR_DELETE, delete)
     host.handle(Subjects.ORCHESTRATOR_RENEW_CERT, renew_certificate)
+    host.handle(Subjects.ORCHESTRATOR_HEARTBEAT_SYNC, sync_heartbeat)

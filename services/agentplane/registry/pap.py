@@ -3,6 +3,10 @@
 A PAP agent is an enrolled agent of dialect `pap`; it shows in every fleet view. Its name is
 claimed by an `AgentName` aggregate saved together with the agent, which makes the
 per-workspace uniqueness exact under concurrency and frees the name on termination.
+
+The registry knows only what it decides: NEW until terminated, TERMINATED after. The state
+machine (ACTIVE, UNHEALTHY, …), `activated_at` and the history live in the lifecycle service,
+whose answer the gateway lays over this one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from agentplane.contracts.agent_states import NEW, TERMINATED
 from agentplane.contracts.errors import conflict, invalid, not_found, unavailable
 from agentplane.contracts.pap import (
     KUBERNETES_NAMESPACE,
@@ -28,14 +33,12 @@ from agentplane.contracts.pap import (
     PapAgentDetails,
     PapAgentList,
     PapAgentTerminated,
-    PapLifecycleEvent,
     PapResources,
     TerminatePapAgent,
 )
 from agentplane.registry.application import Registry
 from agentplane.registry.domain import Agent
 from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
-from agentplane.registry.lifecycle_history import state_of
 from agentplane.registry.projections import AGENT
 from agentplane.security import keyed_hash, new_secret
 
@@ -93,12 +96,11 @@ def pap_agent(doc: dict[str, Any]) -> PapAgent:
         uuid=doc["id"],
         name=doc["name"],
         dns_name=attributes["dns_name"],
-        state=state_of(doc),
+        state=TERMINATED if doc.get("terminated_at") else NEW,
         kubernetes_namespace=attributes["kubernetes_namespace"],
         kubernetes_deployment=attributes["kubernetes_deployment"],
         created_at=doc["created_at"],
         provisioned_at=_time(attributes.get("provisioned_at")),
-        activated_at=_time(attributes.get("activated_at")),
         terminated_at=_time(doc.get("terminated_at")),
         metadata={
             "description": attributes.get("description"),
@@ -174,9 +176,7 @@ class PapAgents:
         return PapAgentList(agents=[pap_agent(d) for d in docs])
 
     def get(self, query: GetPapAgent) -> PapAgentDetails:
-        doc = self._doc(query.workspace_id, query.agent_id)
-        events = [PapLifecycleEvent.model_validate(e) for e in doc.get("lifecycle") or []]
-        return PapAgentDetails(agent=pap_agent(doc), lifecycle_events=events[::-1])
+        return PapAgentDetails(agent=pap_agent(self._doc(query.workspace_id, query.agent_id)))
 
     def terminate(self, cmd: TerminatePapAgent) -> tuple[PapAgentTerminated, int]:
         self._doc(cmd.workspace_id, cmd.agent_id)

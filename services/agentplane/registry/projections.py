@@ -9,7 +9,6 @@ from eventsourcing.domain import DomainEventProtocol
 from agentplane.eventstore.views import ViewTx
 from agentplane.registry.domain import Agent, Workspace
 from agentplane.registry.domain.workspace import external_id
-from agentplane.registry.lifecycle_history import created_history, terminated_history
 
 WORKSPACE = "workspace"
 WORKSPACE_KEY = "workspace_key"
@@ -56,7 +55,6 @@ class RegistryProjection:
                     "services": [],
                     "deleted": False,
                     "terminated_at": None,
-                    "lifecycle": created_history(event),
                 },
                 scope=event.workspace_id,
             )
@@ -84,7 +82,6 @@ class RegistryProjection:
             doc["revoked"] = True
         elif isinstance(event, Agent.Terminated):
             doc["terminated_at"] = _iso(event.at)
-            doc["lifecycle"] = terminated_history(doc, event)
         else:
             return
         tx.put(AGENT, doc["id"], doc, scope=doc["workspace_id"])

@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
 from agentplane.contracts.errors import invalid, not_found, unauthorized
-from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, LivenessReport
+from agentplane.contracts.liveness import AgentLiveness
 from agentplane.contracts.orchestrator import (
+    HEALTHY,
     MAX_CAPABILITIES,
     MAX_LABELS,
     ORCHESTRATOR_DIALECT,
+    REPORTED_STATUS,
     AgentName,
     AgentVersion,
     CapabilityName,
@@ -33,9 +35,10 @@ from agentplane.contracts.orchestrator import (
     RegisterOrchestratorAgent,
     UpdateOrchestratorAgent,
 )
-from agentplane.contracts.subjects import Heartbeat, Registry
+from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
+from agentplane.gateway.liveness import latest_heartbeats, liveness_of
 from agentplane.gateway.orchestrator_auth import AGENT_NOT_FOUND, Caller
 from agentplane.security.ca import new_private_key, private_key_pem, public_key_pem
 
@@ -70,43 +73,48 @@ class UpdateBody(BaseModel):
 # -- views -----------------------------------------------------------------------------------
 
 
-def _status(live: AgentLiveness | None) -> AgentStatus:
-    # `degraded` arrives with the seed 002 heartbeat (reported health); until an agent
-    # heartbeats it is offline.
-    return AgentStatus.ONLINE if live and live.online else AgentStatus.OFFLINE
+def _status(agent: AgentRecord, live: AgentLiveness | None) -> AgentStatus:
+    """Offline until the agent heartbeats and after it misses three intervals; while online,
+    `degraded` when the status its heartbeats report is not healthy."""
+    if live is None or not live.online:
+        return AgentStatus.OFFLINE
+    reported = agent.attributes.get(REPORTED_STATUS)
+    if isinstance(reported, str) and reported.lower() != HEALTHY:
+        return AgentStatus.DEGRADED
+    return AgentStatus.ONLINE
 
 
-def _summary(agent: AgentRecord, live: AgentLiveness | None) -> dict[str, Any]:
+def _resource_usage(heartbeat: dict[str, Any] | None) -> dict[str, Any] | None:
+    usage = (heartbeat or {}).get("resourceUsage")
+    return usage if isinstance(usage, dict) else None
+
+
+def _summary(
+    agent: AgentRecord, live: AgentLiveness | None, heartbeat: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "id": str(agent.id),
         "name": agent.name,
         "version": agent.attributes.get("version"),
-        "status": _status(live).value,
+        "status": _status(agent, live).value,
         "capabilities": [c.name for c in agent.capabilities],
         "lastHeartbeat": iso_seconds(live.last_seen_at) if live else None,
-        # Filled by the seed 002 heartbeat (cpu, memory, disk); None until one arrives.
-        "resourceUsage": None,
+        # As the newest heartbeat reported it (telemetry channel); None before the first.
+        "resourceUsage": _resource_usage(heartbeat),
     }
 
 
-def _details(agent: AgentRecord, live: AgentLiveness | None) -> dict[str, Any]:
+def _details(
+    agent: AgentRecord, live: AgentLiveness | None, heartbeat: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
-        **_summary(agent, live),
+        **_summary(agent, live, heartbeat),
         "workspaceId": agent.workspace_id,
         "labels": agent.attributes.get("labels") or {},
         "createdAt": iso_seconds(agent.created_at),
         # Deployment targets are not modelled yet; the key is part of the documented shape.
         "targets": [],
     }
-
-
-async def _liveness(bus: BusClient, agents: list[AgentRecord]) -> LivenessReport:
-    if not agents:
-        return LivenessReport(agents={})
-    data = await bus.request(
-        Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[a.id for a in agents])
-    )
-    return LivenessReport.model_validate(data)
 
 
 async def _agent(bus: BusClient, workspace_id: str, agent_id: Any) -> AgentRecord:
@@ -121,8 +129,9 @@ async def _agent(bus: BusClient, workspace_id: str, agent_id: Any) -> AgentRecor
 
 
 async def _detailed(bus: BusClient, agent: AgentRecord) -> dict[str, Any]:
-    report = await _liveness(bus, [agent])
-    return _details(agent, report.agents.get(str(agent.id)))
+    live = (await liveness_of(bus, [agent.id])).agents.get(str(agent.id))
+    heartbeats = await latest_heartbeats(bus, [agent.id] if live else [])
+    return _details(agent, live, heartbeats.get(agent.id))
 
 
 # -- endpoints -------------------------------------------------------------------------------
@@ -184,9 +193,13 @@ async def list_agents(
         if a.dialect == ORCHESTRATOR_DIALECT
         and (capability is None or any(c.name == capability for c in a.capabilities))
     ]
-    report = await _liveness(bus, agents)
-    summaries = [_summary(a, report.agents.get(str(a.id))) for a in agents]
-    return [s for s in summaries if status is None or s["status"] == status.value]
+    report = await liveness_of(bus, [a.id for a in agents])
+    live = {a.id: report.agents.get(str(a.id)) for a in agents}
+    if status is not None:
+        agents = [a for a in agents if _status(a, live[a.id]) is status]
+    # Only agents ever heard from have heartbeat telemetry.
+    heartbeats = await latest_heartbeats(bus, [a.id for a in agents if live[a.id]])
+    return [_summary(a, live[a.id], heartbeats.get(a.id)) for a in agents]
 
 
 @router.get("/api/v1/agents/{agent_id}")

@@ -1,26 +1,56 @@
 """Seed 004: the PAP agents API (`/api/agents…`, `Authorization: Bearer <workspace key>`).
 
-Every route is rate limited per workspace by tier (see gateway/rate_limits.py). Creating an
-agent answers 201 (the document names no status). Deleting an agent twice answers the same
-200 again without a second lifecycle event.
+Every route but the heartbeat is rate limited per workspace by tier (see
+gateway/rate_limits.py). Heartbeats are the control path: they are never counted against the
+workspace's limit nor refused by it, so a burst of API calls or metrics cannot make an agent
+look dead. Creating an agent answers 201 (the document names no status). Deleting an agent
+twice answers the same 200 again without a second lifecycle event.
+
+Where each field comes from: the registry (the record, NEW/TERMINATED), the lifecycle service
+(`state`, `activated_at`, `lifecycleEvents`), the heartbeat service (`last_heartbeat_at`, and
+`recentHeartbeats`/`recentMetrics` from the telemetry stream). State changes are events, so
+`state` follows a heartbeat by the time its transition is published (normally well under a
+second); `last_heartbeat_at` follows at once.
+
+Heartbeats and metrics of a terminated agent answer 409 `Agent is terminated`: the record
+exists (404 would be a lie), and the agent learns it should stop instead of lingering as a
+zombie.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from nats.errors import Error as NatsError
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.errors import invalid, not_found
-from agentplane.contracts.liveness import LivenessQuery, LivenessReport
+from agentplane.contracts.agent_states import AgentState, AgentStates, AgentStatesQuery
+from agentplane.contracts.errors import (
+    ErrorKind,
+    ServiceError,
+    conflict,
+    invalid,
+    not_found,
+    unavailable,
+)
+from agentplane.contracts.liveness import (
+    LivenessReport,
+    TelemetryEntry,
+    TelemetryList,
+    TelemetryQuery,
+)
 from agentplane.contracts.pap import (
     DEFAULT_IMAGE,
     DNS_LABEL_MAX,
     DNS_LABEL_PATTERN,
+    HEARTBEAT_TOLERANCE_SECONDS,
     CreatePapAgent,
     GetPapAgent,
     ListPapAgents,
@@ -32,16 +62,22 @@ from agentplane.contracts.pap import (
     PapResources,
     TerminatePapAgent,
 )
-from agentplane.contracts.subjects import Heartbeat, Registry
+from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry, Telemetry
+from agentplane.contracts.workspaces import WorkspaceIdentity
+from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
-from agentplane.gateway.pap_auth import PapWorkspace
+from agentplane.gateway.liveness import liveness_of, record_beat
+from agentplane.gateway.pap_auth import BearerWorkspace, PapWorkspace
+from agentplane.gateway.pap_reports import heartbeat_body, json_object, metrics_body
 
 router = APIRouter(tags=["PAP agents (seed 004)"])
 
 NAME_REQUIRED = "Name is required"
 NAME_NOT_DNS_SAFE = "Name must be DNS-safe: lowercase alphanumeric and hyphens only"
 AGENT_NOT_FOUND = "Agent not found"
+AGENT_TERMINATED = "Agent is terminated"
+RECENT = 10  # "Last 10 heartbeats", "Last 10 metric reports"
 _DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
 
 
@@ -71,18 +107,25 @@ def _agent_id(raw: str) -> UUID:
         raise not_found(AGENT_NOT_FOUND) from None
 
 
-def agent_json(agent: PapAgent, report: LivenessReport | None = None) -> dict[str, Any]:
+def agent_json(
+    agent: PapAgent,
+    report: LivenessReport | None = None,
+    states: AgentStates | None = None,
+) -> dict[str, Any]:
     live = report.agents.get(str(agent.uuid)) if report else None
+    machine = states.agents.get(str(agent.uuid)) if states else None
+    # The registry decides termination; the lifecycle service everything before it.
+    state = agent.state if agent.terminated_at or machine is None else machine.state
     return {
         "uuid": str(agent.uuid),
         "name": agent.name,
         "dns_name": agent.dns_name,
-        "state": agent.state,
+        "state": state,
         "kubernetes_namespace": agent.kubernetes_namespace,
         "kubernetes_deployment": agent.kubernetes_deployment,
         "created_at": iso_seconds(agent.created_at),
         "provisioned_at": iso_seconds(agent.provisioned_at),
-        "activated_at": iso_seconds(agent.activated_at),
+        "activated_at": iso_seconds(machine.activated_at if machine else agent.activated_at),
         "terminated_at": iso_seconds(agent.terminated_at),
         "last_heartbeat_at": iso_seconds(live.last_seen_at if live else agent.last_heartbeat_at),
         "metadata": agent.metadata,
@@ -90,12 +133,81 @@ def agent_json(agent: PapAgent, report: LivenessReport | None = None) -> dict[st
 
 
 async def _liveness(bus: BusClient, agents: list[PapAgent]) -> LivenessReport:
+    return await liveness_of(bus, [a.uuid for a in agents])
+
+
+async def _states(bus: BusClient, agents: list[PapAgent], events: bool = False) -> AgentStates:
     if not agents:
-        return LivenessReport(agents={})
-    data = await bus.request(
-        Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[a.uuid for a in agents])
-    )
-    return LivenessReport.model_validate(data)
+        return AgentStates(agents={})
+    query = AgentStatesQuery(agent_ids=[a.uuid for a in agents], include_events=events)
+    return AgentStates.model_validate(await bus.request(Lifecycle.AGENT_STATES, query))
+
+
+async def _telemetry(bus: BusClient, agent_id: UUID, kind: str) -> list[TelemetryEntry]:
+    """The newest messages of the agent's telemetry channel; none when it cannot answer (a
+    side channel: the details never fail because of it)."""
+    query = TelemetryQuery(agent_id=agent_id, kind=kind, limit=RECENT)
+    try:
+        data = await bus.request(Heartbeat.TELEMETRY_RECENT, query)
+    except ServiceError as exc:
+        if exc.kind is not ErrorKind.UNAVAILABLE:
+            raise
+        return []
+    return TelemetryList.model_validate(data).entries
+
+
+def heartbeat_json(agent_id: UUID, entry: TelemetryEntry) -> dict[str, Any]:
+    return {
+        "id": str(entry.sequence),
+        "agent_uuid": str(agent_id),
+        "mode": entry.data.get("mode"),
+        "uptime_seconds": entry.data.get("uptime_seconds"),
+        "timestamp": iso_seconds(entry.received_at),
+    }
+
+
+def metrics_json(agent_id: UUID, entry: TelemetryEntry) -> dict[str, Any]:
+    return {
+        "id": str(entry.sequence),
+        "agent_uuid": str(agent_id),
+        "cpu_percent": entry.data.get("cpu_percent"),
+        "memory_mb": entry.data.get("memory_mb"),
+        "requests_handled": entry.data.get("requests_handled"),
+        "custom_metrics": entry.data.get("custom_metrics") or {},
+        "timestamp": iso_seconds(entry.received_at),
+    }
+
+
+def _metadata_json(metadata: dict[str, Any]) -> dict[str, Any]:
+    # Timestamps in metadata take the document's form too.
+    seen = metadata.get("last_heartbeat_at")
+    if isinstance(seen, str):
+        return {**metadata, "last_heartbeat_at": iso_seconds(datetime.fromisoformat(seen))}
+    return metadata
+
+
+def lifecycle_json(state: AgentState | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.id,
+            "agent_uuid": str(e.agent_uuid),
+            "event_type": e.event_type,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "metadata": _metadata_json(e.metadata),
+            "timestamp": iso_seconds(e.timestamp),
+        }
+        for e in (state.events if state else [])
+    ]
+
+
+async def _reporting_agent(bus: BusClient, ws: WorkspaceIdentity, agent_uuid: str) -> PapAgent:
+    """The agent a heartbeat or metrics report is for: 404 unknown, 409 terminated."""
+    query = GetPapAgent(workspace_id=ws.workspace_id, agent_id=_agent_id(agent_uuid))
+    agent = PapAgentDetails.model_validate(await bus.request(Registry.PAP_AGENT_GET, query)).agent
+    if agent.terminated_at is not None:
+        raise conflict(AGENT_TERMINATED)
+    return agent
 
 
 @router.post("/api/agents", status_code=201)
@@ -127,34 +239,58 @@ async def list_agents(ws: PapWorkspace, bus: Bus) -> list[dict[str, Any]]:
     agents = PapAgentList.model_validate(
         await bus.request(Registry.PAP_AGENT_LIST, ListPapAgents(workspace_id=ws.workspace_id))
     ).agents
-    report = await _liveness(bus, agents)
-    return [agent_json(a, report) for a in agents]
+    report, states = await asyncio.gather(_liveness(bus, agents), _states(bus, agents))
+    return [agent_json(a, report, states) for a in agents]
 
 
 @router.get("/api/agents/{agent_uuid}")
 async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
     query = GetPapAgent(workspace_id=ws.workspace_id, agent_id=_agent_id(agent_uuid))
-    details = PapAgentDetails.model_validate(await bus.request(Registry.PAP_AGENT_GET, query))
-    report = await _liveness(bus, [details.agent])
+    agent = PapAgentDetails.model_validate(await bus.request(Registry.PAP_AGENT_GET, query)).agent
+    report, states, beats, metrics = await asyncio.gather(
+        _liveness(bus, [agent]),
+        _states(bus, [agent], events=True),
+        _telemetry(bus, agent.uuid, Telemetry.HEARTBEAT),
+        _telemetry(bus, agent.uuid, Telemetry.METRICS),
+    )
     return {
-        "agent": agent_json(details.agent, report),
-        # Telemetry and provisioning fill these in; the keys are part of the contract now.
-        "recentHeartbeats": [],
-        "recentMetrics": [],
-        "lifecycleEvents": [
-            {
-                "id": e.id,
-                "agent_uuid": str(e.agent_uuid),
-                "event_type": e.event_type,
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "metadata": e.metadata,
-                "timestamp": iso_seconds(e.timestamp),
-            }
-            for e in details.lifecycle_events
-        ],
+        "agent": agent_json(agent, report, states),
+        "recentHeartbeats": [heartbeat_json(agent.uuid, e) for e in beats],
+        "recentMetrics": [metrics_json(agent.uuid, e) for e in metrics],
+        "lifecycleEvents": lifecycle_json(states.agents.get(str(agent.uuid))),
+        # No Kubernetes deployment exists yet (no provisioner): the document's null.
         "kubernetesStatus": None,
     }
+
+
+@router.post("/api/agents/{agent_uuid}/heartbeat")
+async def heartbeat(
+    agent_uuid: str, request: Request, ws: BearerWorkspace, bus: Bus, settings: AppSettings
+) -> dict[str, Any]:
+    """Liveness only: resets the agent's deadline to its mode's interval (plus tolerance)."""
+    beat = heartbeat_body(await json_object(request))
+    agent = await _reporting_agent(bus, ws, agent_uuid)
+    deadline = beat.interval + HEARTBEAT_TOLERANCE_SECONDS
+    await record_beat(bus, settings, agent.uuid, deadline, beat.telemetry())
+    return {"message": "Heartbeat recorded"}
+
+
+@router.post("/api/agents/{agent_uuid}/metrics")
+async def metrics(agent_uuid: str, request: Request, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
+    """Resource telemetry, straight onto the telemetry channel (never the control path)."""
+    body = metrics_body(await json_object(request))
+    agent = await _reporting_agent(bus, ws, agent_uuid)
+    js = request.app.state.nc.jetstream()
+    try:
+        # Acknowledged by the stream, so the details read right after include it.
+        await js.publish(
+            Telemetry.subject(Telemetry.METRICS, str(agent.uuid)),
+            json.dumps(body).encode(),
+            timeout=bus.timeout,
+        )
+    except (NatsError, TimeoutError):
+        raise unavailable("telemetry channel is unavailable, try again") from None
+    return {"message": "Metrics recorded"}
 
 
 @router.delete("/api/agents/{agent_uuid}")

@@ -8,6 +8,7 @@ from agentplane.registry.domain.device_key import (  # registers the rotation ev
     ApiKeyRotationRequested,
 )
 from agentplane.registry.domain.enrollment import EnrollmentToken, TokenNotUsable
+from agentplane.registry.domain.reconnect import Reconnected  # registers its event's topic
 from agentplane.registry.domain.release import ReleaseCatalog
 from agentplane.registry.domain.workspace import Workspace
 
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKeyRotationCompleted",
     "ApiKeyRotationRequested",
     "EnrollmentToken",
+    "Reconnected",
     "ReleaseCatalog",
     "TokenMismatch",
     "TokenNotUsable",

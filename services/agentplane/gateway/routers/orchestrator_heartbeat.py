@@ -1,0 +1,131 @@
+"""Seed 002: the orchestrator agent's heartbeat (`POST /api/v1/agents/{id}/heartbeat`).
+
+Only the agent itself heartbeats (bearer JWT or its mTLS client certificate). One beat:
+1. the registry records what changed in what the agent reports (its status, its capability
+   set) — most beats change nothing and save nothing;
+2. the heartbeat service resets the agent's deadline to `heartbeat_missed_beats` (3) times
+   `heartbeatInterval` from now and keeps the body on the agent's telemetry channel;
+3. over mTLS, a certificate within the renewal window is renewed (`certificateRenewal`);
+4. the answer carries the agent's pending tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import AgentRecord, GetAgent
+from agentplane.contracts.errors import forbidden, not_found
+from agentplane.contracts.orchestrator import (
+    MAX_CAPABILITIES,
+    ORCHESTRATOR_DIALECT,
+    CapabilityName,
+    ReportedStatus,
+    SyncOrchestratorHeartbeat,
+)
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.app_settings import AppSettings
+from agentplane.gateway.auth import Bus
+from agentplane.gateway.certificate_renewal import certificate_renewal
+from agentplane.gateway.liveness import offline_after, record_beat
+from agentplane.gateway.orchestrator_auth import (
+    AGENT_NOT_FOUND,
+    NOT_AUTHORIZED,
+    Caller,
+    OrchestratorCaller,
+)
+
+router = APIRouter(tags=["orchestrator agents (seed 002)"])
+
+# Utilisation in percent, as the seed shows it (cpu 15.5, memory 45.2, disk 60.0). Strict:
+# "15" or true is a client bug, not a number.
+Percent = Annotated[float, Field(ge=0, le=100, strict=True)]
+MAX_RUNNING_TASKS = 100_000
+
+
+class ResourceUsage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    cpu: Percent | None = None
+    memory: Percent | None = None
+    disk: Percent | None = None
+
+
+class HeartbeatBody(BaseModel):
+    """The documented heartbeat; only `status` is required (an agent that cannot measure its
+    resources still heartbeats). Unknown fields are ignored and never reach telemetry."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Annotated[ReportedStatus, Field(strict=True)]
+    resourceUsage: ResourceUsage | None = None
+    capabilities: list[CapabilityName] | None = Field(default=None, max_length=MAX_CAPABILITIES)
+    runningTasks: int | None = Field(default=None, ge=0, le=MAX_RUNNING_TASKS, strict=True)
+
+    def telemetry(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+async def _heartbeat_target(caller: OrchestratorCaller, bus: BusClient, raw_id: str) -> UUID:
+    """The agent whose heartbeat this is: the caller itself, else 403 (another agent, or the
+    operator, who may not speak for an agent) or 404 (no such agent in the workspace)."""
+    if caller.agent_id is not None:
+        return caller.target(raw_id)
+    try:
+        agent_id = UUID(raw_id)
+    except ValueError:
+        raise not_found(AGENT_NOT_FOUND) from None
+    agent = AgentRecord.model_validate(
+        await bus.request(
+            Registry.AGENT_GET, GetAgent(workspace_id=caller.workspace_id, agent_id=agent_id)
+        )
+    )
+    if agent.dialect != ORCHESTRATOR_DIALECT:
+        raise not_found(AGENT_NOT_FOUND)
+    raise forbidden(NOT_AUTHORIZED)
+
+
+async def pending_tasks(bus: BusClient, workspace_id: str, agent_id: UUID) -> list[dict[str, Any]]:
+    """The agent's pending tasks, in the documented shape (`taskId`, `taskType`, `payload`,
+    `credentials`, `timeout`).
+
+    The messaging service has no task use cases yet (the messaging issue adds them): until then
+    nothing is pending. This is the one place the heartbeat asks for tasks.
+    """
+    return []
+
+
+@router.post("/api/v1/agents/{agent_id}/heartbeat")
+async def heartbeat(
+    agent_id: str,
+    body: HeartbeatBody,
+    caller: Caller,
+    request: Request,
+    bus: Bus,
+    settings: AppSettings,
+) -> dict[str, Any]:
+    target = await _heartbeat_target(caller, bus, agent_id)
+    await bus.request(
+        Registry.ORCHESTRATOR_HEARTBEAT_SYNC,
+        SyncOrchestratorHeartbeat(
+            workspace_id=caller.workspace_id,
+            agent_id=target,
+            status=body.status,
+            capabilities=body.capabilities,
+        ),
+    )
+    deadline = offline_after(settings, settings.orchestrator_heartbeat_interval_seconds)
+    _, renewal, tasks = await asyncio.gather(
+        record_beat(bus, settings, target, deadline, body.telemetry()),
+        certificate_renewal(request, bus, target),
+        pending_tasks(bus, caller.workspace_id, target),
+    )
+    response: dict[str, Any] = {"tasks": tasks}
+    if renewal is not None:
+        response["certificateRenewal"] = renewal
+    return response

@@ -1,0 +1,129 @@
+"""A restart of the heartbeat service with 10,000 beating agents marks none of them offline.
+
+The agents are registered with the registry and beat over NATS every 2 s (offline after 6 s). The
+service is stopped (SIGTERM, then SIGKILL) and the launcher restarts it; its beats are lost
+while it is down. It restores the table, its trusted tokens and their intervals, waits one
+full interval plus grace before any offline decision, and by then every agent beat again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+import nats
+import pytest
+from nats.aio.msg import Msg
+from tests.heartbeat.helpers import stats
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import RegisterAgent
+from agentplane.contracts.subjects import Events, Heartbeat, Registry
+from agentplane.testing.plugin import create_workspace
+from agentplane.testing.system import RunningSystem
+
+pytestmark = pytest.mark.system
+
+AGENTS = 10_000
+INTERVAL = 2.0
+MISSED = 3
+GRACE = 5.0
+ENV = {
+    "AGENTPLANE_HEARTBEAT_INTERVAL_SECONDS": str(INTERVAL),
+    "AGENTPLANE_HEARTBEAT_MISSED_BEATS": str(MISSED),
+    "AGENTPLANE_LIVENESS_GRACE_SECONDS": str(GRACE),
+}
+
+
+async def register_all(system: RunningSystem, count: int) -> list[tuple[str, str]]:
+    """Registered through the registry's contract (what the HTTP route sends), for speed."""
+    with httpx.Client(base_url=system.base_url, timeout=30) as client:
+        workspace_id = create_workspace(client, system.admin_token)["workspaceId"]
+    agents = [(uuid.uuid4(), "agent_tok_" + uuid.uuid4().hex) for _ in range(count)]
+    pending = list(agents)
+    nc = await nats.connect(system.nats_url)
+    bus = BusClient(nc, 60)
+
+    async def worker() -> None:
+        while pending:
+            agent_id, token = pending.pop()
+            await bus.request(
+                Registry.AGENT_REGISTER,
+                RegisterAgent(workspace_id=workspace_id, agent_id=agent_id, token=token),
+            )
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(32)))
+    finally:
+        await nc.close()
+    return [(str(agent_id), token) for agent_id, token in agents]
+
+
+async def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():  # type: ignore[misc]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.5)
+
+
+async def test_restarts_with_10k_beating_agents_mark_none_offline(
+    system_factory: Callable[..., RunningSystem],
+) -> None:
+    system = system_factory(env=ENV)
+    agents = await register_all(system, AGENTS)
+    nc = await nats.connect(system.nats_url, max_reconnect_attempts=-1)
+    went_offline: list[str] = []
+
+    async def on_offline(msg: Msg) -> None:
+        went_offline.append(json.loads(msg.data)["agent_id"])
+
+    await nc.subscribe(Events.subject("heartbeat", "liveness.WentOffline"), cb=on_offline)
+    subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
+    bodies = [json.dumps({"token": token}).encode() for _, token in agents]
+    beating = True
+
+    async def agents_beat() -> None:
+        while beating:
+            started = time.monotonic()
+            for subject, body in zip(subjects, bodies, strict=True):
+                await nc.publish(subject, body)
+            await nc.flush()
+            await asyncio.sleep(max(0.0, INTERVAL - (time.monotonic() - started)))
+
+    fleet = asyncio.create_task(agents_beat())
+    try:
+
+        async def all_online() -> bool:
+            return (await stats(nc)).online == AGENTS
+
+        await wait_until(all_online, 120, "every agent online")
+        # Let a checkpoint hold every agent's trusted token.
+        await asyncio.sleep(6)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            before = await stats(nc)
+            old_pid = system.signal_service("heartbeat", sig)
+            system.wait_restarted("heartbeat", old_pid)
+
+            async def restarted(old: str = before.instance) -> bool:
+                try:
+                    return (await stats(nc)).instance != old
+                except Exception:
+                    return False
+
+            await wait_until(restarted, 30, "the new heartbeat instance")
+            # One full interval plus grace, and a few sweeps more.
+            await asyncio.sleep(INTERVAL * MISSED + GRACE + 3)
+            after = await stats(nc)
+            assert after.online == AGENTS, f"after {sig!r}: {after}"
+            # Trusted tokens came back from the checkpoint: no storm of registry checks.
+            assert after.verifications < AGENTS / 10, after
+            assert went_offline == [], f"after {sig!r}: {len(went_offline)} went offline"
+    finally:
+        beating = False
+        await fleet
+        await nc.close()
