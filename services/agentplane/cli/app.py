@@ -103,6 +103,14 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of the public NATS subjects."""
+    from agentplane.contracts.asyncapi import document
+
+    typer.echo(json.dumps(document(), indent=2, sort_keys=True))
+
+
 def main() -> None:
     app()
 
