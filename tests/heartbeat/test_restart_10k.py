@@ -24,6 +24,8 @@ from tests.heartbeat.helpers import stats
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import RegisterAgent
 from agentplane.contracts.subjects import Events, Heartbeat, Registry
+from agentplane.heartbeat.invalidations import REPLAY_MARGIN_SECONDS
+from agentplane.heartbeat.main import CHECKPOINT_SECONDS
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
@@ -76,6 +78,7 @@ async def test_restarts_with_10k_beating_agents_mark_none_offline(
 ) -> None:
     system = system_factory(env=ENV)
     agents = await register_all(system, AGENTS)
+    registered_at = time.monotonic()
     nc = await nats.connect(system.nats_url, max_reconnect_attempts=-1)
     went_offline: list[str] = []
 
@@ -102,8 +105,11 @@ async def test_restarts_with_10k_beating_agents_mark_none_offline(
             return (await stats(nc)).online == AGENTS
 
         await wait_until(all_online, 120, "every agent online")
-        # Let a checkpoint hold every agent's trusted token.
-        await asyncio.sleep(6)
+        # Let a checkpoint hold every agent's trusted token, and the registrations fall out
+        # of the window of registry events a restarted replica replays (those agents'
+        # tokens would rightly be checked again).
+        settled = registered_at + REPLAY_MARGIN_SECONDS + CHECKPOINT_SECONDS + 1
+        await asyncio.sleep(max(CHECKPOINT_SECONDS + 1, settled - time.monotonic()))
         for sig in (signal.SIGTERM, signal.SIGKILL):
             before = await stats(nc)
             old_pid = system.signal_service("heartbeat", sig)

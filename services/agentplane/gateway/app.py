@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.nc = nc
         app.state.bus = BusClient(nc, settings.request_timeout)
         app.state.workspace_keys = WorkspaceKeys(app.state.bus)
+        await app.state.agent_tokens.follow(nc)
         try:
             yield
         finally:
@@ -48,6 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.nc = None
+    # Seed 000 tokens verified recently: repeat heartbeats are published without a round trip.
+    # Short trust: an expired token is answered "success" for at most this long (the heartbeat
+    # service, which knows expiry, still drops its beats).
+    app.state.agent_tokens = AgentTokenCache(ttl=30.0)
     app.state.admin_token = admin_token(settings)[0]
     # Intervals and partitions the routers need (see `gateway.app_settings`).
     app.state.settings = settings

@@ -41,7 +41,8 @@ class WorkspaceKeys:
         return identity
 
 
-def bus_of(request: Request) -> BusClient:
+# Async on purpose: FastAPI runs a plain `def` dependency in a thread pool on every request.
+async def bus_of(request: Request) -> BusClient:
     return request.app.state.bus
 
 
@@ -53,7 +54,9 @@ async def workspace_from_api_key(
     return await request.app.state.workspace_keys.resolve(x_api_key)
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
     expected: str = request.app.state.admin_token
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):

@@ -213,7 +213,11 @@ class Registry:
             or not agent.credential_usable(self.clock())
         ):
             raise unauthorized("Invalid agent credentials")
-        return AgentIdentity(agent_id=agent.id, workspace_id=agent.workspace_id)
+        return AgentIdentity(
+            agent_id=agent.id,
+            workspace_id=agent.workspace_id,
+            token_expires_at=agent.token_expires_at,
+        )
 
     # -- one-time enrollment tokens ----------------------------------------------------------
 

@@ -6,9 +6,10 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_credentials import (
     MAX_CAPABILITIES,
@@ -204,16 +205,27 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
 
 
 @router.post("/v1/agents/heartbeat")
-async def heartbeat(body: HeartbeatBody, bus: Bus) -> dict[str, Any]:
+async def heartbeat(body: HeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
+    tokens: AgentTokenCache = request.app.state.agent_tokens
+    agent_id = str(body.agentId)
+    if tokens.trusted(agent_id, body.token):
+        # Hot path: a token verified moments ago. Publish the beat without waiting; the
+        # heartbeat service checks it again against its own cache, so nothing is granted here.
+        await bus.nc.publish(Heartbeat.native(agent_id), json.dumps({"token": body.token}).encode())
+        return {"success": True}
+    generation = tokens.generation
     await bus.request(Heartbeat.BEAT, AgentBeat(agent_id=body.agentId, token=body.token))
+    tokens.remember(agent_id, body.token, generation)
     return {"success": True}
 
 
 @router.post("/v1/agents/rotate-token")
-async def rotate_token(body: RotateTokenBody, bus: Bus) -> dict[str, Any]:
+async def rotate_token(body: RotateTokenBody, request: Request, bus: Bus) -> dict[str, Any]:
     # Like heartbeat: the agent proves itself with its token; no workspace key is needed.
     cmd = RotateAgentToken(agent_id=body.agentId, current_token=body.currentToken)
     result = AgentTokenRotated.model_validate(await bus.request(Registry.AGENT_ROTATE_TOKEN, cmd))
+    # The registry's event invalidates every gateway; this one must not wait for it.
+    request.app.state.agent_tokens.forget(str(body.agentId))
     return {"success": True, "newToken": result.new_token, "expiresAt": iso_ms(result.expires_at)}
 
 
