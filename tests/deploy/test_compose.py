@@ -207,3 +207,16 @@ def test_nats_config_is_valid_for_the_pinned_server(services):
             [str(server), "-c", str(config), "-t"], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_heartbeat_partition_has_exactly_one_owner(services):
+    owners: list[int] = []
+    counts = set()
+    for name, service in agentplane_containers(services).items():
+        env = environment_of(service)
+        counts.add(env.get("AGENTPLANE_HEARTBEAT_PARTITIONS", "1"))
+        if command_of(service)[-1] == "agentplane.heartbeat":
+            assert service.get("deploy", {}).get("replicas", 1) == 1, name
+            owners += [int(p) for p in env["AGENTPLANE_HEARTBEAT_PARTITION"].split(",")]
+    assert len(counts) == 1, "every process must agree on the partition count"
+    assert sorted(owners) == list(range(int(counts.pop())))
