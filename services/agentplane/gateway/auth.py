@@ -41,9 +41,14 @@ class WorkspaceKeys:
         return identity
 
 
+def app_bus(request: Request) -> BusClient:
+    """The gateway's bus client, for code that has the request at hand."""
+    return request.app.state.bus
+
+
 # Async on purpose: FastAPI runs a plain `def` dependency in a thread pool on every request.
 async def bus_of(request: Request) -> BusClient:
-    return request.app.state.bus
+    return app_bus(request)
 
 
 async def workspace_from_api_key(

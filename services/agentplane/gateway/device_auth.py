@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from agentplane.contracts.device import MAX_CLOCK_SKEW_SECONDS, AuthenticateDevice, DeviceIdentity
 from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
 from agentplane.contracts.subjects import Registry
-from agentplane.gateway.auth import bus_of
+from agentplane.gateway.auth import app_bus
 from agentplane.gateway.errors import STATUS
 
 MAX_KEY_LENGTH = 512
@@ -103,7 +103,7 @@ async def authenticate_device(
         raise unauthorized("Invalid agent credentials") from None
     if len(api_key) > MAX_KEY_LENGTH:
         raise unauthorized("Invalid agent credentials")
-    data = await bus_of(request).request(
+    data = await app_bus(request).request(
         Registry.DEVICE_AUTHENTICATE, AuthenticateDevice(agent_id=agent_id, api_key=api_key)
     )
     return DeviceIdentity.model_validate(data)

@@ -24,7 +24,7 @@ from agentplane.contracts.orchestrator import (
     AuthenticateOrchestratorToken,
 )
 from agentplane.contracts.subjects import Registry
-from agentplane.gateway.auth import bus_of
+from agentplane.gateway.auth import app_bus
 from agentplane.gateway.client_certificates import verified_client_certificate
 
 # Longer than any token this control plane issues: refused before a registry round trip.
@@ -65,7 +65,7 @@ class OrchestratorCaller:
 async def _agent_by_token(request: Request, token: str) -> AgentIdentity:
     if len(token) > MAX_TOKEN_LENGTH:
         raise unauthorized("Invalid or expired token")
-    data = await bus_of(request).request(
+    data = await app_bus(request).request(
         Registry.ORCHESTRATOR_AUTHENTICATE_TOKEN, AuthenticateOrchestratorToken(token=token)
     )
     return AgentIdentity.model_validate(data)
@@ -79,7 +79,7 @@ async def _agent_by_certificate(request: Request) -> AgentIdentity | None:
         agent_id = UUID(cert.common_name)
     except ValueError:
         raise unauthorized("Client certificate does not name an agent") from None
-    data = await bus_of(request).request(
+    data = await app_bus(request).request(
         Registry.ORCHESTRATOR_AUTHENTICATE_CERT,
         AuthenticateOrchestratorCertificate(agent_id=agent_id, serial=cert.serial),
     )
