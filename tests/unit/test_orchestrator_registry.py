@@ -23,12 +23,14 @@ from agentplane.contracts.orchestrator import (
     UpdateOrchestratorAgent,
 )
 from agentplane.contracts.workspaces import CreateWorkspace
+from agentplane.eventstore.application import store_env
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.domain import Agent
 from agentplane.registry.orchestrator import OrchestratorAgents
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
+from agentplane.settings import Settings
 
 KEY = b"k" * 32
 START = datetime(2026, 1, 10, 14, 0, tzinfo=UTC)
@@ -49,13 +51,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def agents(tmp_path: Path, clock: Clock) -> OrchestratorAgents:
-    # The aggregate cache as in production: shared objects, fast-forwarded on read.
+    # The aggregate cache configured exactly as in production, over an in-memory store.
+    production = store_env(Settings(data_dir=tmp_path), RegistryStore.name)
     store = RegistryStore(
-        {
-            "AGGREGATE_CACHE_MAXSIZE": "1000",
-            "AGGREGATE_CACHE_FASTFORWARD": "y",
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
-        },
+        {k: v for k, v in production.items() if k.startswith(("AGGREGATE_", "DEEPCOPY_"))},
         allow_memory=True,
     )
     registry = Registry(store, SQLiteViewStore(tmp_path / "views.sqlite"), KEY, clock=clock)

@@ -29,19 +29,22 @@ from agentplane.contracts.agents import (
 )
 from agentplane.contracts.errors import ErrorKind, ServiceError
 from agentplane.contracts.workspaces import CreateWorkspace
+from agentplane.eventstore.application import store_env
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.agent_credentials import AgentCredentials, load_for_update
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.domain import Agent
 from agentplane.security import is_well_formed, keyed_hash
+from agentplane.settings import Settings
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 # The aggregate cache exactly as services run it (see eventstore.application.store_env).
+# The aggregate cache exactly as production configures it (see eventstore.application).
 CACHED = {
-    "AGGREGATE_CACHE_MAXSIZE": "10000",
-    "AGGREGATE_CACHE_FASTFORWARD": "y",
-    "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    k: v
+    for k, v in store_env(Settings(data_dir=Path(".")), RegistryStore.name).items()
+    if k.startswith(("AGGREGATE_", "DEEPCOPY_"))
 }
 
 

@@ -37,15 +37,13 @@ ROTATABLE_DIALECTS = frozenset({"v1"})
 
 
 def load_for_update(store: RegistryStore, agent_id: UUID) -> Agent:
-    """A private copy of the agent, rebuilt from stored events, for a command to change.
+    """A private copy of the agent for a command to change.
 
-    The repository hands every caller the same cached object (no deep copy). A command that
-    changed it and then lost a concurrent save would leave the cache ahead of the store, and
-    fast-forwarding skips the real event at that version. Rebuilding at the cached version
-    from the store gives a copy nobody else holds; concurrent commands then conflict on save.
+    The repository deep-copies cached aggregates (DEEPCOPY_FROM_AGGREGATE_CACHE in
+    eventstore.application.store_env), so a command that loses a concurrent save leaves the
+    cache as the store has it; concurrent commands conflict on save.
     """
-    latest: Agent = store.repository.get(agent_id)
-    return store.repository.get(agent_id, version=latest.version)
+    return store.repository.get(agent_id)
 
 
 class AgentCredentials:

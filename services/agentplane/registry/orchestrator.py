@@ -11,7 +11,6 @@ concurrency; one name per workspace across the named dialects (orchestrator and 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,18 +112,9 @@ class OrchestratorAgents:
     # -- loading ---------------------------------------------------------------------------
 
     def _copy(self, aggregate_id: UUID) -> Any:
-        # A private copy: the repository's cache hands out shared objects, and a command
-        # whose save conflicts must not leave its changes in them.
-        return copy.deepcopy(self.registry.store.repository.get(aggregate_id))
-
-    def _forget(self, aggregate_id: UUID) -> None:
-        """Drop a cached aggregate that a failed command changed in place."""
-        cache = self.registry.store.repository.cache
-        if cache is not None:
-            try:
-                cache.get(aggregate_id, evict=True)
-            except KeyError:
-                pass
+        # The repository hands out copies of cached aggregates (DEEPCOPY_FROM_AGGREGATE_CACHE,
+        # see eventstore.application.store_env): a command whose save conflicts leaves no trace.
+        return self.registry.store.repository.get(aggregate_id)
 
     def _agent(self, agent_id: UUID) -> Agent | None:
         """The agent for a read-only check (no copy)."""
@@ -169,40 +159,35 @@ class OrchestratorAgents:
         token = self.registry.use_enrollment_token(
             cmd.registration_token, EnrollmentKind.REGISTRATION, agent_id
         )
+        workspace_id = token.workspace_id
+        claim = self._claim_name(workspace_id, cmd.name, agent_id)
+        now = self.registry.clock()
+        jwt = self.jwts.issue(str(agent_id), workspace_id, now)
         try:
-            workspace_id = token.workspace_id
-            claim = self._claim_name(workspace_id, cmd.name, agent_id)
-            now = self.registry.clock()
-            jwt = self.jwts.issue(str(agent_id), workspace_id, now)
-            try:
-                cert = self.ca.issue_client(
-                    str(agent_id), now, public_key=cmd.public_key_pem, validity=self.cert_validity
-                )
-            except CertificateRejected as exc:
-                raise invalid(f"Cannot certify the public key: {exc}") from None
-            agent = Agent.enroll(
-                agent_id,
-                workspace_id,
-                ORCHESTRATOR_DIALECT,
-                cmd.name,
-                None,
-                # The JWT is the agent's primary credential; only its keyed hash is kept.
-                keyed_hash(jwt.token, self.registry.key),
-                f"jwt_{jwt.jti[:8]}",
-                jwt.expires_at,
-                {"version": cmd.version, "labels": dict(cmd.labels)},
+            cert = self.ca.issue_client(
+                str(agent_id), now, public_key=cmd.public_key_pem, validity=self.cert_validity
             )
-            if cmd.capabilities:
-                agent.replace_capabilities(
-                    [{"name": name, "metadata": {}} for name in _unique(cmd.capabilities)]
-                )
-            agent.issue_credential(JWT, jwt.jti, None, None, jwt.expires_at)
-            agent.issue_credential(CERTIFICATE, cert.serial, None, None, cert.expires_at)
-            position = self.registry._save(token, claim, agent)
-        except BaseException:
-            # `use_enrollment_token` marked the cached token used; the store did not.
-            self._forget(token.id)
-            raise
+        except CertificateRejected as exc:
+            raise invalid(f"Cannot certify the public key: {exc}") from None
+        agent = Agent.enroll(
+            agent_id,
+            workspace_id,
+            ORCHESTRATOR_DIALECT,
+            cmd.name,
+            None,
+            # The JWT is the agent's primary credential; only its keyed hash is kept.
+            keyed_hash(jwt.token, self.registry.key),
+            f"jwt_{jwt.jti[:8]}",
+            jwt.expires_at,
+            {"version": cmd.version, "labels": dict(cmd.labels)},
+        )
+        if cmd.capabilities:
+            agent.replace_capabilities(
+                [{"name": name, "metadata": {}} for name in _unique(cmd.capabilities)]
+            )
+        agent.issue_credential(JWT, jwt.jti, None, None, jwt.expires_at)
+        agent.issue_credential(CERTIFICATE, cert.serial, None, None, cert.expires_at)
+        position = self.registry._save(token, claim, agent)
         return (
             OrchestratorAgentRegistered(
                 agent_id=agent_id,

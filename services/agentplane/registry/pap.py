@@ -11,7 +11,6 @@ whose answer the gateway lays over this one.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -125,9 +124,9 @@ class PapAgents:
         return doc
 
     def _get(self, aggregate_id: UUID) -> Any:
-        # A private copy: the repository's cache hands out shared objects, and a command
-        # whose save conflicts must not leave its changes in them.
-        return copy.deepcopy(self.registry.store.repository.get(aggregate_id))
+        # A copy of the cached aggregate (DEEPCOPY_FROM_AGGREGATE_CACHE): a command whose
+        # save conflicts leaves no trace in the cache.
+        return self.registry.store.repository.get(aggregate_id)
 
     def create(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, int]:
         self.registry._workspace(cmd.workspace_id)
