@@ -43,6 +43,7 @@ from agentplane.registry.domain import (
     TokenNotUsable,
     Workspace,
 )
+from agentplane.registry.domain.agent_name import AgentName, agent_name_id
 from agentplane.registry.domain.enrollment import enrollment_token_id
 from agentplane.registry.domain.workspace import external_id
 from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
@@ -218,6 +219,20 @@ class Registry:
             workspace_id=agent.workspace_id,
             token_expires_at=agent.token_expires_at,
         )
+
+    def released_name_claim(self, agent: Agent) -> AgentName | None:
+        """The agent's name claim, released, to save together with the agent that ends.
+
+        None when the agent never claimed its name (seed 000 and 003 names are not unique).
+        """
+        try:
+            claim: AgentName = self.store.repository.get(
+                agent_name_id(agent.workspace_id, agent.name or "")
+            )
+        except AggregateNotFoundError:
+            return None
+        claim.release(agent.id)
+        return claim
 
     # -- one-time enrollment tokens ----------------------------------------------------------
 

@@ -269,15 +269,9 @@ class OrchestratorAgents:
             agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
             agent.revoke_all_credentials("agent deleted")
             agent.delete()
-            aggregates: list[Any] = [agent]
+            claim = self.registry.released_name_claim(agent)
             try:
-                claim: AgentName = self._copy(agent_name_id(agent.workspace_id, agent.name or ""))
-                claim.release(agent.id)
-                aggregates.append(claim)
-            except AggregateNotFoundError:
-                pass
-            try:
-                position = self.registry._save(*aggregates)
+                position = self.registry._save(agent, *([claim] if claim else []))
             except IntegrityError:
                 continue
             return OrchestratorAgentDeleted(agent_id=agent.id), position

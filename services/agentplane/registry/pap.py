@@ -185,15 +185,9 @@ class PapAgents:
                 # Deleting twice is harmless: same answer, no second event.
                 return self._terminated(cmd, already=True), 0
             agent.terminate(self.registry.clock())
-            aggregates: list[Any] = [agent]
+            claim = self.registry.released_name_claim(agent)
             try:
-                claim: AgentName = self._get(agent_name_id(agent.workspace_id, agent.name or ""))
-                claim.release(agent.id)
-                aggregates.append(claim)
-            except AggregateNotFoundError:
-                pass
-            try:
-                position = self.registry._save(*aggregates)
+                position = self.registry._save(agent, *([claim] if claim else []))
             except IntegrityError:
                 # Another change of the agent (a parallel delete, say) landed first: look again.
                 continue
