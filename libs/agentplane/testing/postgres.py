@@ -7,6 +7,7 @@ refuse to run as root, so as root both run as an existing unprivileged account v
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -92,6 +93,26 @@ def _traversable_by_others(path: Path) -> bool:
     return True
 
 
+def _reachable_copy(install_dir: Path, account_name: str) -> Path:
+    """A copy of the bundled installation (bin, lib, share) others can execute; removed when
+    the test process exits.
+
+    The binaries find their libraries through RPATH `$ORIGIN/../../../pgserver.libs`, so the
+    copy keeps the wheel's layout: `<root>/pgserver/pginstall` next to `<root>/pgserver.libs`.
+    """
+    root = Path(tempfile.mkdtemp(prefix="agentplane-pginstall-", dir=_base_temp_dir(account_name)))
+    os.chmod(root, 0o755)
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    copy = root / "pgserver" / "pginstall"
+    shutil.copytree(install_dir, copy, symlinks=True)
+    libs = install_dir.parent.parent / "pgserver.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, root / "pgserver.libs", symlinks=True)
+    for directory in (root / "pgserver", copy):
+        os.chmod(directory, 0o755)
+    return copy
+
+
 class _Runner:
     """Runs the PostgreSQL tools as the current user, or as an unprivileged one when root."""
 
@@ -111,7 +132,9 @@ class _Runner:
                 "--clear-groups",
             ]
             if not _traversable_by_others(bin_dir):
-                raise PostgresUnavailable(f"{bin_dir} is not readable by {self.account.pw_name}")
+                # The venv sits somewhere private (e.g. a clone in `mktemp -d`): run a copy of
+                # the bundled installation from a directory the unprivileged user can reach.
+                self.bin_dir = _reachable_copy(bin_dir.parent, self.account.pw_name) / "bin"
 
     def own(self, path: Path) -> None:
         if self.account is not None:
