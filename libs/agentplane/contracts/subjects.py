@@ -116,3 +116,64 @@ class Events:
     @staticmethod
     def subject(app: str, topic: str) -> str:
         return f"{PREFIX}.events.{app}.{topic}"
+
+
+class AgentChannel:
+    """The agent channel (DESIGN §7): subjects an authenticated agent may use, and no others.
+
+    hub → agent: requests on `ap.inbox.<agent_id>` carrying a `HubMessage`; the agent's reply
+    is its acknowledgement (`ChannelAck`). agent → hub: `ap.agent.<agent_id>.<kind>`.
+    NATS permissions (auth callout) grant an agent publish on `ap.agent.<id>.>`, subscribe on
+    `ap.inbox.<id>` and its own reply inbox `_INBOX_<id>.>`, and replies to what it received.
+    """
+
+    # agent → hub kinds (the last token of `ap.agent.<id>.<kind>`)
+    HELLO = "hello"  # request: AgentHello → ChannelWelcome; (re)sends everything pending
+    HEARTBEAT = "hb"  # request: ChannelBeat → BeatAccepted
+    RESULT = "result"  # publish: CommandResult
+    TASK_PROGRESS = "task.progress"  # publish
+    TASK_LOG = "task.log"  # publish
+    TASK_RESULT = "task.result"  # publish
+    REACH_RESULT = "reach.result"  # publish
+
+    @staticmethod
+    def inbox(agent_id: str) -> str:
+        """Where the hub sends an agent its `HubMessage`s (only that agent may subscribe)."""
+        return f"{PREFIX}.inbox.{agent_id}"
+
+    @staticmethod
+    def from_agent(agent_id: str, kind: str) -> str:
+        """Where an agent publishes messages of `kind` (only that agent may publish)."""
+        return f"{PREFIX}.agent.{agent_id}.{kind}"
+
+    @staticmethod
+    def from_any_agent(kind: str) -> str:
+        """What a hub service subscribes to for `kind` from every agent."""
+        return f"{PREFIX}.agent.*.{kind}"
+
+    @staticmethod
+    def agent_of(subject: str) -> str:
+        """The agent id of an `ap.agent.<id>.…` subject (its identity: NATS enforced it)."""
+        return subject.split(".", 3)[2]
+
+    @staticmethod
+    def reply_inbox_prefix(agent_id: str) -> str:
+        """The agent's own reply inbox prefix (`nats.connect(inbox_prefix=…)`)."""
+        return f"_INBOX_{agent_id}"
+
+    # NATS auth callout (answered by the registry) and system requests.
+    AUTH_CALLOUT = "$SYS.REQ.USER.AUTH"
+    CONNZ = "$SYS.REQ.SERVER.PING.CONNZ"
+
+    @staticmethod
+    def kick(server_id: str) -> str:
+        return f"$SYS.REQ.SERVER.{server_id}.KICK"
+
+
+class Messaging:
+    """Subjects of the messaging service (queue group `messaging`)."""
+
+    COMMAND_SEND = f"{PREFIX}.messaging.command.send"
+    COMMAND_GET = f"{PREFIX}.messaging.command.get"
+    COMMAND_LIST = f"{PREFIX}.messaging.command.list"
+    COMMAND_CANCEL = f"{PREFIX}.messaging.command.cancel"
