@@ -11,9 +11,12 @@ from agentplane.sdk.agents import Agents, AsyncAgents
 from agentplane.sdk.channel import AsyncChannel, Channel
 from agentplane.sdk.commands import AsyncCommands, Commands
 from agentplane.sdk.device import AsyncDevice, Device
+from agentplane.sdk.orchestrator import AsyncOrchestrator, Orchestrator
+from agentplane.sdk.pap import AsyncPap, Pap
 from agentplane.sdk.releases import AsyncReleases, Releases
 from agentplane.sdk.retry import RetryPolicy
 from agentplane.sdk.synced import drive
+from agentplane.sdk.tasks import AsyncTasks, Tasks
 from agentplane.sdk.transport import AsyncEngine, Engine, SyncEngine, Transport
 from agentplane.sdk.workspaces import (
     AsyncEnrollmentTokens,
@@ -64,6 +67,9 @@ class AsyncClient:
         self.enrollment_tokens = AsyncEnrollmentTokens(t)
         self.channel = AsyncChannel(t)
         self.releases = AsyncReleases(t)
+        self.orchestrator = AsyncOrchestrator(t)
+        self.tasks = AsyncTasks(t)
+        self.pap = AsyncPap(t)
 
     async def aclose(self) -> None:
         await self._transport.engine.close()
@@ -102,6 +108,9 @@ class Client:
         self.enrollment_tokens = EnrollmentTokens(t)
         self.channel = Channel(t)
         self.releases = Releases(t)
+        self.orchestrator = Orchestrator(t)
+        self.tasks = Tasks(t)
+        self.pap = Pap(t)
 
     def close(self) -> None:
         drive(self._transport.engine.close())

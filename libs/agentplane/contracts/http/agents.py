@@ -11,14 +11,14 @@ from pydantic import Field, field_validator
 
 from agentplane.contracts.agent_credentials import MAX_CAPABILITIES
 from agentplane.contracts.agents import ClientType
-from agentplane.contracts.http.base import CamelAnswer, CamelBody
+from agentplane.contracts.http.base import CamelModel
 
 # Bounds keep one agent's capability set a small event; the doc gives no numbers.
 MAX_METADATA_JSON = 4096
 Label = Annotated[str, Field(max_length=100)]
 
 
-class ProvisionBody(CamelBody):
+class ProvisionBody(CamelModel):
     """`POST /v1/agents/provision`: a short-lived agent token for an AI runtime."""
 
     client_type: ClientType
@@ -27,7 +27,7 @@ class ProvisionBody(CamelBody):
     ttl_seconds: int = Field(default=7200, ge=60, le=86400)
 
 
-class RegisterBody(CamelBody):
+class RegisterBody(CamelModel):
     """`POST /v1/agents/register`: an agent with a pre-generated token."""
 
     agent_id: UUID
@@ -36,21 +36,21 @@ class RegisterBody(CamelBody):
     name: Label | None = None
 
 
-class AgentHeartbeatBody(CamelBody):
+class AgentHeartbeatBody(CamelModel):
     """`POST /v1/agents/heartbeat`: the agent proves itself with its token."""
 
     agent_id: UUID
     token: str = Field(min_length=1, max_length=512)
 
 
-class RotateTokenBody(CamelBody):
+class RotateTokenBody(CamelModel):
     """`POST /v1/agents/rotate-token`: a new token for the current valid one."""
 
     agent_id: UUID
     current_token: str = Field(min_length=1, max_length=512)
 
 
-class CapabilityBody(CamelBody):
+class CapabilityBody(CamelModel):
     """One capability: a name and free-form metadata (at most 4 KiB of JSON)."""
 
     name: str = Field(min_length=1, max_length=100)
@@ -64,7 +64,7 @@ class CapabilityBody(CamelBody):
         return value
 
 
-class CapabilitiesBody(CamelBody):
+class CapabilitiesBody(CamelModel):
     """`POST /v1/agents/{id}/capabilities`: the agent's whole capability set."""
 
     capabilities: list[CapabilityBody] = Field(max_length=MAX_CAPABILITIES)
@@ -78,7 +78,7 @@ class CapabilitiesBody(CamelBody):
         return value
 
 
-class ProvisionedAgent(CamelAnswer):
+class ProvisionedAgent(CamelModel):
     """A provisioned agent and its token (shown once)."""
 
     agent_id: UUID
@@ -88,7 +88,7 @@ class ProvisionedAgent(CamelAnswer):
     workspace_name: str
 
 
-class RegisteredAgent(CamelAnswer):
+class RegisteredAgent(CamelModel):
     """The agent a registration created."""
 
     id: UUID
@@ -98,14 +98,14 @@ class RegisteredAgent(CamelAnswer):
     created_at: datetime
 
 
-class Registration(CamelAnswer):
+class Registration(CamelModel):
     """`POST /v1/agents/register` → `{"success", "agent"}`."""
 
     success: bool
     agent: RegisteredAgent
 
 
-class RotatedToken(CamelAnswer):
+class RotatedToken(CamelModel):
     """The agent's new token (shown once) and when it expires."""
 
     success: bool
@@ -113,14 +113,14 @@ class RotatedToken(CamelAnswer):
     expires_at: datetime
 
 
-class CapabilityView(CamelAnswer):
+class CapabilityView(CamelModel):
     """A capability as agent views show it."""
 
     name: str
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class ServiceSummary(CamelAnswer):
+class ServiceSummary(CamelModel):
     """A service an agent exposes, as agent views show it."""
 
     id: str
@@ -129,7 +129,7 @@ class ServiceSummary(CamelAnswer):
     status: str | None = None
 
 
-class AgentSummary(CamelAnswer):
+class AgentSummary(CamelModel):
     """One agent of `GET /v1/agents` and `GET /v1/agents/online`."""
 
     id: UUID
@@ -148,14 +148,14 @@ class AgentDetails(AgentSummary):
     services: list[ServiceSummary] = Field(default_factory=list)
 
 
-class CapabilitiesSet(CamelAnswer):
+class CapabilitiesSet(CamelModel):
     """The capability set an agent has now."""
 
     success: bool
     capabilities: list[CapabilityView]
 
 
-class AgentWithCapability(CamelAnswer):
+class AgentWithCapability(CamelModel):
     """An agent found by capability, with that capability."""
 
     id: UUID
@@ -164,13 +164,13 @@ class AgentWithCapability(CamelAnswer):
     capability: CapabilityView
 
 
-class AgentsByCapability(CamelAnswer):
+class AgentsByCapability(CamelModel):
     """`GET /v1/agents/by-capability/{name}`."""
 
     agents: list[AgentWithCapability]
 
 
-class OrchestrationAgent(CamelAnswer):
+class OrchestrationAgent(CamelModel):
     """One agent of the orchestration view, with its capabilities and services."""
 
     id: UUID
@@ -182,13 +182,13 @@ class OrchestrationAgent(CamelAnswer):
     services: list[ServiceSummary] = Field(default_factory=list)
 
 
-class OrchestrationView(CamelAnswer):
+class OrchestrationView(CamelModel):
     """`GET /v1/agents/orchestration`."""
 
     agents: list[OrchestrationAgent]
 
 
-class AuditEntry(CamelAnswer):
+class AuditEntry(CamelModel):
     """One security audit log entry of an agent."""
 
     id: str
@@ -197,13 +197,13 @@ class AuditEntry(CamelAnswer):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuditLogs(CamelAnswer):
+class AuditLogs(CamelModel):
     """`GET /v1/agents/{id}/audit-logs`."""
 
     logs: list[AuditEntry]
 
 
-class ExpiringAgentToken(CamelAnswer):
+class ExpiringAgentToken(CamelModel):
     """An agent whose token expires soon."""
 
     id: UUID
@@ -212,7 +212,7 @@ class ExpiringAgentToken(CamelAnswer):
     hours_until_expiry: float
 
 
-class ExpiringTokens(CamelAnswer):
+class ExpiringTokens(CamelModel):
     """`GET /v1/agents/expiring-tokens`."""
 
     agents: list[ExpiringAgentToken]

@@ -1,39 +1,19 @@
-"""Model bases of the HTTP shapes: how names are spelled and how strictly bodies are read.
+"""Model bases of the HTTP shapes: how names are spelled.
 
-Request bodies (`CamelBody`) accept exactly the documented (camelCase) names, as the gateway
-always has; answers (`CamelAnswer`, `SnakeAnswer`) accept the documented names and the Python
-ones, and ignore fields a newer server may add.
+Seeds 000, 001, 002 and the operator endpoints spell JSON names in camelCase: their models
+have snake_case Python names with the documented camelCase aliases, and accept either name
+(`populate_by_name`). Seeds 003 and 004 spell them in snake_case. Every model ignores fields
+it does not know: a newer client or server may send more.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
-class CamelBody(BaseModel):
-    """A request body whose JSON names are the camelCase ones of the documents."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="ignore",
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        serialize_by_alias=True,
-    )
-
-
-class SnakeBody(BaseModel):
-    """A request body whose JSON names are snake_case (seeds 003 and 004)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class CamelAnswer(BaseModel):
-    """An answer whose JSON names are camelCase; Python names work too."""
+class CamelModel(BaseModel):
+    """A body or answer whose JSON names are the camelCase ones of the documents."""
 
     model_config = ConfigDict(
         frozen=True,
@@ -44,16 +24,15 @@ class CamelAnswer(BaseModel):
     )
 
 
-class SnakeAnswer(BaseModel):
-    """An answer whose JSON names are snake_case (seeds 003 and 004)."""
+class SnakeModel(BaseModel):
+    """A body or answer whose JSON names are snake_case (seeds 003 and 004)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
-class Success(CamelAnswer):
+class Success(CamelModel):
     """`{"success": true}`, the plain acknowledgement of seeds 000 and 001."""
 
     success: bool
 
 
-JsonObject = dict[str, Any]

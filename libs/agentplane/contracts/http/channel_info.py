@@ -6,13 +6,13 @@ from uuid import UUID
 
 from pydantic import ConfigDict
 
-from agentplane.contracts.http.base import CamelAnswer
+from agentplane.contracts.http.base import CamelModel
 
 
-class ChannelInfo(CamelAnswer):
+class ChannelInfo(CamelModel):
     """Where and how the agent's channel connects; fields beyond these are kept as given."""
 
-    model_config = CamelAnswer.model_config | ConfigDict(extra="allow")
+    model_config = CamelModel.model_config | ConfigDict(extra="allow")
 
     agent_id: UUID | None = None
     heartbeat_interval_seconds: float | None = None

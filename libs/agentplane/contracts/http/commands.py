@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from agentplane.contracts.channel import CommandAction
-from agentplane.contracts.http.base import CamelAnswer, CamelBody
+from agentplane.contracts.http.base import CamelModel
 
 
 class CommandStatus(StrEnum):
@@ -25,14 +25,14 @@ class CommandStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class CommandBody(CamelBody):
+class CommandBody(CamelModel):
     """`POST /v1/agents/{id}/command`: an action and its parameters."""
 
     action: CommandAction
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class CommandSent(CamelAnswer):
+class CommandSent(CamelModel):
     """The command was accepted (queued while the agent is offline)."""
 
     success: bool
@@ -41,7 +41,7 @@ class CommandSent(CamelAnswer):
     agent_online: bool
 
 
-class CommandState(CamelAnswer):
+class CommandState(CamelModel):
     """`GET /v1/agents/{id}/commands/{commandId}`: state and, at the end, the result."""
 
     command_id: str = Field(alias="commandId")
@@ -56,7 +56,7 @@ class CommandState(CamelAnswer):
     expires_at: datetime | None = None
 
 
-class CommandList(CamelAnswer):
+class CommandList(CamelModel):
     """`GET /v1/agents/{id}/commands`, newest first, one page."""
 
     commands: list[CommandState]

@@ -18,7 +18,7 @@ from agentplane.contracts.device import (
     ReconnectReason,
     SemVer,
 )
-from agentplane.contracts.http.base import SnakeAnswer, SnakeBody
+from agentplane.contracts.http.base import SnakeModel
 from agentplane.contracts.http.timestamps import parse_rfc3339
 
 _UTC_SUFFIX = re.compile(r"(?:[Zz]|\+00:00)$")
@@ -50,7 +50,7 @@ Amount = Annotated[float, Field(ge=0, strict=True)]
 Text = Annotated[str, Field(max_length=253, strict=True)]
 
 
-class EnrollBody(SnakeBody):
+class EnrollBody(SnakeModel):
     """`POST /api/agent/enroll`: a one-time enrollment token and the host's facts."""
 
     token: str = Field(min_length=1, max_length=512)
@@ -60,7 +60,7 @@ class EnrollBody(SnakeBody):
     agent_version: SemVer
 
 
-class SystemMetrics(SnakeBody):
+class SystemMetrics(SnakeModel):
     """Host and process metrics; each is optional, none may have the wrong type."""
 
     hostname: Text | None = None
@@ -75,7 +75,7 @@ class SystemMetrics(SnakeBody):
     process_memory_mb: Amount | None = None
 
 
-class HeartbeatBody(SnakeBody):
+class HeartbeatBody(SnakeModel):
     """`POST /api/agent/heartbeat`; unknown fields are ignored (a newer agent may send more;
     refusing its heartbeats would turn it offline) and never reach telemetry."""
 
@@ -124,7 +124,7 @@ class HeartbeatBody(SnakeBody):
         return data
 
 
-class TaskResultBody(SnakeBody):
+class TaskResultBody(SnakeModel):
     """`POST /api/agent/tasks/:id/result`: the outcome, with optional per-control results."""
 
     success: bool
@@ -133,7 +133,7 @@ class TaskResultBody(SnakeBody):
     bundle_results: list[dict[str, Any]] | None = None
 
 
-class DeviceEnrollment(SnakeAnswer):
+class DeviceEnrollment(SnakeModel):
     """The enrolled agent: its id, its API key (shown once) and the release-signing key."""
 
     agent_id: UUID
@@ -141,7 +141,7 @@ class DeviceEnrollment(SnakeAnswer):
     public_key: str
 
 
-class DeviceHeartbeatAck(SnakeAnswer):
+class DeviceHeartbeatAck(SnakeModel):
     """A recorded heartbeat; `new_api_key` only while a server-initiated rotation waits."""
 
     acknowledged: bool
@@ -149,7 +149,7 @@ class DeviceHeartbeatAck(SnakeAnswer):
     new_api_key: str | None = None
 
 
-class AgentUpdate(SnakeAnswer):
+class AgentUpdate(SnakeModel):
     """The release to install: Ed25519 `signature` (base64) over `signed_payload`."""
 
     version: str
@@ -159,10 +159,10 @@ class AgentUpdate(SnakeAnswer):
     signed_payload: str
 
 
-class DeviceTask(SnakeAnswer):
+class DeviceTask(SnakeModel):
     """A pending task as `GET /api/agent/tasks` lists it (extra fields are kept)."""
 
-    model_config = SnakeAnswer.model_config | {"extra": "allow"}
+    model_config = SnakeModel.model_config | {"extra": "allow"}
 
     id: str = Field(validation_alias=AliasChoices("id", "task_id", "taskId"))
     task_type: str | None = Field(

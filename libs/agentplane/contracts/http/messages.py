@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from agentplane.contracts.http.base import CamelAnswer, CamelBody
+from agentplane.contracts.http.base import CamelModel
 
 
 class MessageType(StrEnum):
@@ -21,7 +21,7 @@ class MessageType(StrEnum):
     BROADCAST = "broadcast"
 
 
-class SendMessageBody(CamelBody):
+class SendMessageBody(CamelModel):
     """`POST /v1/agents/{id}/messages/send`."""
 
     to_agent_id: UUID
@@ -32,7 +32,7 @@ class SendMessageBody(CamelBody):
     ttl_seconds: int | None = Field(default=None, ge=1)
 
 
-class BroadcastBody(CamelBody):
+class BroadcastBody(CamelModel):
     """`POST /v1/agents/{id}/messages/broadcast`: to every agent of the workspace."""
 
     payload: dict[str, Any]
@@ -41,13 +41,13 @@ class BroadcastBody(CamelBody):
     ttl_seconds: int | None = Field(default=None, ge=1)
 
 
-class MarkReadBody(CamelBody):
+class MarkReadBody(CamelModel):
     """`POST /v1/agents/{id}/messages/read`."""
 
     message_ids: list[str] = Field(min_length=1, max_length=1000)
 
 
-class MessageSent(CamelAnswer):
+class MessageSent(CamelModel):
     """A message (or broadcast) accepted for delivery."""
 
     success: bool
@@ -56,7 +56,7 @@ class MessageSent(CamelAnswer):
     recipients: int | None = None
 
 
-class AgentMessage(CamelAnswer):
+class AgentMessage(CamelModel):
     """One message of an agent's inbox."""
 
     id: str
@@ -69,13 +69,13 @@ class AgentMessage(CamelAnswer):
     read_at: datetime | None = None
 
 
-class MessageList(CamelAnswer):
+class MessageList(CamelModel):
     """`GET /v1/agents/{id}/messages`."""
 
     messages: list[AgentMessage]
 
 
-class MessagesRead(CamelAnswer):
+class MessagesRead(CamelModel):
     """`POST /v1/agents/{id}/messages/read` → how many were marked."""
 
     success: bool

@@ -10,13 +10,13 @@ from pydantic import Field
 
 from agentplane.contracts.agents import EnrollmentKind
 from agentplane.contracts.device import SemVer, Sha256Hex
-from agentplane.contracts.http.base import CamelAnswer, CamelBody
+from agentplane.contracts.http.base import CamelModel
 from agentplane.contracts.workspaces import Tier
 
 # The request body of `POST /v1/admin/workspaces` is `contracts.workspaces.CreateWorkspace`.
 
 
-class NewWorkspace(CamelAnswer):
+class NewWorkspace(CamelModel):
     """`POST /v1/admin/workspaces` → the workspace and its API key (shown once)."""
 
     workspace_id: str
@@ -25,14 +25,14 @@ class NewWorkspace(CamelAnswer):
     api_key: str
 
 
-class EnrollmentTokenBody(CamelBody):
+class EnrollmentTokenBody(CamelModel):
     """`POST /v1/enrollment-tokens`: a single-use token for seed 002 or seed 003."""
 
     kind: EnrollmentKind
     ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
 
-class EnrollmentToken(CamelAnswer):
+class EnrollmentToken(CamelModel):
     """A single-use registration or enrollment token and when it expires."""
 
     token: str
@@ -40,7 +40,7 @@ class EnrollmentToken(CamelAnswer):
     expires_at: datetime
 
 
-class ReleaseBody(CamelBody):
+class ReleaseBody(CamelModel):
     """`POST /v1/agent-releases`: the server signs the release with its Ed25519 key."""
 
     version: SemVer
@@ -48,7 +48,7 @@ class ReleaseBody(CamelBody):
     sha256: Sha256Hex
 
 
-class PublishedRelease(CamelAnswer):
+class PublishedRelease(CamelModel):
     """A signed release: base64 Ed25519 `signature` over `signed_payload`."""
 
     version: str
@@ -59,7 +59,7 @@ class PublishedRelease(CamelAnswer):
     published_at: datetime
 
 
-class KeyRotation(CamelAnswer):
+class KeyRotation(CamelModel):
     """`POST /v1/agents/{id}/api-key/rotate` → 202: the next device heartbeat carries the key."""
 
     success: bool
@@ -69,7 +69,7 @@ class KeyRotation(CamelAnswer):
     delivered_at: datetime | None = None
 
 
-class WebhookBody(CamelBody):
+class WebhookBody(CamelModel):
     """`POST /v1/webhooks`: where lifecycle events go (Standard Webhooks signatures)."""
 
     url: str = Field(min_length=1, max_length=2048)
@@ -77,7 +77,7 @@ class WebhookBody(CamelBody):
     description: str | None = Field(default=None, max_length=500)
 
 
-class Webhook(CamelAnswer):
+class Webhook(CamelModel):
     """A webhook subscription; `secret` only in the answer that creates it."""
 
     id: str
@@ -87,14 +87,14 @@ class Webhook(CamelAnswer):
     created_at: datetime | None = None
 
 
-class WebhookList(CamelAnswer):
+class WebhookList(CamelModel):
     """`GET /v1/webhooks`."""
 
     webhooks: list[Webhook]
     next_cursor: str | None = None
 
 
-class WebhookDelivery(CamelAnswer):
+class WebhookDelivery(CamelModel):
     """One delivery attempt of a webhook."""
 
     id: str
@@ -106,7 +106,7 @@ class WebhookDelivery(CamelAnswer):
     payload: dict[str, Any] | None = None
 
 
-class WebhookDeliveries(CamelAnswer):
+class WebhookDeliveries(CamelModel):
     """`GET /v1/webhooks/{id}/deliveries`."""
 
     deliveries: list[WebhookDelivery]
