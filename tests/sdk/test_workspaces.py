@@ -21,6 +21,12 @@ async def test_create_workspace_of_each_tier(admin: AsyncClient) -> None:
         assert created.workspace_id and created.api_key
 
 
+async def test_health(admin: AsyncClient) -> None:
+    health = await admin.health.check()
+    assert (health.status, health.nats) == ("ok", "ok")
+    assert set(health.services.values()) == {"ok"} and health.missing == []
+
+
 async def test_wrong_admin_token_is_unauthorized(system: RunningSystem) -> None:
     async with AsyncClient(system.base_url, admin_token="wrong") as c:
         with pytest.raises(Unauthorized) as caught:

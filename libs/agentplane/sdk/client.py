@@ -11,22 +11,24 @@ from agentplane.sdk.agents import Agents, AsyncAgents
 from agentplane.sdk.channel import AsyncChannel, Channel
 from agentplane.sdk.commands import AsyncCommands, Commands
 from agentplane.sdk.device import AsyncDevice, Device
+from agentplane.sdk.health import AsyncHealth, Health
+from agentplane.sdk.messages import AsyncMessages, Messages
 from agentplane.sdk.orchestrator import AsyncOrchestrator, Orchestrator
 from agentplane.sdk.pap import AsyncPap, Pap
 from agentplane.sdk.releases import AsyncReleases, Releases
 from agentplane.sdk.retry import RetryPolicy
+from agentplane.sdk.services import AsyncServices, Services
 from agentplane.sdk.synced import drive
 from agentplane.sdk.tasks import AsyncTasks, Tasks
+from agentplane.sdk.tls import Cert, Verify, ssl_context
 from agentplane.sdk.transport import AsyncEngine, Engine, SyncEngine, Transport
+from agentplane.sdk.webhooks import AsyncWebhooks, Webhooks
 from agentplane.sdk.workspaces import (
     AsyncEnrollmentTokens,
     AsyncWorkspaces,
     EnrollmentTokens,
     Workspaces,
 )
-
-Verify = bool | str
-Cert = str | tuple[str, str] | None
 
 
 def _transport(
@@ -56,7 +58,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         client = http_client or httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, verify=verify, cert=cert
+            base_url=base_url, timeout=timeout, verify=ssl_context(verify, cert)
         )
         t = _transport(AsyncEngine(client), api_key, admin_token, retry)
         self._transport = t
@@ -70,6 +72,10 @@ class AsyncClient:
         self.orchestrator = AsyncOrchestrator(t)
         self.tasks = AsyncTasks(t)
         self.pap = AsyncPap(t)
+        self.services = AsyncServices(t)
+        self.messages = AsyncMessages(t)
+        self.webhooks = AsyncWebhooks(t)
+        self.health = AsyncHealth(t)
 
     async def aclose(self) -> None:
         await self._transport.engine.close()
@@ -97,7 +103,7 @@ class Client:
         http_client: httpx.Client | None = None,
     ) -> None:
         client = http_client or httpx.Client(
-            base_url=base_url, timeout=timeout, verify=verify, cert=cert
+            base_url=base_url, timeout=timeout, verify=ssl_context(verify, cert)
         )
         t = _transport(SyncEngine(client), api_key, admin_token, retry)
         self._transport = t
@@ -111,6 +117,10 @@ class Client:
         self.orchestrator = Orchestrator(t)
         self.tasks = Tasks(t)
         self.pap = Pap(t)
+        self.services = Services(t)
+        self.messages = Messages(t)
+        self.webhooks = Webhooks(t)
+        self.health = Health(t)
 
     def close(self) -> None:
         drive(self._transport.engine.close())

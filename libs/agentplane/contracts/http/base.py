@@ -34,5 +34,3 @@ class Success(CamelModel):
     """`{"success": true}`, the plain acknowledgement of seeds 000 and 001."""
 
     success: bool
-
-
