@@ -6,6 +6,7 @@ decoded JSON to `answer`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -71,7 +72,9 @@ def model(cls: type[M]) -> Callable[[Any], M]:
     return cls.model_validate
 
 
+@functools.cache
 def models(cls: type[M]) -> Callable[[Any], list[M]]:
+    # Cached: building a TypeAdapter costs more than most answers take to read.
     return TypeAdapter(list[cls]).validate_python  # type: ignore[valid-type]
 
 

@@ -42,7 +42,9 @@ class AsyncClient:
 
     `api_key` is the workspace key (seed 000/001/002 `x-api-key`, seed 004 bearer);
     `admin_token` authorizes operator calls; agents pass their own credentials per call.
-    `verify`/`cert` are httpx's (a CA bundle path; a client certificate for seed 002 mTLS).
+    `verify` trusts (system CAs, a CA file, or an SSLContext such as `tls.agent_ssl_context`),
+    `cert` presents a client certificate (seed 002 mTLS). `http_client` replaces the httpx
+    client the SDK would build (its own base URL, timeout and TLS settings then apply).
     """
 
     def __init__(

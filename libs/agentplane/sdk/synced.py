@@ -7,6 +7,7 @@ coroutine on the sync transport, whose coroutines never suspend, so it completes
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -29,6 +30,9 @@ class synced(Generic[P, R]):  # lower case: used like a decorator
 
     def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> None:
         self.method = method
+        # What `help()` and IDEs show: the async method's parameters without `self`.
+        signature = inspect.signature(method)
+        self.signature = signature.replace(parameters=list(signature.parameters.values())[1:])
 
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> synced[P, R]: ...
@@ -43,4 +47,5 @@ class synced(Generic[P, R]):  # lower case: used like a decorator
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             return drive(method(instance, *args, **kwargs))
 
+        call.__signature__ = self.signature  # type: ignore[attr-defined]
         return call

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, model_validator
 
 from agentplane.contracts.channel import CommandAction
 from agentplane.contracts.http.base import CamelModel
@@ -44,7 +44,8 @@ class CommandSent(CamelModel):
 class CommandState(CamelModel):
     """`GET /v1/agents/{id}/commands/{commandId}`: state and, at the end, the result."""
 
-    command_id: str = Field(alias="commandId")
+    # The id under the name the document uses for it elsewhere (`commandId`), or plain `id`.
+    command_id: str = Field(validation_alias=AliasChoices("commandId", "command_id", "id"))
     agent_id: UUID | None = None
     action: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -61,3 +62,9 @@ class CommandList(CamelModel):
 
     commands: list[CommandState]
     next_cursor: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        # A collection may also answer a bare JSON array (as `GET /v1/agents` does).
+        return {"commands": value} if isinstance(value, list) else value

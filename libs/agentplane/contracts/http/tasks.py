@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from agentplane.contracts.http.base import CamelModel
 from agentplane.contracts.http.orchestrator import TaskLog
@@ -25,7 +25,7 @@ class CreateTaskBody(CamelModel):
 class TaskState(CamelModel):
     """A task: its state, progress, logs and, once finished, its result."""
 
-    task_id: str
+    task_id: str = Field(validation_alias=AliasChoices("taskId", "task_id", "id"))
     agent_id: UUID | None = None
     task_type: str | None = None
     status: str | None = None
