@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 from tests.sdk.scripted_server import Answer, ScriptedServer, scripted
 
+from agentplane.contracts.http.device import AgentUpdate
 from agentplane.sdk import (
     AsyncClient,
     Client,
@@ -17,6 +18,7 @@ from agentplane.sdk import (
     RetryPolicy,
     Unavailable,
 )
+from agentplane.sdk.calls import Auth, Call, optional_data
 from agentplane.sdk.transport import USER_AGENT
 
 FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
@@ -140,3 +142,21 @@ def test_unreachable_gateway_raises_connection_failed() -> None:
     with Client(url, retry=FAST) as client, pytest.raises(ConnectionFailed):
         # Never sent, so even a non-idempotent call was tried again (and failed again).
         client.agents.rotate_token(AGENT, "old-token")
+
+
+async def test_each_attempt_is_signed_afresh(server: ScriptedServer) -> None:
+    """A retried device call carries a new X-Request-Timestamp: headers are made per attempt."""
+    server.answer(Answer(503), Answer(503), Answer(200, {"success": True, "data": None}))
+    signed: list[int] = []
+
+    def signer() -> dict[str, str]:
+        signed.append(len(signed))
+        return {"X-Request-Timestamp": f"attempt-{len(signed)}"}
+
+    async with AsyncClient(server.base_url, retry=FAST) as client:
+        call = Call(
+            "GET", "/api/agent/update", optional_data(AgentUpdate), auth=Auth.NONE, signer=signer
+        )
+        assert await client._transport.send(call) is None
+    stamps = [r.headers["x-request-timestamp"] for r in server.received]
+    assert stamps == ["attempt-1", "attempt-2", "attempt-3"]
