@@ -38,6 +38,7 @@ async def test_rotating_a_seed000_token_closes_the_connection_it_opened(
     closed_at = await old.wait_closed(5.0)
     assert closed_at is not None, "the connection with the rotated token stayed open"
     assert closed_at - started < BUDGET_SECONDS, f"closed after {closed_at - started:.3f} s"
+    print(f"rotate-token → connection closed in {closed_at - started:.3f} s")
 
     # The new token admits the agent, and that connection stays; the old one is refused.
     new = await connect_agent(system.nats_url, agent_id, response.json()["newToken"])
@@ -62,6 +63,7 @@ async def test_deleting_a_seed002_agent_closes_its_connections(
     for client in (first, second):
         closed_at = await client.wait_closed(5.0)
         assert closed_at is not None and closed_at - started < BUDGET_SECONDS
+        print(f"delete → connection closed in {closed_at - started:.3f} s")
     assert "Authorization Violation" in await refused(
         system.nats_url, user=agent_id, password=jwt
     )
@@ -87,6 +89,7 @@ async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
     new = await connect_agent(system.nats_url, agent_id, new_key)
     closed_at = await old.wait_closed(5.0)
     assert closed_at is not None and closed_at - started < BUDGET_SECONDS
+    print(f"new device key used → old key's connection closed in {closed_at - started:.3f} s")
     assert "Authorization Violation" in await refused(
         system.nats_url, user=agent_id, password=old_key
     )
