@@ -101,6 +101,47 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command("nats-credentials")
+def nats_credentials(
+    role: Annotated[
+        str, typer.Option(help="observer (read-only: events and telemetry) or service")
+    ] = "observer",
+) -> None:
+    """Print JSON {url, user, password} to connect to this system's NATS (keep it secret)."""
+    from agentplane.cli.export import runtime_nats_url
+    from agentplane.security.nats_credentials import ROLES, role_credential
+
+    if role not in ROLES:
+        typer.echo(f"--role must be one of: {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    credential = role_credential(settings, role)
+    if credential.user is None:
+        typer.echo("no NATS credentials: start the system once, or set AGENTPLANE_NATS_*", err=True)
+        raise typer.Exit(1)
+    url = runtime_nats_url(settings)
+    typer.echo(json.dumps({"url": url, "user": credential.user, "password": credential.password}))
+
+
+@app.command("nats-env")
+def nats_env() -> None:
+    """Print fresh AGENTPLANE_NATS_* values (shell exports) for docker-compose's NATS."""
+    from agentplane.security.nats_credentials import NatsCredentials
+
+    fresh = NatsCredentials.generate()
+    values = {
+        "AGENTPLANE_NATS_PASSWORD": fresh.service_password,
+        "AGENTPLANE_NATS_CALLOUT_PASSWORD": fresh.callout_password,
+        "AGENTPLANE_NATS_SYSTEM_PASSWORD": fresh.system_password,
+        "AGENTPLANE_NATS_OBSERVER_PASSWORD": fresh.observer_password,
+        "AGENTPLANE_NATS_ISSUER_SEED": fresh.issuer_seed,
+        # Not a setting: the NATS nodes' config names the issuer by its public key.
+        "AGENTPLANE_NATS_ISSUER_PUBLIC_KEY": fresh.issuer_public_key,
+    }
+    for name, value in values.items():
+        typer.echo(f"export {name}={value}")
+
+
 @app.command()
 def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the public NATS subjects."""
