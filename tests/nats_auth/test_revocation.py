@@ -64,9 +64,7 @@ async def test_deleting_a_seed002_agent_closes_its_connections(
         closed_at = await client.wait_closed(5.0)
         assert closed_at is not None and closed_at - started < BUDGET_SECONDS
         print(f"delete → connection closed in {closed_at - started:.3f} s")
-    assert "Authorization Violation" in await refused(
-        system.nats_url, user=agent_id, password=jwt
-    )
+    assert "Authorization Violation" in await refused(system.nats_url, user=agent_id, password=jwt)
 
 
 async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
