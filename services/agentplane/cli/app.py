@@ -7,7 +7,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
-import httpx
 import typer
 
 from agentplane.contracts.workspaces import Tier
@@ -35,25 +34,24 @@ def workspace_create(
     url: Annotated[str | None, typer.Option(help="Gateway URL (default: the local one)")] = None,
 ) -> None:
     """Create a workspace and print its API key (shown once)."""
+    from pydantic import ValidationError
+
+    from agentplane.sdk import ApiError, Client, ConnectionFailed
     from agentplane.security.admin import admin_token
 
     settings = Settings()
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     token, _ = admin_token(settings)
     try:
-        response = httpx.post(
-            f"{base}/v1/admin/workspaces",
-            json={"name": name, "tier": tier.value},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10.0,
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the gateway at {base}: {exc}", err=True)
+        with Client(base, admin_token=token, timeout=10.0) as client:
+            created = client.workspaces.create(name, tier)
+    except ConnectionFailed as exc:
+        typer.echo(f"cannot reach the gateway at {base}: {exc.__cause__!r}", err=True)
         raise typer.Exit(2) from None
-    if response.status_code != 201:
-        typer.echo(response.text, err=True)
-        raise typer.Exit(1)
-    typer.echo(json.dumps(response.json()))
+    except (ApiError, ValidationError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(created.model_dump(mode="json")))
 
 
 @events_app.command("export")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -15,29 +14,12 @@ from fastapi.routing import APIRoute
 
 from agentplane.contracts.device import MAX_CLOCK_SKEW_SECONDS, AuthenticateDevice, DeviceIdentity
 from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
+from agentplane.contracts.http.timestamps import parse_rfc3339
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
 from agentplane.gateway.errors import STATUS
 
 MAX_KEY_LENGTH = 512
-RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$"
-)
-
-
-def parse_rfc3339(value: str) -> datetime | None:
-    """An RFC 3339 timestamp with an explicit offset (`Z` for UTC), else None."""
-    if not RFC3339.match(value):
-        return None
-    text = value.upper().replace("Z", "+00:00")
-    # Python keeps microseconds: cut longer fractions instead of rejecting them.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    try:
-        return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError:
-        return None
-
-
 def device_error(status: int, message: str) -> JSONResponse:
     """The device dialect's error body."""
     return JSONResponse({"success": False, "error": message}, status_code=status)

@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_credentials import (
-    MAX_CAPABILITIES,
     AgentTokenRotated,
     CapabilitySet,
     ExpiringTokenList,
@@ -26,7 +24,6 @@ from agentplane.contracts.agents import (
     AgentProvisioned,
     AgentRecord,
     Capability,
-    ClientType,
     GetAgent,
     ListAgents,
     ProvisionAgent,
@@ -34,76 +31,19 @@ from agentplane.contracts.agents import (
 )
 from agentplane.contracts.audit import AuditLog, AuditQuery
 from agentplane.contracts.errors import not_found
+from agentplane.contracts.http.agents import (
+    AgentHeartbeatBody,
+    CapabilitiesBody,
+    ProvisionBody,
+    RegisterBody,
+    RotateTokenBody,
+)
 from agentplane.contracts.liveness import AgentBeat, LivenessQuery, LivenessReport
 from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 
 router = APIRouter(tags=["agents (seed 000)"])
-
-
-class ProvisionBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    clientType: ClientType
-    label: str | None = Field(default=None, max_length=100)
-    name: str | None = Field(default=None, max_length=100)
-    ttlSeconds: int = Field(default=7200, ge=60, le=86400)
-
-
-class RegisterBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    agentId: UUID
-    token: str = Field(min_length=32, max_length=512)
-    label: str | None = Field(default=None, max_length=100)
-    name: str | None = Field(default=None, max_length=100)
-
-
-class HeartbeatBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    agentId: UUID
-    token: str = Field(min_length=1, max_length=512)
-
-
-class RotateTokenBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    agentId: UUID
-    currentToken: str = Field(min_length=1, max_length=512)
-
-
-# Bounds keep one agent's capability set a small event; the doc gives no numbers.
-MAX_METADATA_JSON = 4096
-
-
-class CapabilityBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: str = Field(min_length=1, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("metadata")
-    @classmethod
-    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_JSON:
-            raise ValueError(f"metadata must be at most {MAX_METADATA_JSON} bytes of JSON")
-        return value
-
-
-class CapabilitiesBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    capabilities: list[CapabilityBody] = Field(max_length=MAX_CAPABILITIES)
-
-    @field_validator("capabilities")
-    @classmethod
-    def _unique(cls, value: list[CapabilityBody]) -> list[CapabilityBody]:
-        names = [c.name for c in value]
-        if len(set(names)) != len(names):
-            raise ValueError("capability names must be unique")
-        return value
 
 
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
@@ -167,10 +107,10 @@ async def _get(bus: BusClient, workspace_id: str, agent_id: UUID) -> AgentRecord
 async def provision(body: ProvisionBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
     cmd = ProvisionAgent(
         workspace_id=ws.workspace_id,
-        client_type=body.clientType,
+        client_type=body.client_type,
         label=body.label,
         name=body.name,
-        ttl_seconds=body.ttlSeconds,
+        ttl_seconds=body.ttl_seconds,
     )
     result = AgentProvisioned.model_validate(await bus.request(Registry.AGENT_PROVISION, cmd))
     return {
@@ -186,7 +126,7 @@ async def provision(body: ProvisionBody, ws: Workspace, bus: Bus) -> dict[str, A
 async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
     cmd = RegisterAgent(
         workspace_id=ws.workspace_id,
-        agent_id=body.agentId,
+        agent_id=body.agent_id,
         token=body.token,
         label=body.label,
         name=body.name,
@@ -205,16 +145,16 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
 
 
 @router.post("/v1/agents/heartbeat")
-async def heartbeat(body: HeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
+async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
     tokens: AgentTokenCache = request.app.state.agent_tokens
-    agent_id = str(body.agentId)
+    agent_id = str(body.agent_id)
     if tokens.trusted(agent_id, body.token):
         # Hot path: a token verified moments ago. Publish the beat without waiting; the
         # heartbeat service checks it again against its own cache, so nothing is granted here.
         await bus.nc.publish(Heartbeat.native(agent_id), json.dumps({"token": body.token}).encode())
         return {"success": True}
     generation = tokens.generation
-    await bus.request(Heartbeat.BEAT, AgentBeat(agent_id=body.agentId, token=body.token))
+    await bus.request(Heartbeat.BEAT, AgentBeat(agent_id=body.agent_id, token=body.token))
     tokens.remember(agent_id, body.token, generation)
     return {"success": True}
 
@@ -222,10 +162,10 @@ async def heartbeat(body: HeartbeatBody, request: Request, bus: Bus) -> dict[str
 @router.post("/v1/agents/rotate-token")
 async def rotate_token(body: RotateTokenBody, request: Request, bus: Bus) -> dict[str, Any]:
     # Like heartbeat: the agent proves itself with its token; no workspace key is needed.
-    cmd = RotateAgentToken(agent_id=body.agentId, current_token=body.currentToken)
+    cmd = RotateAgentToken(agent_id=body.agent_id, current_token=body.current_token)
     result = AgentTokenRotated.model_validate(await bus.request(Registry.AGENT_ROTATE_TOKEN, cmd))
     # The registry's event invalidates every gateway; this one must not wait for it.
-    request.app.state.agent_tokens.forget(str(body.agentId))
+    request.app.state.agent_tokens.forget(str(body.agent_id))
     return {"success": True, "newToken": result.new_token, "expiresAt": iso_ms(result.expires_at)}
 
 

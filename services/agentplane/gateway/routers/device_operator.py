@@ -6,30 +6,20 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.device import (
     DeviceKeyRotation,
     PublishRelease,
     Release,
     RotateDeviceKey,
-    SemVer,
-    Sha256Hex,
 )
 from agentplane.contracts.errors import not_found
+from agentplane.contracts.http.operator import ReleaseBody
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 
 router = APIRouter(tags=["device agents: operator"])
-
-
-class ReleaseBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    version: SemVer
-    url: str = Field(min_length=1, max_length=2048)
-    sha256: Sha256Hex
 
 
 @router.post("/v1/agents/{agent_id}/api-key/rotate", status_code=202)

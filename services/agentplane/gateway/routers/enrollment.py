@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
-from agentplane.contracts.agents import EnrollmentKind, EnrollmentTokenIssued, IssueEnrollmentToken
+from agentplane.contracts.agents import EnrollmentTokenIssued, IssueEnrollmentToken
+from agentplane.contracts.http.operator import EnrollmentTokenBody
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
@@ -15,17 +15,10 @@ from agentplane.gateway.formats import iso_ms
 router = APIRouter(tags=["enrollment tokens"])
 
 
-class EnrollmentTokenBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    kind: EnrollmentKind
-    ttlSeconds: int = Field(default=86400, ge=60, le=30 * 86400)
-
-
 @router.post("/v1/enrollment-tokens", status_code=201)
 async def issue(body: EnrollmentTokenBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
     cmd = IssueEnrollmentToken(
-        workspace_id=ws.workspace_id, kind=body.kind, ttl_seconds=body.ttlSeconds
+        workspace_id=ws.workspace_id, kind=body.kind, ttl_seconds=body.ttl_seconds
     )
     issued = EnrollmentTokenIssued.model_validate(
         await bus.request(Registry.ENROLLMENT_TOKEN_ISSUE, cmd)

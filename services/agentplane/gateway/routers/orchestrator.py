@@ -12,24 +12,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
 from agentplane.contracts.errors import invalid, not_found, unauthorized
+from agentplane.contracts.http.orchestrator import RegisterBody, UpdateBody
 from agentplane.contracts.liveness import AgentLiveness
 from agentplane.contracts.orchestrator import (
     HEALTHY,
-    MAX_CAPABILITIES,
-    MAX_LABELS,
     ORCHESTRATOR_DIALECT,
     REPORTED_STATUS,
-    AgentName,
-    AgentVersion,
-    CapabilityName,
     DeleteOrchestratorAgent,
-    LabelKey,
-    LabelValue,
     OrchestratorAgentDeleted,
     OrchestratorAgentRegistered,
     RegisterOrchestratorAgent,
@@ -52,22 +45,6 @@ class AgentStatus(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
     DEGRADED = "degraded"
-
-
-class RegisterBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: AgentName
-    version: AgentVersion
-    capabilities: list[CapabilityName] = Field(default_factory=list, max_length=MAX_CAPABILITIES)
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
-
-
-class UpdateBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    labels: dict[LabelKey, LabelValue] | None = Field(default=None, max_length=MAX_LABELS)
-    capabilities: list[CapabilityName] | None = Field(default=None, max_length=MAX_CAPABILITIES)
 
 
 # -- views -----------------------------------------------------------------------------------

@@ -12,20 +12,17 @@ Only the agent itself heartbeats (bearer JWT or its mTLS client certificate). On
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentRecord, GetAgent
 from agentplane.contracts.errors import forbidden, not_found
+from agentplane.contracts.http.orchestrator import HeartbeatBody
 from agentplane.contracts.orchestrator import (
-    MAX_CAPABILITIES,
     ORCHESTRATOR_DIALECT,
-    CapabilityName,
-    ReportedStatus,
     SyncOrchestratorHeartbeat,
 )
 from agentplane.contracts.subjects import Registry
@@ -41,35 +38,6 @@ from agentplane.gateway.orchestrator_auth import (
 )
 
 router = APIRouter(tags=["orchestrator agents (seed 002)"])
-
-# Utilisation in percent, as the seed shows it (cpu 15.5, memory 45.2, disk 60.0). Strict:
-# "15" or true is a client bug, not a number.
-Percent = Annotated[float, Field(ge=0, le=100, strict=True)]
-MAX_RUNNING_TASKS = 100_000
-
-
-class ResourceUsage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    cpu: Percent | None = None
-    memory: Percent | None = None
-    disk: Percent | None = None
-
-
-class HeartbeatBody(BaseModel):
-    """The documented heartbeat; only `status` is required (an agent that cannot measure its
-    resources still heartbeats). Unknown fields are ignored and never reach telemetry."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: Annotated[ReportedStatus, Field(strict=True)]
-    resourceUsage: ResourceUsage | None = None
-    capabilities: list[CapabilityName] | None = Field(default=None, max_length=MAX_CAPABILITIES)
-    runningTasks: int | None = Field(default=None, ge=0, le=MAX_RUNNING_TASKS, strict=True)
-
-    def telemetry(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
 
 async def _heartbeat_target(caller: OrchestratorCaller, bus: BusClient, raw_id: str) -> UUID:
     """The agent whose heartbeat this is: the caller itself, else 403 (another agent, or the

@@ -28,7 +28,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from nats.errors import Error as NatsError
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_states import AgentState, AgentStates, AgentStatesQuery
@@ -40,6 +39,7 @@ from agentplane.contracts.errors import (
     not_found,
     unavailable,
 )
+from agentplane.contracts.http.pap import CreateAgentBody
 from agentplane.contracts.liveness import (
     LivenessReport,
     TelemetryEntry,
@@ -79,16 +79,6 @@ AGENT_NOT_FOUND = "Agent not found"
 AGENT_TERMINATED = "Agent is terminated"
 RECENT = 10  # "Last 10 heartbeats", "Last 10 metric reports"
 _DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
-
-
-class CreateAgentBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    # Any type: a missing or malformed name gets the document's messages, not pydantic's.
-    name: Any = None
-    description: str | None = Field(default=None, max_length=1000)
-    image: str | None = Field(default=None, max_length=512)
-    resources: PapResources | None = None
 
 
 def dns_safe_name(name: Any) -> str:

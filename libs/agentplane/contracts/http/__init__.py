@@ -1,0 +1,1 @@
+"""HTTP bodies of the five dialects and the operator endpoints, as the documents spell them."""
