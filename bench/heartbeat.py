@@ -36,7 +36,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -352,7 +351,7 @@ async def memory(nc: Client, pid: int) -> dict[str, Any]:
 async def measure(
     system: RunningSystem, workspace_id: str, raw_pid: int, bare_port: int
 ) -> dict[str, Any]:
-    nc = await nats.connect(system.nats_url, name="bench-heartbeat")
+    nc = await system.nats_connect(name="bench-heartbeat")
     try:
         bus = BusClient(nc, 30)
         agents = await register_agents(bus, workspace_id, AGENTS)
@@ -412,6 +411,8 @@ def run() -> dict[str, Any]:
             baseline = subprocess.Popen(
                 [sys.executable, "-m", "bench.raw_nats_subscriber", system.nats_url],
                 stdout=subprocess.PIPE,
+                # The service credential, as AGENTPLANE_NATS_USER / _PASSWORD.
+                env=os.environ | system.shared_nats_env(),
             )
             bare_port = free_port()
             bare_http = subprocess.Popen([sys.executable, "-m", "bench.bare_http", str(bare_port)])

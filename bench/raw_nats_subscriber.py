@@ -1,7 +1,8 @@
 """The raw baseline: a bare nats-py subscriber doing a JSON parse and a dict update per beat.
 
 Runs as its own process (like the heartbeat service) until SIGTERM:
-`python -m bench.raw_nats_subscriber <nats_url>`. It answers `bench.raw.stats` with how many
+`python -m bench.raw_nats_subscriber <nats_url>` (credential from `AGENTPLANE_NATS_USER` and
+`AGENTPLANE_NATS_PASSWORD`). It answers `bench.raw.stats` with how many
 beats it processed. These subjects belong to the benchmark only, not to agentplane.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -21,7 +23,12 @@ BASELINE_STATS = "bench.raw.stats"
 
 
 async def serve(url: str) -> None:
-    nc = await nats.connect(url, name="bench-raw-subscriber")
+    nc = await nats.connect(
+        url,
+        name="bench-raw-subscriber",
+        user=os.environ.get("AGENTPLANE_NATS_USER"),
+        password=os.environ.get("AGENTPLANE_NATS_PASSWORD"),
+    )
     last_seen: dict[str, float] = {}
     processed = 0
     skip = len(BASELINE_PREFIX) + 1

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import nats
 import pytest
 
 from agentplane.contracts.liveness import TelemetryList, TelemetryQuery
@@ -180,7 +179,7 @@ def newest_telemetry(system: RunningSystem, agent_id: str) -> dict[str, Any] | N
     """What an SRE subscribed to the bus sees: the agent's newest heartbeat telemetry."""
 
     async def ask() -> dict[str, Any] | None:
-        nc = await nats.connect(system.nats_url)
+        nc = await system.nats_connect()
         try:
             query = TelemetryQuery(agent_id=uuid.UUID(agent_id), kind="heartbeat", limit=1)
             msg = await nc.request(

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from nats.aio.client import Client
 from tests.heartbeat.helpers import beat, eventually, listed, new_token, register, stats
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture
 async def nc(system: RunningSystem) -> AsyncIterator[Client]:
-    client = await nats.connect(system.nats_url)
+    client = await system.nats_connect()
     yield client
     await client.close()
 

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -66,7 +65,7 @@ def replica(partitioned: RunningSystem) -> Iterator[list[subprocess.Popen[bytes]
 
 @pytest.fixture
 async def nc(partitioned: RunningSystem) -> AsyncIterator[Client]:
-    client = await nats.connect(partitioned.nats_url)
+    client = await partitioned.nats_connect()
     yield client
     await client.close()
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 
 import httpx
-import nats
 import pytest
 from nats.aio.msg import Msg
 from tests.heartbeat.helpers import stats
@@ -48,7 +47,7 @@ async def register_all(system: RunningSystem, count: int) -> list[tuple[str, str
         workspace_id = create_workspace(client, system.admin_token)["workspaceId"]
     agents = [(uuid.uuid4(), "agent_tok_" + uuid.uuid4().hex) for _ in range(count)]
     pending = list(agents)
-    nc = await nats.connect(system.nats_url)
+    nc = await system.nats_connect()
     bus = BusClient(nc, 60)
 
     async def worker() -> None:
@@ -79,7 +78,7 @@ async def test_restarts_with_10k_beating_agents_mark_none_offline(
     system = system_factory(env=ENV)
     agents = await register_all(system, AGENTS)
     registered_at = time.monotonic()
-    nc = await nats.connect(system.nats_url, max_reconnect_attempts=-1)
+    nc = await system.nats_connect(max_reconnect_attempts=-1)
     went_offline: list[str] = []
 
     async def on_offline(msg: Msg) -> None:

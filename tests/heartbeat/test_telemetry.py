@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -48,7 +47,7 @@ def fast(system_factory: Callable[..., RunningSystem]) -> RunningSystem:
 
 @pytest.fixture
 async def nc(fast: RunningSystem) -> AsyncIterator[Client]:
-    client = await nats.connect(fast.nats_url)
+    client = await fast.nats_connect()
     yield client
     await client.close()
 

@@ -23,9 +23,11 @@ from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
 
-async def _stream_events(nats_url: str, app: str) -> list[tuple[str, IntegrationEvent]]:
+async def _stream_events(
+    running: RunningSystem, app: str
+) -> list[tuple[str, IntegrationEvent]]:
     """Every message of one app in AP_EVENTS: (Nats-Msg-Id, event)."""
-    nc = await nats.connect(nats_url)
+    nc = await running.nats_connect()
     try:
         js = nc.jetstream()
         info = await js.stream_info(EVENTS_STREAM)
@@ -111,7 +113,7 @@ def test_kill_9_of_registry_during_200_registrations_loses_and_duplicates_nothin
     # The relay published every registry event exactly once, in notification order.
     deadline = time.monotonic() + 10
     while True:
-        published = asyncio.run(_stream_events(running.nats_url, "registry"))
+        published = asyncio.run(_stream_events(running, "registry"))
         msg_ids = [msg_id for msg_id, _ in published]
         registered = {e.aggregate_id for _, e in published if e.type == "agent.Registered"}
         if set(ids) <= registered or time.monotonic() > deadline:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from agentplane.security import new_secret
+from agentplane.security.nats_credentials import (
+    CREDENTIALS_FILE,
+    NATS_CONFIG_FILE,
+    NatsCredentials,
+)
 from agentplane.testing.secret_scan import SECRET_PREFIXES, scan_tree
 
 
@@ -41,3 +48,16 @@ def test_jwts_and_private_keys_elsewhere_are_leaks(planted: Path) -> None:
     (planted / "run.log").write_text("-----BEGIN PRIVATE KEY-----\n")
     kinds = sorted(leak.kind for leak in scan_tree(planted))
     assert kinds == ["jwt", "private key"]
+
+
+def test_nkey_seeds_are_leaks_outside_the_servers_credential_files(planted: Path) -> None:
+    credentials = NatsCredentials.generate()
+    (planted / "registry.log").write_text(f"seed={credentials.issuer_seed}")
+    (planted / "nats-auth").mkdir()
+    (planted / "nats-auth" / CREDENTIALS_FILE).write_text(json.dumps(asdict(credentials)))
+    (planted / "nats-auth" / NATS_CONFIG_FILE).write_text(credentials.service_password)
+    found = scan_tree(planted)
+    assert [(leak.path.name, leak.kind) for leak in found] == [("registry.log", "nkey seed")]
+    # A public nkey (`A…`) is no secret.
+    (planted / "registry.log").write_text(credentials.issuer_public_key)
+    assert scan_tree(planted) == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import nats
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsUserPassword
 from nats.aio.client import Client
 
 log = logging.getLogger("agentplane.bus")
@@ -30,11 +31,30 @@ def servers(url: str) -> list[str]:
     return [part.strip() for part in url.split(",") if part.strip()]
 
 
-async def connect(url: str, name: str) -> Client:
+async def connect(
+    url: str, name: str, *, user: str | None = None, password: str | None = None, **kwargs: Any
+) -> Client:
     """A plain nats-py client (for request/reply callers such as the gateway)."""
-    return await nats.connect(servers(url), name=name, error_cb=_on_error, **SAFE_OPTIONS)
+    return await nats.connect(
+        servers(url),
+        name=name,
+        user=user,
+        password=password,
+        error_cb=_on_error,
+        **{**SAFE_OPTIONS, **kwargs},
+    )
 
 
-def make_broker(url: str, name: str, **kwargs: Any) -> NatsBroker:
+def make_broker(
+    url: str, name: str, *, user: str | None = None, password: str | None = None, **kwargs: Any
+) -> NatsBroker:
     """A FastStream broker for a service, with the same safe connection defaults."""
-    return NatsBroker(servers(url), name=name, error_cb=_on_error, **SAFE_OPTIONS, **kwargs)
+    security = NatsUserPassword(user, password) if user and password else None
+    return NatsBroker(
+        servers(url),
+        name=name,
+        security=security,
+        error_cb=_on_error,
+        **SAFE_OPTIONS,
+        **kwargs,
+    )

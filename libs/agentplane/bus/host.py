@@ -17,6 +17,7 @@ from agentplane.bus.connection import make_broker
 from agentplane.bus.readiness import wait_until_answering
 from agentplane.contracts import subjects
 from agentplane.contracts.health import Pong
+from agentplane.security.nats_credentials import ClientCredential
 
 log = logging.getLogger("agentplane.host")
 
@@ -27,11 +28,18 @@ Loop = Callable[[], Coroutine[Any, Any, None]]
 class ServiceHost:
     """The runtime every service main uses; handlers join the queue group named after it."""
 
-    def __init__(self, service: str, nats_url: str) -> None:
+    def __init__(
+        self, service: str, nats_url: str, credential: ClientCredential | None = None
+    ) -> None:
         self.service = service
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        credential = credential or ClientCredential()
         self.broker: NatsBroker = make_broker(
-            nats_url, name=f"agentplane-{service}", log_level=logging.DEBUG
+            nats_url,
+            name=f"agentplane-{service}",
+            user=credential.user,
+            password=credential.password,
+            log_level=logging.DEBUG,
         )
         self._loops: list[Loop] = []
         self._tasks: list[asyncio.Task[None]] = []

@@ -23,6 +23,20 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("NATS_URL", "AGENTPLANE_NATS_URL")
     )
     request_timeout: float = 5.0
+    # NATS credentials for an external NATS (compose, deploy/); with the embedded nats-server
+    # they are generated into the data dir and these stay unset. Services, gateway and CLI
+    # connect as `nats_user`; the registry answers the auth callout as the callout user,
+    # signs agents' user JWTs with the issuer account seed, and closes revoked agents'
+    # connections as the system user.
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_callout_password: str | None = None
+    nats_system_password: str | None = None
+    nats_issuer_seed: str | None = None
+    nats_observer_password: str | None = None
+    # A NATS WebSocket listener (ws://, same authentication) for agents behind HTTP proxies;
+    # off when unset. Only the embedded nats-server honours it.
+    nats_websocket_port: int | None = None
 
     event_store: Literal["sqlite", "postgres"] = "sqlite"
     postgres_host: str = "127.0.0.1"

@@ -12,20 +12,44 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import nkeys
+
 from agentplane.security import is_well_formed
+from agentplane.security.nats_credentials import (
+    CREDENTIALS_FILE,
+    NATS_CONFIG_FILE,
+    NATS_PASSWORD_PREFIX,
+)
 
 # Issued secrets: workspace API keys, seed 000 agent tokens, one-time registration and
-# enrollment tokens, device API keys, never-shown PAP tokens.
-SECRET_PREFIXES = ("pc_", "agent_tok_", "ap_reg_", "ap_enr_", "ap_dev_", "pap_unused_")
+# enrollment tokens, device API keys, never-shown PAP tokens, the NATS bus's own passwords.
+SECRET_PREFIXES = (
+    "pc_",
+    "agent_tok_",
+    "ap_reg_",
+    "ap_enr_",
+    "ap_dev_",
+    "pap_unused_",
+    NATS_PASSWORD_PREFIX,
+)
 _SECRET = re.compile(
     rb"(?<![0-9A-Za-z_])(" + b"|".join(re.escape(p.encode()) for p in SECRET_PREFIXES) + rb")"
     rb"([0-9A-Za-z]{49})(?![0-9A-Za-z])"
 )
 _JWT = re.compile(rb"eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}")
 _PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+# NATS nkey seeds (the auth callout's issuer key): `S` + key type + base32, 58 characters.
+_NKEY_SEED = re.compile(rb"(?<![A-Z2-7])S[AUONC][A-Z2-7]{56}(?![A-Z2-7])")
 
 # Files that hold the server's own private material by design.
-SERVER_KEY_FILES = {"server.key", "ca.key", "heartbeat_token_tag.key", "admin_token"}
+SERVER_KEY_FILES = {
+    "server.key",
+    "ca.key",
+    "heartbeat_token_tag.key",
+    "admin_token",
+    CREDENTIALS_FILE,
+    NATS_CONFIG_FILE,
+}
 SERVER_KEY_PATTERNS = ("signing", "ed25519")
 
 
@@ -44,7 +68,18 @@ def _server_key_file(path: Path) -> bool:
     return name in SERVER_KEY_FILES or any(p in name for p in SERVER_KEY_PATTERNS)
 
 
+def _nkey_seed(candidate: bytes) -> bool:
+    try:
+        nkeys.decode_seed(candidate)
+    except (nkeys.NkeysError, ValueError):
+        return False
+    return True
+
+
 def scan_bytes(path: Path, data: bytes) -> list[Leak]:
+    if _server_key_file(path):
+        # Where the server keeps its own keys and passwords (owner-only files).
+        return []
     leaks = []
     for match in _SECRET.finditer(data):
         secret = match.group(0).decode()
@@ -52,9 +87,11 @@ def scan_bytes(path: Path, data: bytes) -> list[Leak]:
             leaks.append(Leak(path, "secret", secret[: len(match.group(1)) + 4]))
     for match in _JWT.finditer(data):
         leaks.append(Leak(path, "jwt", match.group(0)[:12].decode()))
-    if not _server_key_file(path):
-        for match in _PRIVATE_KEY.finditer(data):
-            leaks.append(Leak(path, "private key", match.group(0)[:16].decode()))
+    for match in _PRIVATE_KEY.finditer(data):
+        leaks.append(Leak(path, "private key", match.group(0)[:16].decode()))
+    for match in _NKEY_SEED.finditer(data):
+        if _nkey_seed(match.group(0)):
+            leaks.append(Leak(path, "nkey seed", match.group(0)[:4].decode()))
     return leaks
 
 

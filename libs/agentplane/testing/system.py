@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+from nats.aio.client import Client
+
+from agentplane.security import nats_credentials
 
 READY_MARK = "agentplane ready:"
 # Every system a test session started: the end-of-suite secret scan reads their data dirs
@@ -96,6 +100,42 @@ class RunningSystem:
     @property
     def nats_url(self) -> str:
         return str(self.runtime()["nats_url"])
+
+    def nats_credentials(self, role: str = "service") -> dict[str, str | None]:
+        """`{url, user, password}` of a role (`service`, `observer`), like
+        `agentplane nats-credentials`; user and password are None with an anonymous NATS."""
+        stored = nats_credentials.load(self.data_dir)
+        user = password = None
+        if stored is not None and role == "service":
+            user, password = nats_credentials.SERVICE_USER, stored.service_password
+        elif stored is not None and role == "observer":
+            user, password = nats_credentials.OBSERVER_USER, stored.observer_password
+        elif stored is not None:
+            raise ValueError(f"unknown role {role!r}")
+        return {"url": self.nats_url, "user": user, "password": password}
+
+    async def nats_connect(self, role: str = "service", **options: Any) -> Client:
+        """A nats-py client of this system's NATS with the role's credential."""
+        credential = self.nats_credentials(role)
+        return await nats.connect(
+            str(credential["url"]), user=credential["user"], password=credential["password"],
+            **options,
+        )  # fmt: skip
+
+    def shared_nats_env(self) -> dict[str, str]:
+        """Settings for another system that runs on this system's NATS (`system_factory`).
+
+        Only the service credential: the other system's registry, which knows other agents,
+        must not join this one's auth callout queue group.
+        """
+        stored = nats_credentials.load(self.data_dir)
+        env = {"NATS_URL": self.nats_url}
+        if stored is not None:
+            env |= {
+                "AGENTPLANE_NATS_USER": nats_credentials.SERVICE_USER,
+                "AGENTPLANE_NATS_PASSWORD": stored.service_password,
+            }
+        return env
 
     @property
     def admin_token(self) -> str:

@@ -101,6 +101,28 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command("nats-credentials")
+def nats_credentials(
+    role: Annotated[
+        str, typer.Option(help="observer (read-only: events and telemetry) or service")
+    ] = "observer",
+) -> None:
+    """Print JSON {url, user, password} to connect to this system's NATS (keep it secret)."""
+    from agentplane.cli.export import runtime_nats_url
+    from agentplane.security.nats_credentials import ROLES, role_credential
+
+    if role not in ROLES:
+        typer.echo(f"--role must be one of: {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    credential = role_credential(settings, role)
+    if credential.user is None:
+        typer.echo("no NATS credentials: start the system once, or set AGENTPLANE_NATS_*", err=True)
+        raise typer.Exit(1)
+    url = runtime_nats_url(settings)
+    typer.echo(json.dumps({"url": url, "user": credential.user, "password": credential.password}))
+
+
 @app.command()
 def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the public NATS subjects."""

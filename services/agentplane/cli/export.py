@@ -16,6 +16,7 @@ from typing import IO
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
+from agentplane.security.nats_credentials import ClientCredential, service_credential
 from agentplane.settings import Settings
 
 
@@ -38,7 +39,7 @@ def wanted(
     return not types or event.type in types
 
 
-async def _from_stream(url: str) -> list[IntegrationEvent]:
+async def _from_stream(url: str, credential: ClientCredential) -> list[IntegrationEvent]:
     import nats
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -46,7 +47,12 @@ async def _from_stream(url: str) -> list[IntegrationEvent]:
         return None
 
     nc = await nats.connect(
-        url.split(","), connect_timeout=2, allow_reconnect=False, error_cb=quiet
+        url.split(","),
+        user=credential.user,
+        password=credential.password,
+        connect_timeout=2,
+        allow_reconnect=False,
+        error_cb=quiet,
     )
     try:
         js = nc.jetstream()
@@ -104,7 +110,7 @@ def export(
         try:
             if not url:
                 raise ConnectionError("no NATS URL")
-            events = asyncio.run(_from_stream(url))
+            events = asyncio.run(_from_stream(url, service_credential(settings)))
         except Exception:
             if source == "stream":
                 raise

@@ -26,6 +26,7 @@ from agentplane.gateway.routers import (
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
+from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 
@@ -33,7 +34,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.nats_url, "NATS_URL is required"
-        nc = await connect(settings.nats_url, "agentplane-gateway")
+        credential = service_credential(settings)
+        nc = await connect(
+            settings.nats_url,
+            "agentplane-gateway",
+            user=credential.user,
+            password=credential.password,
+        )
         app.state.nc = nc
         app.state.bus = BusClient(nc, settings.request_timeout)
         app.state.workspace_keys = WorkspaceKeys(app.state.bus)

@@ -21,6 +21,7 @@ from agentplane.heartbeat.intake import BeatIntake
 from agentplane.heartbeat.invalidations import replay_registry_events
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.security import load_or_create_text_secret
+from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.heartbeat")
@@ -68,7 +69,7 @@ def _every(seconds: float, work: Callable[[], int], what: str) -> Callable[[], o
 
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
-    host = ServiceHost("heartbeat", settings.nats_url)
+    host = ServiceHost("heartbeat", settings.nats_url, service_credential(settings))
     engine = build_engine(settings)
     owned = settings.owned_heartbeat_partitions()
 

@@ -9,6 +9,13 @@ import time
 from pathlib import Path
 
 from agentplane.bus.nats_binary import nats_server_binary
+from agentplane.launcher.nats_config import render_config
+from agentplane.security.nats_credentials import (
+    NATS_CONFIG_FILE,
+    auth_dir,
+    load_or_create,
+    write_private,
+)
 
 DEFAULT_PORT = 4222
 
@@ -24,14 +31,24 @@ def port_is_free(port: int) -> bool:
 
 
 class EmbeddedNats:
-    """Starts nats-server on 4222, or on a free port when 4222 is taken."""
+    """Starts nats-server on 4222, or on a free port when 4222 is taken.
 
-    def __init__(self, data_dir: Path, preexec: object = None) -> None:
+    Nobody connects anonymously: the config (accounts, auth callout, see nats_config.py) is
+    written from the data dir's credentials, generated on the first start and kept after.
+    """
+
+    def __init__(
+        self, data_dir: Path, preexec: object = None, websocket_port: int | None = None
+    ) -> None:
         self.dir = data_dir / "nats"
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.credentials = load_or_create(data_dir)
+        self.config_path = auth_dir(data_dir) / NATS_CONFIG_FILE
+        self.websocket_port = websocket_port
         self.preexec = preexec
         self.proc: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
+        self.websocket_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -42,15 +59,17 @@ class EmbeddedNats:
         port = self.port or (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else -1)
         for stale in self.dir.glob("*.ports"):
             stale.unlink()
-        args = [
-            str(nats_server_binary()),
-            "-a", "127.0.0.1",
-            "-p", str(port),
-            "-n", "agentplane",
-            "--ports_file_dir", str(self.dir),
-            "-js",
-            "-sd", str(self.dir / "jetstream"),
-        ]  # fmt: skip
+        config = render_config(
+            self.credentials,
+            host="127.0.0.1",
+            port=port,
+            # The store dir of earlier versions (`-sd nats/jetstream`) keeps its streams.
+            store_dir=self.dir / "jetstream",
+            websocket_port=self.websocket_port,
+        )
+        write_private(self.config_path, config)
+        args = [str(nats_server_binary()), "-c", str(self.config_path)]
+        args += ["--ports_file_dir", str(self.dir)]
         log = open(self.dir / "nats-server.log", "ab")
         self.proc = subprocess.Popen(
             args,
@@ -66,6 +85,7 @@ class EmbeddedNats:
                 data = json.loads(ports[0].read_text() or "{}")
                 if data.get("nats"):
                     self.port = int(data["nats"][0].rsplit(":", 1)[1])
+                    self.websocket_url = (data.get("websocket") or [None])[0]
                     return self.url
             if self.proc.poll() is not None:
                 raise RuntimeError(

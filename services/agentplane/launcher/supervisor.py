@@ -73,7 +73,9 @@ class Launcher:
 
     def write_runtime(self) -> None:
         runtime = {
+            # No credential here: clients take theirs from `agentplane nats-credentials`.
             "nats_url": self.nats_url,
+            "nats_websocket_url": self.nats.websocket_url if self.nats else None,
             "http_url": f"http://{self.settings.http_host}:{self.settings.http_port}",
             "launcher_pid": os.getpid(),
             "nats_pid": self.nats.proc.pid if self.nats and self.nats.proc else None,
@@ -90,9 +92,15 @@ class Launcher:
             self.nats_url = self.settings.nats_url
             self.say(f"using NATS at {self.nats_url}")
         else:
-            self.nats = EmbeddedNats(data_dir, preexec=_die_with_parent)
+            self.nats = EmbeddedNats(
+                data_dir,
+                preexec=_die_with_parent,
+                websocket_port=self.settings.nats_websocket_port,
+            )
             self.nats_url = self.nats.start()
             self.say(f"nats-server with JetStream on {self.nats_url} (store {self.nats.dir})")
+            if self.nats.websocket_url:
+                self.say(f"NATS WebSocket listener on {self.nats.websocket_url}")
         python = sys.executable
         self.children = [Child(s, [python, "-m", f"agentplane.{s}"]) for s in SERVICES]
         self.children.append(Child("gateway", [python, "-m", "agentplane.gateway"]))

@@ -11,12 +11,13 @@ from agentplane.eventstore.relay import ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import AUDIT_CONSUMER, register_handlers
+from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
-    host = ServiceHost("lifecycle", settings.nats_url)
+    host = ServiceHost("lifecycle", settings.nats_url, service_credential(settings))
     audit = AuditLogs(open_view_store(settings, "lifecycle"))
 
     async def start() -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 
 from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
-    return ServiceHost("messaging", settings.nats_url)
+    return ServiceHost("messaging", settings.nats_url, service_credential(settings))
 
 
 def main() -> None:

@@ -14,10 +14,18 @@ from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.handlers import register_handlers
+from agentplane.registry.nats_admission import NatsAdmission
+from agentplane.registry.nats_callout_handler import CalloutResponder
+from agentplane.registry.nats_revocation import ConnectionCloser, close_on_revocation
 from agentplane.registry.orchestrator import build_orchestrator
 from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
 from agentplane.registry.releases import Releases
 from agentplane.security import server_key
+from agentplane.security.nats_credentials import (
+    CalloutSecrets,
+    callout_secrets,
+    service_credential,
+)
 from agentplane.security.signing import SigningKey
 from agentplane.settings import Settings
 
@@ -43,9 +51,26 @@ def build_registry(settings: Settings, views: ViewStore | None = None) -> Regist
     )
 
 
+async def start_nats_agent_access(
+    host: ServiceHost,
+    admission: NatsAdmission,
+    dispatch: Dispatch,
+    secrets: CalloutSecrets,
+    nats_url: str,
+) -> None:
+    """Answer the auth callout and close connections whose credential was revoked."""
+    responder = CalloutResponder(admission, dispatch, secrets)
+    closer = ConnectionCloser(secrets.system_password)
+    await closer.start(nats_url)
+    close_on_revocation(host.broker, closer)
+    await responder.start(nats_url)
+    host.on_stop(responder.stop)
+    host.on_stop(closer.stop)
+
+
 def build(settings: Settings) -> RegistryService:
     assert settings.nats_url, "NATS_URL is required"
-    host = ServiceHost("registry", settings.nats_url)
+    host = ServiceHost("registry", settings.nats_url, service_credential(settings))
     registry = build_registry(settings)
     service = RegistryService(host=host, registry=registry)
     # Seed 003: device agents, and agent releases signed with the control plane's Ed25519 key.
@@ -57,6 +82,10 @@ def build(settings: Settings) -> RegistryService:
     # Seed 002: orchestrator agents, with the internal CA kept in the data dir.
     orchestrator = build_orchestrator(settings, registry)
 
+    # Agents on NATS: the auth callout, and revocations that close live connections.
+    callout = callout_secrets(settings)
+    nats_url = settings.nats_url
+
     async def start_relay() -> None:
         js = host.broker.connection.jetstream()
         service.relay = OutboxRelay(registry.store, js, registry.views)
@@ -65,6 +94,10 @@ def build(settings: Settings) -> RegistryService:
         register_handlers(host, registry, dispatch)
         register_device_handlers(host, device, releases, dispatch)
         register_orchestrator_handlers(host, orchestrator, dispatch)
+        if callout is not None:
+            await start_nats_agent_access(
+                host, NatsAdmission(registry, device, orchestrator), dispatch, callout, nats_url
+            )
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)

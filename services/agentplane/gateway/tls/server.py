@@ -50,6 +50,7 @@ from agentplane.security.ca import (
     common_name,
     serial_hex,
 )
+from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.gateway.tls")
@@ -183,7 +184,10 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_handshake_failures)
     ca = CertificateAuthority.load_or_create(settings.service_data_dir())
-    nc = await connect(settings.nats_url, "agentplane-tls")
+    credential = service_credential(settings)
+    nc = await connect(
+        settings.nats_url, "agentplane-tls", user=credential.user, password=credential.password
+    )
     terminator = Terminator(settings, ca, BusClient(nc, settings.request_timeout))
     server = await asyncio.start_server(
         terminator.handle,
