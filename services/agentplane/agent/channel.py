@@ -27,6 +27,7 @@ HubHandler = Callable[[HubMessage], Awaitable[tuple[ChannelAck, FollowUp]]]
 # A connection that lasted this long was healthy: the next failure starts backoff afresh.
 STABLE_SECONDS = 10.0
 MAX_OUTBOX = 1000
+UNANSWERED_HELLOS = 3
 
 
 def parse_welcome(data: bytes) -> ChannelWelcome | None:
@@ -68,6 +69,7 @@ class Channel:
         self.hello = hello
         self.on_welcome = on_welcome
         self.backoff = Backoff(base=0.5, cap=30.0)
+        self.hello_backoff = Backoff(base=1.0, cap=30.0)
         self.nc: Client | None = None
         self.connects = 0
         self.outbox: deque[tuple[str, bytes]] = deque(maxlen=MAX_OUTBOX)
@@ -112,9 +114,11 @@ class Channel:
                 await self.nc.subscribe(AgentChannel.inbox(self.agent_id), cb=self._on_msg)
                 self.connects += 1
                 log.info("channel connected (%d)", self.connects)
-                await self._hello()
-                await self._flush_outbox()
-                await self._closed.wait()
+                hello = asyncio.create_task(self._hello_until_welcomed())
+                try:
+                    await self._closed.wait()
+                finally:
+                    hello.cancel()
                 log.warning("channel disconnected")
             except asyncio.CancelledError:
                 raise
@@ -134,19 +138,33 @@ class Channel:
             except (TimeoutError, Exception):
                 pass
 
-    async def _hello(self) -> None:
-        assert self.nc is not None
+    async def _hello_until_welcomed(self) -> None:
+        """Hello on this connection until the hub answers (it may start after NATS)."""
+        self.hello_backoff.reset()
+        attempts = 0
+        while not await self._hello():
+            attempts += 1
+            if attempts == UNANSWERED_HELLOS:
+                # No hub answers hello (an older hub): what waited goes out anyway.
+                await self._flush_outbox()
+            await asyncio.sleep(max(0.2, self.hello_backoff.next_delay()))
+        # The welcome proves the hub listens: results kept while disconnected go out now.
+        await self._flush_outbox()
+
+    async def _hello(self) -> bool:
+        nc = self.nc
+        if nc is None:
+            return False
         subject = AgentChannel.from_agent(self.agent_id, AgentChannel.HELLO)
         try:
-            reply = await self.nc.request(
-                subject, self.hello().model_dump_json().encode(), timeout=5.0
-            )
+            reply = await nc.request(subject, self.hello().model_dump_json().encode(), timeout=5.0)
         except Exception as exc:  # the messaging service may not run yet: work on
             log.info("hello not answered: %s", type(exc).__name__)
-            return
+            return False
         welcome = parse_welcome(reply.data)
         if welcome is not None:
             self.on_welcome(welcome)
+        return True
 
     async def _on_msg(self, msg: Msg) -> None:
         try:
@@ -178,10 +196,10 @@ class Channel:
         self.outbox.append((subject, data))
 
     async def _flush_outbox(self) -> None:
-        assert self.nc is not None
-        while self.outbox:
+        nc = self.nc
+        while self.outbox and nc is not None and nc.is_connected:
             subject, data = self.outbox[0]
-            await self.nc.publish(subject, data)
+            await nc.publish(subject, data)
             self.outbox.popleft()
 
     async def flush(self, timeout: float = 1.0) -> None:
