@@ -121,7 +121,8 @@ def simulate(
     from agentplane.agent.simulate import simulate as run_simulation
 
     _logging()
-    logging.getLogger("agentplane.agent").setLevel(logging.WARNING)
+    # Hundreds of agents reconnecting on purpose (churn) would flood the output.
+    logging.getLogger("agentplane.agent").setLevel(logging.ERROR)
     summary = asyncio.run(
         run_simulation(server, agents, workspace_key, churn, nats_url, duration, interval)
     )
