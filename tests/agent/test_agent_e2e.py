@@ -308,3 +308,38 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
     state = wait_for(finished, 15, "command result")
     assert state["status"] == "succeeded" and state["result"]["agent_id"] == agent_id
     assert agent.interrupt() < 2.0
+
+
+def test_a_rotated_key_is_stored_and_the_channel_reconnects_with_it(
+    http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
+) -> None:
+    agent.start("--server", system.base_url, "--enrollment-token",
+                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
+    first = wait_for(
+        lambda: (agent.state_dir / "identity.json").exists() and agent.identity(), 10, "identity"
+    )
+    agent_id, old_key = first["agent_id"], first["credential"]
+
+    async def fast_beats() -> None:
+        async with Hub(system, agent_id) as hub:
+            await hub.until_subscribed()
+            await hub.send("config", {"heartbeat_interval_seconds": 1.0})
+
+    asyncio.run(fast_beats())
+    rotated = http.post(f"/v1/agents/{agent_id}/api-key/rotate", headers=key_headers(workspace))
+    assert rotated.status_code in (200, 201, 202), rotated.text
+    new_key = wait_for(
+        lambda: (key := agent.identity()["credential"]) != old_key and key, 15, "rotated key"
+    )
+    wait_for(lambda: "channel connected (2)" in agent.log(), 10, "reconnect with the new key")
+
+    async def still_served() -> None:
+        async with Hub(system, agent_id) as hub:
+            await hub.until_subscribed()
+            await hub.send("command", command("c1", "status"))
+            assert (await hub.wait("result"))[0]["outcome"] == "succeeded"
+
+    asyncio.run(still_served())
+    assert agent.interrupt() < 2.0
+    log = agent.log()
+    assert old_key not in log and new_key not in log and "api key rotated" in log
