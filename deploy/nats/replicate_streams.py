@@ -40,7 +40,14 @@ async def replicate(js: JetStreamContext, config: StreamConfig, replicas: int) -
 
 
 async def main(servers: list[str], replicas: int, deadline_seconds: float) -> None:
-    nc = await nats.connect(servers=servers, name="replicate-streams", connect_timeout=5)
+    nc = await nats.connect(
+        servers=servers,
+        name="replicate-streams",
+        connect_timeout=5,
+        # The service user (AGENTPLANE_NATS_USER / _PASSWORD): NATS admits nobody anonymous.
+        user=os.environ.get("AGENTPLANE_NATS_USER"),
+        password=os.environ.get("AGENTPLANE_NATS_PASSWORD"),
+    )
     try:
         js = nc.jetstream(timeout=10)
         deadline = time.monotonic() + deadline_seconds

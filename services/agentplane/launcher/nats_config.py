@@ -21,6 +21,9 @@ from agentplane.security.nats_credentials import (
     NatsCredentials,
 )
 
+# Seconds a client has to authenticate, callout included (the server's default is 2).
+AUTH_TIMEOUT_SECONDS = 10
+
 
 def _q(value: str) -> str:
     # JSON strings are valid quoted strings in the NATS config syntax.
@@ -80,6 +83,8 @@ accounts {{
 }}
 system_account: SYS
 authorization {{
+  # Also how long the server waits for the callout's answer: a connect storm queues there.
+  timeout: {AUTH_TIMEOUT_SECONDS}
   auth_callout {{
     issuer: {_q(credentials.issuer_public_key)}
     auth_users: [ {_q(CALLOUT_USER)}, {_q(SERVICE_USER)}, {_q(OBSERVER_USER)}, {_q(SYSTEM_USER)} ]

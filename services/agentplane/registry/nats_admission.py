@@ -68,7 +68,8 @@ class NatsAdmission:
 
     def _dialect(self, agent_id: UUID) -> str:
         try:
-            agent: Agent = self.registry.store.repository.get(agent_id)
+            # Only the dialect is read: no private copy of the cached aggregate needed.
+            agent: Agent = self.registry.store.repository.get(agent_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             raise NotAdmitted("unknown agent") from None
         return agent.dialect
