@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 
-from tests.agent.conftest import Published
+from tests.agent.recorder import Published
 
 from agentplane.agent.tasks import TaskRunner, default_registry
 from agentplane.contracts.channel import TaskOfferBody, TaskOutcome

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.agent.conftest import Published
+from tests.agent.recorder import Published
 
 from agentplane.agent.commands import NOT_SUPPORTED, Commands
 from agentplane.agent.hub import HubDispatch

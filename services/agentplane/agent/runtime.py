@@ -16,14 +16,17 @@ from pydantic import BaseModel
 from agentplane.agent.backoff import Backoff
 from agentplane.agent.channel import Channel
 from agentplane.agent.commands import Commands
+from agentplane.agent.credentials import agent_credentials
 from agentplane.agent.heartbeat import BeatState, Heartbeats, restart_reason
 from agentplane.agent.hub import HubDispatch
 from agentplane.agent.state import Identity, StateDir
 from agentplane.agent.tasks import TaskRunner, default_registry
 from agentplane.contracts.channel import AgentHello, ChannelWelcome
-from agentplane.sdk import AgentplaneError, AsyncClient, DeviceCredentials
+from agentplane.sdk import AgentplaneError, AsyncClient
 
 log = logging.getLogger("agentplane.agent")
+
+
 # Ctrl-C must end the agent within 2 s: each shutdown step gets a share of that.
 SHUTDOWN_STEP = 0.4
 
@@ -143,10 +146,8 @@ class Agent:
     # -- running -------------------------------------------------------------------------
 
     async def _discover(self) -> None:
-        """NATS URLs and the beat interval from `GET /v1/agent-channel` (seed 003 identity)."""
-        if self.identity.dialect != "device":
-            return
-        creds = DeviceCredentials(agent_id=self.identity.agent_id, api_key=self.identity.credential)
+        """NATS URLs and the beat interval from `GET /v1/agent-channel`."""
+        creds = agent_credentials(self.identity)
         try:
             info = await self.client.channel.info(creds)
         except AgentplaneError as exc:
