@@ -154,7 +154,12 @@ async def connect_agent(
 
 
 async def refused(url: str, **credentials: Any) -> str:
-    """The error text of a refused connection attempt (fails the test when admitted)."""
+    """Why a connection attempt was refused; fails the test when it was admitted.
+
+    Admitted means the server answered the client's first PING with PONG. nats-py returns
+    from connect() without raising when the first answer is neither PONG nor -ERR (the
+    socket closed first); such a client is not connected, and that is a refusal too.
+    """
     errors: list[str] = []
 
     async def on_error(exc: Exception) -> None:
@@ -171,8 +176,11 @@ async def refused(url: str, **credentials: Any) -> str:
         )
     except Exception as exc:
         return str(exc)
+    admitted = nc.is_connected
     await nc.close()
-    raise AssertionError(f"admitted with {sorted(credentials)}")
+    if admitted:
+        raise AssertionError(f"admitted with {sorted(credentials)}")
+    return " ".join([*errors, "closed without PONG"])
 
 
 async def request_when_ready(

@@ -87,7 +87,11 @@ class CalloutResponder:
                 # Not from the server: no answer at all.
                 log.warning("nats callout: ignored a malformed request (%s)", exc)
                 return
-            await msg.respond(await self.decide(request))
+            answer = await self.decide(request)
+            try:
+                await msg.respond(answer)
+            except Exception as exc:  # the callout connection is reconnecting
+                log.warning("nats callout: answer for %s not sent (%s)", request.user_nkey, exc)
 
     async def decide(self, request: AuthRequest) -> bytes:
         """The signed answer to one request; every decision is logged, never a password."""

@@ -11,6 +11,7 @@ Expiry needs no event: the user JWT's `exp` makes the server close the connectio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
 
 from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
@@ -46,7 +48,7 @@ ENDING = frozenset(
 CLOCK_MARGIN = timedelta(milliseconds=500)
 FIRST_REPLY_SECONDS = 2.0
 # In a cluster every server answers the CONNZ ping; later answers come within milliseconds.
-MORE_REPLIES_SECONDS = 0.05
+MORE_REPLIES_SECONDS = 0.25
 
 
 def _started(connection: dict[str, object]) -> datetime | None:
@@ -62,6 +64,7 @@ class ConnectionCloser:
     def __init__(self, system_password: str) -> None:
         self.system_password = system_password
         self.nc: Client | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, url: str) -> None:
         self.nc = await connect(
@@ -69,29 +72,43 @@ class ConnectionCloser:
         )
 
     async def stop(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc is not None:
             await self.nc.drain()
 
     async def close_agent_connections(self, agent_id: str, opened_before: datetime) -> int:
-        """Kick every connection of the agent that started before `opened_before`."""
+        """Kick every connection of the agent that started before `opened_before`.
+
+        Returns after the first server answered (a single server, or the fastest node);
+        the answers of further cluster nodes are handled in the background, so a backlog
+        of revocations does not wait out the tail of every one.
+        """
         assert self.nc is not None, "start() first"
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
-        closed = 0
+        query = {"user": agent_id, "limit": 1024}
+        await self.nc.publish(AgentChannel.CONNZ, json.dumps(query).encode(), reply=inbox)
         try:
-            query = {"user": agent_id, "limit": 1024}
-            await self.nc.publish(AgentChannel.CONNZ, json.dumps(query).encode(), reply=inbox)
-            wait = FIRST_REPLY_SECONDS
+            reply = await sub.next_msg(timeout=FIRST_REPLY_SECONDS)
+        except NatsTimeout:
+            await sub.unsubscribe()
+            raise TimeoutError(f"no server answered CONNZ for agent {agent_id}") from None
+        closed = await self._kick_old(json.loads(reply.data), opened_before)
+        task = asyncio.create_task(self._later_replies(sub, opened_before))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return closed
+
+    async def _later_replies(self, sub: Subscription, opened_before: datetime) -> None:
+        try:
             while True:
                 try:
-                    reply = await sub.next_msg(timeout=wait)
+                    reply = await sub.next_msg(timeout=MORE_REPLIES_SECONDS)
                 except NatsTimeout:
-                    break
-                wait = MORE_REPLIES_SECONDS
-                closed += await self._kick_old(json.loads(reply.data), opened_before)
+                    return
+                await self._kick_old(json.loads(reply.data), opened_before)
         finally:
             await sub.unsubscribe()
-        return closed
 
     async def _kick_old(self, reply: dict[str, object], opened_before: datetime) -> int:
         assert self.nc is not None
