@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agentplane.contracts.asyncapi_channel import MODELS as CHANNEL_MODELS
+from agentplane.contracts.asyncapi_channel import channels_and_operations
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.liveness import BeatAccepted, NativeBeat
 from agentplane.contracts.reply import Reply
@@ -25,6 +27,7 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def document(version: str = "0.1.0") -> dict[str, Any]:
     models: list[type[BaseModel]] = [NativeBeat, BeatAccepted, Reply, IntegrationEvent]
+    models += [m for m in dict.fromkeys(CHANNEL_MODELS) if m not in models]
     schemas: dict[str, Any] = {}
     for model in models:
         schema = _schema(model)
@@ -41,6 +44,7 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
 
     ref = {m.__name__: {"$ref": f"#/components/schemas/{m.__name__}"} for m in models}
     free_form = {"type": "object", "additionalProperties": True}
+    channel_channels, channel_operations = channels_and_operations()
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -105,6 +109,7 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 "parameters": {"consumer": {"description": "Durable consumer name"}},
                 "messages": {"parked": message("DeadLetter", "The original message", free_form)},
             },
+            **channel_channels,
         },
         "operations": {
             "sendHeartbeat": {
@@ -122,6 +127,7 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 "action": "receive",
                 "channel": {"$ref": "#/channels/deadLetters"},
             },
+            **channel_operations,
         },
         "components": {"schemas": schemas},
     }

@@ -141,12 +141,29 @@ class CommandResult(BaseModel):
 
 
 class ChannelFrame(BaseModel):
-    """A frame of the HTTP (WebSocket) channel: the same messages as on NATS, tagged."""
+    """A frame of the HTTP (WebSocket) channel: the same messages as on NATS, tagged.
+
+    hub → agent: `hub` (a HubMessage), `welcome` (answer to `hello`), `hb` (answer to `hb`:
+    BeatAccepted), `error`. agent → hub: `hello`, `ack` (ChannelAck), `result`
+    (CommandResult), `hb` (ChannelBeat), and the task and reach kinds of `AgentChannel`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    type: Literal["hub", "ack", "result", "hello", "welcome", "error"]
-    data: dict[str, Any]
+    type: Literal[
+        "hub",
+        "ack",
+        "result",
+        "hello",
+        "welcome",
+        "error",
+        "hb",
+        "task.progress",
+        "task.log",
+        "task.result",
+        "reach.result",
+    ]
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class TaskOfferBody(BaseModel):
@@ -217,3 +234,22 @@ BODY_MODELS: dict[HubKind, type[BaseModel]] = {
     HubKind.TASK_OFFER: TaskOfferBody,
     HubKind.TASK_CANCEL: TaskCancelBody,
 }
+
+
+class AdmitChannelAgent(BaseModel):
+    """May this agent open its channel with this credential (any dialect's own credential)?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    credential: str = Field(min_length=1, max_length=4096)
+
+
+class ChannelAdmission(BaseModel):
+    """An admitted agent: its dialect decides its heartbeat interval; `expires_at` its end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    dialect: str
+    expires_at: datetime | None = None

@@ -44,6 +44,8 @@ class Registry:
     ORCHESTRATOR_DELETE = f"{PREFIX}.registry.orchestrator.delete"
     ORCHESTRATOR_RENEW_CERT = f"{PREFIX}.registry.orchestrator.renew_cert"
     ORCHESTRATOR_HEARTBEAT_SYNC = f"{PREFIX}.registry.orchestrator.heartbeat_sync"
+    # AdmitChannelAgent → ChannelAdmission: the same checks as the NATS auth callout.
+    CHANNEL_ADMIT = f"{PREFIX}.registry.channel.admit"
 
 
 class Heartbeat:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # A NATS WebSocket listener (ws://, same authentication) for agents behind HTTP proxies;
     # off when unset. Only the embedded nats-server honours it.
     nats_websocket_port: int | None = None
+    # Where agents are told to reach NATS (`GET /v1/agent-channel`), comma-separated; default:
+    # the NATS URL the gateway itself uses. Set it when agents see NATS under another name.
+    agent_nats_url: str | None = None
+    # Where agents are told to reach the NATS WebSocket listener; default: ws://127.0.0.1:<port>
+    # of `nats_websocket_port` when that is set.
+    agent_nats_websocket_url: str | None = None
 
     event_store: Literal["sqlite", "postgres"] = "sqlite"
     postgres_host: str = "127.0.0.1"
@@ -94,6 +100,14 @@ class Settings(BaseSettings):
     # Only tests may run an event store in memory; startup refuses it otherwise.
     allow_memory_store: bool = False
     log_level: str = "INFO"
+
+    def heartbeat_interval_of(self, dialect: str) -> float:
+        """The interval the hub dictates to an agent of `dialect` (its channel's `config`)."""
+        if dialect == "device":
+            return self.device_heartbeat_interval_seconds
+        if dialect == "orchestrator":
+            return float(self.orchestrator_heartbeat_interval_seconds)
+        return self.heartbeat_interval_seconds
 
     @property
     def offline_after_seconds(self) -> float:

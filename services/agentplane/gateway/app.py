@@ -17,6 +17,7 @@ from agentplane.gateway.rate_limits import install_rate_limits
 from agentplane.gateway.routers import (
     admin,
     agents_v1,
+    channel,
     device,
     device_operator,
     enrollment,
@@ -77,4 +78,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pap.router)
     app.include_router(orchestrator_agents.router)
     app.include_router(orchestrator_heartbeat.router)
+    app.include_router(channel.router)
     return app

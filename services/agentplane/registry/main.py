@@ -10,6 +10,7 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.channel_admission_handlers import register_channel_admission
 from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
 from agentplane.registry.dispatch import Dispatch
@@ -94,10 +95,10 @@ def build(settings: Settings) -> RegistryService:
         register_handlers(host, registry, dispatch)
         register_device_handlers(host, device, releases, dispatch)
         register_orchestrator_handlers(host, orchestrator, dispatch)
+        admission = NatsAdmission(registry, device, orchestrator)
+        register_channel_admission(host, admission, dispatch)
         if callout is not None:
-            await start_nats_agent_access(
-                host, NatsAdmission(registry, device, orchestrator), dispatch, callout, nats_url
-            )
+            await start_nats_agent_access(host, admission, dispatch, callout, nats_url)
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)

@@ -1,0 +1,46 @@
+"""An agent authenticated by its own credential, whatever its dialect (the agent channel).
+
+Headers: `X-Agent-ID: <agent id>` with the credential in `X-Agent-Key` or as
+`Authorization: Bearer <credential>` — the seed 000 agent token, the seed 003 device API key,
+or the seed 002 JWT. The registry runs the same checks as for the agent's NATS connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.channel import AdmitChannelAgent, ChannelAdmission
+from agentplane.contracts.errors import unauthorized
+from agentplane.contracts.subjects import Registry
+
+MAX_CREDENTIAL_LENGTH = 4096
+MISSING = "Missing agent credentials: X-Agent-ID and X-Agent-Key (or Authorization: Bearer)"
+INVALID = "Invalid agent credentials"
+
+
+def credential_of(headers: Mapping[str, str]) -> tuple[UUID, str]:
+    """The agent id and credential a request presents; 401 when either is missing."""
+    raw_id = headers.get("x-agent-id", "").strip()
+    credential = headers.get("x-agent-key", "").strip()
+    if not credential:
+        scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            credential = token.strip()
+    if not raw_id or not credential:
+        raise unauthorized(MISSING)
+    if len(credential) > MAX_CREDENTIAL_LENGTH:
+        raise unauthorized(INVALID)
+    try:
+        return UUID(raw_id), credential
+    except ValueError:
+        raise unauthorized(INVALID) from None
+
+
+async def admit_agent(bus: BusClient, headers: Mapping[str, str]) -> ChannelAdmission:
+    agent_id, credential = credential_of(headers)
+    data = await bus.request(
+        Registry.CHANNEL_ADMIT, AdmitChannelAgent(agent_id=agent_id, credential=credential)
+    )
+    return ChannelAdmission.model_validate(data)

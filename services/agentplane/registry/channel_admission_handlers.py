@@ -1,0 +1,41 @@
+"""The HTTP agent channel admits agents with the same checks as the NATS auth callout."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
+from agentplane.contracts.channel import AdmitChannelAgent, ChannelAdmission
+from agentplane.contracts.errors import unauthorized
+from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.registry.dispatch import Dispatch
+from agentplane.registry.nats_admission import NatsAdmission, NotAdmitted
+from agentplane.registry.nats_callout import AuthRequest
+
+INVALID = "Invalid agent credentials"
+
+
+def register_channel_admission(
+    host: ServiceHost, admission: NatsAdmission, dispatch: Dispatch
+) -> None:
+    def admit(cmd: AdmitChannelAgent) -> tuple[ChannelAdmission, int]:
+        request = AuthRequest(
+            server_id="", user_nkey="", user=str(cmd.agent_id), password=cmd.credential
+        )
+        try:
+            admitted, position = admission.admit(request)
+        except NotAdmitted:
+            # One answer for every failure: which part was wrong is not revealed.
+            raise unauthorized(INVALID) from None
+        result = ChannelAdmission(
+            agent_id=cmd.agent_id, dialect=admitted.dialect, expires_at=admitted.expires_at
+        )
+        return result, position
+
+    @replying(AdmitChannelAgent)
+    async def admit_channel_agent(cmd: AdmitChannelAgent) -> BaseModel:
+        # A command: a rotated device key's first use completes its rotation (a write).
+        return await dispatch.command(admit, cmd)
+
+    host.handle(Subjects.CHANNEL_ADMIT, admit_channel_agent)
