@@ -68,8 +68,8 @@ def test_enroll_online_restart_with_identity_and_ctrl_c(
     http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
 ) -> None:
     token = enrollment_token(http, workspace)
-    agent.start("--server", system.base_url, "--enrollment-token", token,
-                "--nats-url", system.nats_url, "--name", "e2e")  # fmt: skip
+    # No --nats-url: the agent finds NATS through GET /v1/agent-channel.
+    agent.start("--server", system.base_url, "--enrollment-token", token, "--name", "e2e")
     identity = wait_for(
         lambda: (agent.state_dir / "identity.json").exists() and agent.identity(), 10, "identity"
     )
@@ -86,8 +86,9 @@ def test_enroll_online_restart_with_identity_and_ctrl_c(
     took = agent.interrupt()
     assert took < 2.0 and agent.proc is not None and agent.proc.returncode == 0
 
+    assert "channel connected (1)" in agent.log()
     # The second start needs no token: it is the same agent, and says why it was away.
-    agent.start("--server", system.base_url, "--nats-url", system.nats_url)
+    agent.start("--server", system.base_url)
     found = wait_for(lambda: reconnects(http, workspace, agent_id), 15, "reconnected entry")
     assert found[0]["metadata"]["reason"] == "service_restart"
     assert agent.identity()["agent_id"] == agent_id

@@ -47,6 +47,7 @@ class Agent:
         self.name = name
         self.capabilities = capabilities or []
         self.nats_urls = list(nats_urls or [])
+        self.fixed_urls = bool(self.nats_urls)
         self.started = time.monotonic()
         self.process_start = datetime.now(UTC).replace(microsecond=0)
         self.finished = asyncio.Event()
@@ -153,10 +154,9 @@ class Agent:
         except AgentplaneError as exc:
             log.info("channel discovery unavailable: %s", type(exc).__name__)
             return
-        extra = info.model_extra or {}
-        urls = extra.get("natsUrls") or extra.get("nats_urls")
-        if isinstance(urls, list) and urls:
-            self.nats_urls = [str(u) for u in urls]
+        # An operator's --nats-url wins (e.g. a NATS reached through a tunnel).
+        if info.nats_urls and not self.fixed_urls:
+            self.nats_urls = list(info.nats_urls)
         if info.heartbeat_interval_seconds:
             self._set_interval(info.heartbeat_interval_seconds)
 
