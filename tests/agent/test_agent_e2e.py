@@ -83,10 +83,10 @@ def test_enroll_online_restart_with_identity_and_ctrl_c(
     assert agent.state_dir.stat().st_mode & 0o777 == 0o700
     assert (agent.state_dir / "identity.json").stat().st_mode & 0o777 == 0o600
 
+    wait_for(lambda: "channel connected (1)" in agent.log(), 10, "channel via discovery")
     took = agent.interrupt()
     assert took < 2.0 and agent.proc is not None and agent.proc.returncode == 0
 
-    assert "channel connected (1)" in agent.log()
     # The second start needs no token: it is the same agent, and says why it was away.
     agent.start("--server", system.base_url)
     found = wait_for(lambda: reconnects(http, workspace, agent_id), 15, "reconnected entry")
