@@ -28,6 +28,7 @@ HubHandler = Callable[[HubMessage], Awaitable[tuple[ChannelAck, FollowUp]]]
 STABLE_SECONDS = 10.0
 MAX_OUTBOX = 1000
 UNANSWERED_HELLOS = 3
+WATCH_SECONDS = 1.0
 
 
 def parse_welcome(data: bytes) -> ChannelWelcome | None:
@@ -116,7 +117,7 @@ class Channel:
                 log.info("channel connected (%d)", self.connects)
                 hello = asyncio.create_task(self._hello_until_welcomed())
                 try:
-                    await self._closed.wait()
+                    await self._until_closed()
                 finally:
                     hello.cancel()
                 log.warning("channel disconnected")
@@ -129,6 +130,18 @@ class Channel:
             if loop.time() - started > STABLE_SECONDS:
                 self.backoff.reset()
             await asyncio.sleep(self.backoff.next_delay())
+
+    async def _until_closed(self) -> None:
+        # nats-py may hang in its own close (draining a dead socket) before it calls
+        # closed_cb; its status says CLOSED at once, so look at that as well.
+        while not self._closed.is_set():
+            nc = self.nc
+            if nc is None or not nc.is_connected:
+                return
+            try:
+                await asyncio.wait_for(self._closed.wait(), WATCH_SECONDS)
+            except TimeoutError:
+                pass
 
     async def _drop(self) -> None:
         nc, self.nc = self.nc, None
