@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from bench import heartbeat, nats_connect_storm, registrations
+from bench import agent_channel, heartbeat, registrations
 
 
 def main() -> None:
     results: dict[str, object] = {}
     results.update(registrations.run())
     results.update(heartbeat.run())
-    results.update(nats_connect_storm.run())
+    results.update(agent_channel.run())
     print(json.dumps(results))
 
 

@@ -18,7 +18,7 @@ def _documented(readme: str, name: str) -> bool:
         for full in re.findall(r"`(AGENTPLANE_[A-Z0-9_]+)`", line):
             stem = full.rsplit("_", 1)[0]
             while stem.startswith("AGENTPLANE_") and stem != "AGENTPLANE":
-                if name.startswith(stem + "_") and f"`{name[len(stem):]}`" in line:
+                if name.startswith(stem + "_") and f"`{name[len(stem) :]}`" in line:
                     return True
                 stem = stem.rsplit("_", 1)[0]
     return False

@@ -91,9 +91,7 @@ def device_heartbeat(http: httpx.Client, agent_id: str, api_key: str) -> httpx.R
         },
         "last_task_completed": None,
     }
-    return http.post(
-        "/api/agent/heartbeat", json=body, headers=device_headers(agent_id, api_key)
-    )
+    return http.post("/api/agent/heartbeat", json=body, headers=device_headers(agent_id, api_key))
 
 
 @dataclass
@@ -183,9 +181,7 @@ async def refused(url: str, **credentials: Any) -> str:
     return " ".join([*errors, "closed without PONG"])
 
 
-async def request_when_ready(
-    nc: Client, subject: str, data: bytes, timeout: float = 5.0
-) -> bytes:
+async def request_when_ready(nc: Client, subject: str, data: bytes, timeout: float = 5.0) -> bytes:
     """Request, retrying while the responder's subscription is not visible yet (LIBRARIES.md:
     NoResponders right after another connection subscribed)."""
     deadline = time.monotonic() + timeout

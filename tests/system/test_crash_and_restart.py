@@ -23,9 +23,7 @@ from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
 
-async def _stream_events(
-    running: RunningSystem, app: str
-) -> list[tuple[str, IntegrationEvent]]:
+async def _stream_events(running: RunningSystem, app: str) -> list[tuple[str, IntegrationEvent]]:
     """Every message of one app in AP_EVENTS: (Nats-Msg-Id, event)."""
     nc = await running.nats_connect()
     try:

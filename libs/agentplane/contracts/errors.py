@@ -17,6 +17,7 @@ class ErrorKind(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
+    TOO_LARGE = "too_large"
 
 
 class ErrorBody(BaseModel):
@@ -59,6 +60,10 @@ def forbidden(message: str, **details: Any) -> ServiceError:
 
 def invalid(message: str, **details: Any) -> ServiceError:
     return ServiceError(ErrorKind.VALIDATION, message, **details)
+
+
+def too_large(message: str, **details: Any) -> ServiceError:
+    return ServiceError(ErrorKind.TOO_LARGE, message, **details)
 
 
 def unavailable(message: str, **details: Any) -> ServiceError:

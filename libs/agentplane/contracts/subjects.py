@@ -46,6 +46,8 @@ class Registry:
     ORCHESTRATOR_HEARTBEAT_SYNC = f"{PREFIX}.registry.orchestrator.heartbeat_sync"
     # AdmitChannelAgent → ChannelAdmission: the same checks as the NATS auth callout.
     CHANNEL_ADMIT = f"{PREFIX}.registry.channel.admit"
+    # AgentDialectQuery → AgentDialect (services only).
+    AGENT_DIALECT = f"{PREFIX}.registry.agent.dialect"
 
 
 class Heartbeat:

@@ -36,7 +36,7 @@ def to_integration(app: str, position: int, event: DomainEventProtocol[Any]) -> 
 
     Fields an event class names in `PRIVATE` (hashes of secrets and the like) never leave the
     service. Events of aggregates with `AGENT_SCOPED = True` concern the agent whose id is the
-    aggregate id.
+    aggregate id; events naming an `AGENT_FIELD` concern the agent that field holds.
     """
     private = getattr(type(event), "PRIVATE", frozenset())
     fields = {
@@ -45,6 +45,12 @@ def to_integration(app: str, position: int, event: DomainEventProtocol[Any]) -> 
         if k not in _ENVELOPE and k not in private and not k.startswith("_")
     }
     aggregate_id = str(event.originator_id)
+    agent_field = getattr(type(event), "AGENT_FIELD", None)
+    agent_id = (
+        aggregate_id
+        if getattr(type(event), "AGENT_SCOPED", False)
+        else (fields.get(agent_field) if agent_field else None)
+    )
     return IntegrationEvent(
         id=f"{app}:{position}",
         app=app,
@@ -54,6 +60,6 @@ def to_integration(app: str, position: int, event: DomainEventProtocol[Any]) -> 
         aggregate_version=event.originator_version,
         occurred_at=event.timestamp,
         workspace_id=fields.get("workspace_id"),
-        agent_id=aggregate_id if getattr(type(event), "AGENT_SCOPED", False) else None,
+        agent_id=agent_id,
         data=fields,
     )

@@ -85,11 +85,13 @@ async def _from_stream(url: str, credential: ClientCredential) -> list[Integrati
 
 def _from_stores(settings: Settings) -> Iterator[IntegrationEvent]:
     from agentplane.heartbeat.replay import published_events as heartbeat_events
+    from agentplane.messaging.replay import published_events as messaging_events
     from agentplane.registry.replay import published_events as registry_events
 
     sources: list[Iterable[IntegrationEvent]] = [
         registry_events(settings),
         heartbeat_events(settings),
+        messaging_events(settings),
     ]
     return heapq.merge(*sources, key=lambda e: (e.occurred_at, e.app, e.position))
 

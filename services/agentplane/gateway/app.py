@@ -18,6 +18,7 @@ from agentplane.gateway.routers import (
     admin,
     agents_v1,
     channel,
+    commands,
     device,
     device_operator,
     enrollment,
@@ -79,4 +80,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(orchestrator_agents.router)
     app.include_router(orchestrator_heartbeat.router)
     app.include_router(channel.router)
+    app.include_router(commands.router)
     return app

@@ -20,6 +20,8 @@ from agentplane.gateway.auth import app_bus
 from agentplane.gateway.errors import STATUS
 
 MAX_KEY_LENGTH = 512
+
+
 def device_error(status: int, message: str) -> JSONResponse:
     """The device dialect's error body."""
     return JSONResponse({"success": False, "error": message}, status_code=status)

@@ -19,6 +19,14 @@ AUDIT = "audit"
 ACTIONS = {
     "agent.RegistrationCompleted": "registered",
     "liveness.Tracked": None,  # bookkeeping: the first transition follows in the same batch
+    # Remote commands: sent and finished are entries; delivery steps are not.
+    "command.Queued": "command_sent",
+    "command.Delivered": None,
+    "command.Acknowledged": None,
+    "command.Succeeded": "command_succeeded",
+    "command.Failed": "command_failed",
+    "command.Expired": "command_expired",
+    "command.Cancelled": "command_cancelled",
 }
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -1,27 +1,63 @@
-"""Composition root of the messaging service.
-
-The process joins the system (readiness on its ping subject, supervised by the launcher);
-its use cases arrive with the messaging issue.
-"""
+"""Composition root of the messaging service: remote commands over the agent channel."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.bus.requests import BusClient
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.eventstore.views import ViewStore, open_view_store
+from agentplane.messaging.application import Commands, MessagingStore
+from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.handlers import (
+    MessagingHandlers,
+    register_handlers,
+    subscribe_agent_messages,
+)
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
 
-def build(settings: Settings) -> ServiceHost:
+@dataclass
+class MessagingService:
+    host: ServiceHost
+    commands: Commands
+
+
+def build_commands(settings: Settings, views: ViewStore | None = None) -> Commands:
+    store = MessagingStore.from_settings(settings)
+    return Commands(store, views or open_view_store(settings, "messaging"))  # type: ignore[arg-type]
+
+
+def build(settings: Settings) -> MessagingService:
     assert settings.nats_url, "NATS_URL is required"
-    return ServiceHost("messaging", settings.nats_url, service_credential(settings))
+    host = ServiceHost("messaging", settings.nats_url, service_credential(settings))
+    commands = build_commands(settings)
+
+    async def start() -> None:
+        nc = host.broker.connection
+        relay = OutboxRelay(commands.store, nc.jetstream(), commands.views)
+        await relay.start()
+        bus = BusClient(nc, settings.request_timeout)
+        deliverer = Deliverer(nc, commands, relay)
+        handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)
+        register_handlers(host, handlers)
+        await subscribe_agent_messages(host, handlers)
+        host.loop(relay.run)
+        host.loop(commands.projector.run)
+        host.loop(deliverer.retry_forever)
+        host.loop(deliverer.expire_forever)
+
+    host.on_start(start)
+    return MessagingService(host=host, commands=commands)
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
-    asyncio.run(build(settings).serve())
+    asyncio.run(build(settings).host.serve())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AliasChoices, Field, model_validator
 
 from agentplane.contracts.channel import CommandAction
+from agentplane.contracts.commands import DEFAULT_COMMAND_TTL_SECONDS, MAX_COMMAND_TTL_SECONDS
 from agentplane.contracts.http.base import CamelModel
 
 
@@ -30,6 +31,8 @@ class CommandBody(CamelModel):
 
     action: CommandAction
     params: dict[str, Any] = Field(default_factory=dict)
+    # How long the command may wait for the agent before it ends as `expired`.
+    ttl_seconds: int = Field(default=DEFAULT_COMMAND_TTL_SECONDS, ge=1, le=MAX_COMMAND_TTL_SECONDS)
 
 
 class CommandSent(CamelModel):
@@ -55,6 +58,9 @@ class CommandState(CamelModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     expires_at: datetime | None = None
+    delivered_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class CommandList(CamelModel):

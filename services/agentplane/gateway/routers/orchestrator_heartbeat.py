@@ -39,6 +39,7 @@ from agentplane.gateway.orchestrator_auth import (
 
 router = APIRouter(tags=["orchestrator agents (seed 002)"])
 
+
 async def _heartbeat_target(caller: OrchestratorCaller, bus: BusClient, raw_id: str) -> UUID:
     """The agent whose heartbeat this is: the caller itself, else 403 (another agent, or the
     operator, who may not speak for an agent) or 404 (no such agent in the workspace)."""

@@ -1,0 +1,238 @@
+"""Command use cases: record intent first, then every delivery step as it happens.
+
+Synchronous (eventsourcing); handlers call them in threads. Commands return the last
+notification id they recorded (0 when nothing changed), so the caller can wait until the
+events are public before answering.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from agentplane.contracts.channel import CommandOutcome, CommandResult
+from agentplane.contracts.commands import (
+    CancelCommand,
+    CommandPage,
+    CommandView,
+    GetCommand,
+    ListCommands,
+    SendCommand,
+)
+from agentplane.contracts.errors import conflict, invalid, not_found
+from agentplane.eventstore.application import ServiceApplication
+from agentplane.eventstore.group_commit import GroupCommitter
+from agentplane.eventstore.projection import ProjectionRunner
+from agentplane.eventstore.views import ViewStore
+from agentplane.messaging.domain import (
+    Command,
+    InvalidTransition,
+    command_uuid,
+    idempotent_command_uuid,
+)
+from agentplane.messaging.projections import COMMAND, OPEN, CommandProjection
+
+NOT_FOUND = "Command not found"
+# Attempts of a change that lost a race with another writer of the same command.
+RETRIES = 5
+
+
+class MessagingStore(ServiceApplication):
+    """The messaging service's event store."""
+
+    name = "messaging"
+
+
+def view_of(doc: dict[str, Any], *, with_params: bool = False) -> CommandView:
+    data = dict(doc)
+    if not with_params:
+        data.pop("params", None)
+    return CommandView.model_validate(data)
+
+
+def _cursor(doc: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(f"{doc['created_at']}|{doc['command_id']}".encode()).decode()
+
+
+def _after_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        created, _, command_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("cursor is not one this endpoint returned", field="cursor") from None
+    if not command_id:
+        raise invalid("cursor is not one this endpoint returned", field="cursor")
+    return created, command_id
+
+
+class Commands:
+    """Remote commands of every agent."""
+
+    def __init__(
+        self,
+        store: MessagingStore,
+        views: ViewStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.views = views
+        self.clock = clock
+        self.projector = ProjectionRunner(store, views, CommandProjection())
+        self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
+
+    # -- operator side ---------------------------------------------------------------------
+
+    def send(self, cmd: SendCommand) -> tuple[CommandView, bool, int]:
+        """Queue a command; with an idempotency key, a repeat returns the first command."""
+        agent_id = str(cmd.agent_id)
+        key = cmd.idempotency_key
+        uuid = idempotent_command_uuid(cmd.workspace_id, cmd.agent_id, key) if key else uuid4()
+        command = Command.queue(
+            uuid,
+            cmd.workspace_id,
+            agent_id,
+            cmd.action.value,
+            cmd.params,
+            self.clock() + timedelta(seconds=cmd.ttl_seconds),
+        )
+        try:
+            position = self.committer.save(command)
+        except IntegrityError:
+            if key is None:
+                raise
+            existing = self._doc(command.command_id)
+            if existing is None:  # saved by another replica, not yet in this view
+                self.projector.catch_up()
+                existing = self._doc(command.command_id)
+            if existing is None or existing["action"] != cmd.action.value:
+                raise conflict(
+                    "Idempotency-Key was already used for another command", field="Idempotency-Key"
+                ) from None
+            return view_of(existing), True, 0
+        doc = self._doc(command.command_id)
+        assert doc is not None
+        return view_of(doc), False, position
+
+    def get(self, query: GetCommand) -> CommandView:
+        return view_of(
+            self._owned(query.workspace_id, query.agent_id, query.command_id), with_params=True
+        )
+
+    def list(self, query: ListCommands) -> CommandPage:
+        with self.views.read() as tx:
+            docs = tx.list(COMMAND, str(query.agent_id))
+        docs = [d for d in docs if d["workspace_id"] == query.workspace_id]
+        docs.sort(key=lambda d: (d["created_at"], d["command_id"]), reverse=True)
+        if query.cursor:
+            after = _after_cursor(query.cursor)
+            docs = [d for d in docs if (d["created_at"], d["command_id"]) < after]
+        page = docs[: query.limit]
+        more = len(docs) > query.limit
+        return CommandPage(
+            commands=[view_of(d) for d in page], next_cursor=_cursor(page[-1]) if more else None
+        )
+
+    def cancel(self, cmd: CancelCommand) -> tuple[CommandView, int]:
+        doc = self._owned(cmd.workspace_id, cmd.agent_id, cmd.command_id)
+
+        def cancel(command: Command) -> None:
+            try:
+                command.cancel(self.clock())
+            except InvalidTransition:
+                raise conflict(
+                    f"Command is {command.status}; only a queued command can be cancelled"
+                ) from None
+
+        position = self._change(doc["command_id"], cancel)
+        changed = self._doc(doc["command_id"])
+        assert changed is not None
+        return view_of(changed), position
+
+    # -- delivery side ---------------------------------------------------------------------
+
+    def pending(self, agent_id: str) -> list[CommandView]:
+        """Open commands of an agent not yet acknowledged, oldest first (delivery order)."""
+        with self.views.read() as tx:
+            opened = tx.list(OPEN, agent_id)
+            waiting = [o for o in opened if o["status"] in ("queued", "delivered")]
+            waiting.sort(key=lambda d: (d["created_at"], d["command_id"]))
+            docs = [tx.get(COMMAND, o["command_id"]) for o in waiting]
+        return [view_of(d, with_params=True) for d in docs if d is not None]
+
+    def agents_with_pending(self) -> set[str]:
+        with self.views.read() as tx:
+            return {d["agent_id"] for d in tx.list(OPEN) if d["status"] in ("queued", "delivered")}
+
+    def delivered(self, command_id: str) -> int:
+        return self._step(command_id, lambda c: c.deliver(self.clock()))
+
+    def acknowledged(self, command_id: str) -> int:
+        return self._step(command_id, lambda c: c.acknowledge(self.clock()))
+
+    def finished(self, agent_id: str, result: CommandResult) -> int:
+        doc = self._doc(result.command_id)
+        if doc is None or doc["agent_id"] != agent_id:
+            # Another agent's command, or none: the result changes nothing.
+            return 0
+        succeeded = result.outcome is CommandOutcome.SUCCEEDED
+        return self._step(
+            result.command_id,
+            lambda c: c.finish(succeeded, result.result, result.error or "", self.clock()),
+        )
+
+    def expire_due(self, limit: int = 500) -> int:
+        """Record `expired` for open commands past their expiry; the last position."""
+        now = self.clock()
+        with self.views.read() as tx:
+            due = [d for d in tx.list(OPEN) if datetime.fromisoformat(d["expires_at"]) <= now]
+        position = 0
+        for doc in due[:limit]:
+            position = max(position, self._step(doc["command_id"], lambda c: c.expire(now)))
+        return position
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _doc(self, command_id: str) -> dict[str, Any] | None:
+        with self.views.read() as tx:
+            return tx.get(COMMAND, command_id)
+
+    def _owned(self, workspace_id: str, agent_id: UUID, command_id: str) -> dict[str, Any]:
+        doc = self._doc(command_id)
+        if doc is None or doc["workspace_id"] != workspace_id or doc["agent_id"] != str(agent_id):
+            raise not_found(NOT_FOUND)
+        return doc
+
+    def _step(self, command_id: str, change: Callable[[Command], None]) -> int:
+        """A delivery step; one the command is already past changes nothing (at least once)."""
+
+        def guarded(command: Command) -> None:
+            try:
+                change(command)
+            except InvalidTransition:
+                pass
+
+        return self._change(command_id, guarded)
+
+    def _change(self, command_id: str, change: Callable[[Command], None]) -> int:
+        uuid = command_uuid(command_id)
+        if uuid is None:
+            raise not_found(NOT_FOUND)
+        for attempt in range(RETRIES):
+            try:
+                command: Command = self.store.repository.get(uuid)
+            except AggregateNotFoundError:
+                raise not_found(NOT_FOUND) from None
+            change(command)
+            if not command.pending_events:
+                return 0
+            try:
+                return self.committer.save(command)
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
+        return 0

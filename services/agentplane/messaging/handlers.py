@@ -1,0 +1,151 @@
+"""The messaging service's handler table: operator requests and what agents send."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from uuid import UUID
+
+from nats.aio.msg import Msg
+from pydantic import BaseModel, ValidationError
+
+from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import GetAgent
+from agentplane.contracts.channel import AgentHello, ChannelWelcome, CommandResult
+from agentplane.contracts.commands import (
+    AgentDialect,
+    AgentDialectQuery,
+    CancelCommand,
+    CommandAccepted,
+    GetCommand,
+    ListCommands,
+    SendCommand,
+)
+from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
+from agentplane.contracts.liveness import LivenessQuery, LivenessReport
+from agentplane.contracts.reply import Reply
+from agentplane.contracts.subjects import AgentChannel, Heartbeat, Messaging, Registry
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.messaging.application import Commands
+from agentplane.messaging.delivery import Deliverer
+from agentplane.settings import Settings
+
+log = logging.getLogger("agentplane.messaging")
+
+
+class MessagingHandlers:
+    """Message → use case → reply; delivery is started, never awaited, by a request."""
+
+    def __init__(
+        self,
+        commands: Commands,
+        bus: BusClient,
+        relay: OutboxRelay,
+        deliverer: Deliverer,
+        settings: Settings,
+    ) -> None:
+        self.commands = commands
+        self.bus = bus
+        self.relay = relay
+        self.deliverer = deliverer
+        self.settings = settings
+
+    async def _published(self, position: int) -> None:
+        # The audit log shows the command once this returns; a slow stream delays that, but
+        # the command is saved and will be published: never reported as failed.
+        if position and not await self.relay.wait_published(position):
+            log.warning("events up to %d are saved but not yet published", position)
+
+    async def _online(self, agent_id: UUID) -> bool:
+        try:
+            data = await self.bus.request(
+                Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[agent_id])
+            )
+        except ServiceError as exc:
+            log.warning("liveness of %s unknown: %s", agent_id, exc.body.message)
+            return False
+        liveness = LivenessReport.model_validate(data).agents.get(str(agent_id))
+        return bool(liveness and liveness.online)
+
+    async def send(self, cmd: SendCommand) -> BaseModel:
+        # 404 for an unknown agent or another workspace's, before anything is recorded.
+        await self.bus.request(
+            Registry.AGENT_GET, GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
+        )
+        view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
+        self.deliverer.soon(str(cmd.agent_id))
+        await self._published(position)
+        online = await self._online(cmd.agent_id)
+        return CommandAccepted(command=view, agent_online=online, replayed=replayed)
+
+    async def get(self, query: GetCommand) -> BaseModel:
+        return await asyncio.to_thread(self.commands.get, query)
+
+    async def list(self, query: ListCommands) -> BaseModel:
+        return await asyncio.to_thread(self.commands.list, query)
+
+    async def cancel(self, cmd: CancelCommand) -> BaseModel:
+        view, position = await asyncio.to_thread(self.commands.cancel, cmd)
+        await self._published(position)
+        return view
+
+    async def on_hello(self, msg: Msg) -> None:
+        """An agent's channel (re)connected: tell it its interval, then resend what waits."""
+        agent_id = AgentChannel.agent_of(msg.subject)
+        try:
+            AgentHello.model_validate_json(msg.data or b"{}")
+            data = await self.bus.request(
+                Registry.AGENT_DIALECT, AgentDialectQuery(agent_id=UUID(agent_id))
+            )
+            dialect = AgentDialect.model_validate(data)
+            pending = await asyncio.to_thread(self.commands.pending, agent_id)
+            welcome = ChannelWelcome(
+                agent_id=dialect.agent_id,
+                heartbeat_interval_seconds=self.settings.heartbeat_interval_of(dialect.dialect),
+                pending=len(pending),
+            )
+            reply = Reply.success(welcome)
+        except (ValidationError, ValueError):
+            reply = Reply.failure(ErrorBody(kind=ErrorKind.VALIDATION, message="invalid hello"))
+        except ServiceError as exc:
+            reply = Reply.failure(exc.body)
+        if msg.reply:
+            await msg.respond(reply.model_dump_json().encode())
+        if reply.ok:
+            self.deliverer.soon(agent_id)
+
+    async def on_result(self, msg: Msg) -> None:
+        agent_id = AgentChannel.agent_of(msg.subject)
+        try:
+            result = CommandResult.model_validate_json(msg.data)
+        except ValidationError:
+            log.warning("agent %s sent an invalid command result", agent_id)
+            return
+        try:
+            position = await asyncio.to_thread(self.commands.finished, agent_id, result)
+        except ServiceError:
+            return  # not a command of ours: nothing to record
+        if position:
+            self.relay.wake()
+
+
+def register_handlers(host: ServiceHost, handlers: MessagingHandlers) -> None:
+    """subject → (request model, use case); agent subjects take plain subscriptions."""
+    table: list[tuple[str, type[BaseModel], object]] = [
+        (Messaging.COMMAND_SEND, SendCommand, handlers.send),
+        (Messaging.COMMAND_GET, GetCommand, handlers.get),
+        (Messaging.COMMAND_LIST, ListCommands, handlers.list),
+        (Messaging.COMMAND_CANCEL, CancelCommand, handlers.cancel),
+    ]
+    for subject, model, use_case in table:
+        host.handle(subject, replying(model)(use_case))  # type: ignore[arg-type]
+
+
+async def subscribe_agent_messages(host: ServiceHost, handlers: MessagingHandlers) -> None:
+    nc = host.broker.connection
+    hello = AgentChannel.from_any_agent(AgentChannel.HELLO)
+    result = AgentChannel.from_any_agent(AgentChannel.RESULT)
+    await nc.subscribe(hello, queue=host.service, cb=handlers.on_hello)
+    await nc.subscribe(result, queue=host.service, cb=handlers.on_result)

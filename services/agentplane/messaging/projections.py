@@ -1,0 +1,76 @@
+"""The messaging read model: every command, and the open ones still to deliver or finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+
+from agentplane.eventstore.views import ViewTx
+from agentplane.messaging.domain import FINAL, Command, CommandStatus
+
+COMMAND = "command"
+# Commands not yet in an end state (delivery, retries and expiry look only here).
+OPEN = "open_command"
+
+_STEP = {
+    Command.Delivered: (CommandStatus.DELIVERED, "delivered_at"),
+    Command.Acknowledged: (CommandStatus.ACKNOWLEDGED, "acknowledged_at"),
+    Command.Succeeded: (CommandStatus.SUCCEEDED, "finished_at"),
+    Command.Failed: (CommandStatus.FAILED, "finished_at"),
+    Command.Expired: (CommandStatus.EXPIRED, "finished_at"),
+    Command.Cancelled: (CommandStatus.CANCELLED, "finished_at"),
+}
+
+
+class CommandProjection:
+    """Pure mapping of command events onto view documents."""
+
+    name = "commands"
+
+    def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
+        if isinstance(event, Command.Queued):
+            at = event.timestamp.isoformat()
+            doc = {
+                "command_id": event.command_id,
+                "agent_id": event.agent_id,
+                "workspace_id": event.workspace_id,
+                "action": event.action,
+                "params": event.params,
+                "status": CommandStatus.QUEUED.value,
+                "result": None,
+                "error": None,
+                "created_at": at,
+                "updated_at": at,
+                "expires_at": event.expires_at.isoformat(),
+                "delivered_at": None,
+                "acknowledged_at": None,
+                "finished_at": None,
+            }
+            tx.put(COMMAND, event.command_id, doc, scope=event.agent_id)
+            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id)
+            return
+        step = _STEP.get(type(event))
+        if step is None:
+            return
+        doc = tx.get(COMMAND, event.command_id)
+        if doc is None:
+            return
+        status, stamp = step
+        at = event.at.isoformat()
+        doc.update(status=status.value, updated_at=at)
+        doc[stamp] = at
+        if isinstance(event, Command.Succeeded | Command.Failed):
+            doc["result"] = event.result
+        if isinstance(event, Command.Failed):
+            doc["error"] = event.error
+        tx.put(COMMAND, event.command_id, doc, scope=event.agent_id)
+        if status in FINAL:
+            tx.delete(OPEN, event.command_id)
+        else:
+            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id)
+
+
+def _open(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("command_id", "agent_id", "status", "created_at", "expires_at")
+    return {k: doc[k] for k in keys}
