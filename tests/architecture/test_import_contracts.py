@@ -53,3 +53,12 @@ def test_domain_code_importing_a_transport_breaks_the_build(tree: Path, transpor
     result = _lint(tree)
     assert result.returncode != 0
     assert "Domain code does no I/O and knows no transport BROKEN" in result.stdout
+
+
+def test_the_agent_importing_a_service_breaks_the_build(tree: Path) -> None:
+    (tree / "services/agentplane/agent/leak.py").write_text(
+        "from agentplane.registry.domain import Agent\n"
+    )
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert "The reference agent is a client: it uses libs, never a service BROKEN" in result.stdout

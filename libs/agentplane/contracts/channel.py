@@ -100,6 +100,8 @@ class AgentHello(BaseModel):
     process_start_time: datetime | None = None
     # HubMessage ids the agent already handled (bounded): the hub need not resend them.
     seen: list[str] = Field(default_factory=list, max_length=1000)
+    # What the agent offers (`agentplane agent run --capability …`), for the hub to record.
+    capabilities: list[str] = Field(default_factory=list, max_length=100)
 
 
 class ChannelWelcome(BaseModel):
@@ -164,10 +166,73 @@ class ChannelFrame(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class TaskOfferBody(BaseModel):
+    """Body of a `task.offer` hub message: run `payload` with the executor named `task_type`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=100)
+    task_type: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    timeout_seconds: float | None = Field(default=None, gt=0)
+
+
+class TaskCancelBody(BaseModel):
+    """Body of a `task.cancel` hub message: stop the task if it still runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=100)
+
+
+class TaskProgress(BaseModel):
+    """A running task's progress (`ap.agent.<id>.task.progress`): accepted, started, percent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=100)
+    state: Literal["accepted", "running"]
+    percent: float | None = Field(default=None, ge=0, le=100)
+    at: datetime
+
+
+class TaskLogLine(BaseModel):
+    """One output line of a running task (`ap.agent.<id>.task.log`); `seq` orders them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=100)
+    seq: int = Field(ge=0)
+    stream: Literal["stdout", "stderr"]
+    line: str = Field(max_length=8192)
+    at: datetime
+
+
+class TaskOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+class TaskResult(BaseModel):
+    """The end of a task on the agent (`ap.agent.<id>.task.result`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str = Field(min_length=1, max_length=100)
+    outcome: TaskOutcome
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = Field(default=None, max_length=4000)
+    finished_at: datetime
+
+
 BODY_MODELS: dict[HubKind, type[BaseModel]] = {
     HubKind.COMMAND: CommandBody,
     HubKind.CONFIG: ConfigBody,
     HubKind.DRAIN: DrainBody,
+    HubKind.TASK_OFFER: TaskOfferBody,
+    HubKind.TASK_CANCEL: TaskCancelBody,
 }
 
 

@@ -16,18 +16,21 @@ from agentplane.testing.fixtures_store import (  # noqa: F401 - fixtures for pyt
     store_settings,
 )
 from agentplane.testing.secret_scan import scan_bytes, scan_tree
-from agentplane.testing.system import STARTED, RunningSystem
+from agentplane.testing.system import EXTRA_LOGS, STARTED, RunningSystem
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After the whole suite: no full secret in any data dir, JetStream store or log."""
-    if not STARTED:
+    if not STARTED and not EXTRA_LOGS:
         return
     leaks = []
     for running in STARTED:
         leaks += scan_tree(running.data_dir)
         if running.log_path.exists():
             leaks += scan_bytes(running.log_path, running.log_path.read_bytes())
+    for log_path in EXTRA_LOGS:
+        if log_path.exists():
+            leaks += scan_bytes(log_path, log_path.read_bytes())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if leaks:
         lines = "\n".join(str(leak) for leak in leaks[:50])
@@ -37,7 +40,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     elif reporter:
         reporter.write_line(
             f"secret scan: no full secret in the data dirs, JetStream stores and logs "
-            f"of {len(STARTED)} systems"
+            f"of {len(STARTED)} systems and {len(EXTRA_LOGS)} other logs"
         )
 
 

@@ -22,6 +22,14 @@ READY_MARK = "agentplane ready:"
 # Every system a test session started: the end-of-suite secret scan reads their data dirs
 # (event stores, views, JetStream store) and logs.
 STARTED: list[RunningSystem] = []
+# Logs of other processes a test ran against those systems (agents): scanned the same way.
+EXTRA_LOGS: list[Path] = []
+
+
+def register_log(path: Path) -> Path:
+    """Add a log file to the end-of-suite secret scan (e.g. an agent's output)."""
+    EXTRA_LOGS.append(path)
+    return path
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from agentplane.agent.cli import agent_app
 from agentplane.contracts.workspaces import Tier
 from agentplane.settings import Settings
 
@@ -17,6 +18,7 @@ workspace_app = typer.Typer(no_args_is_help=True, help="Manage workspaces.")
 events_app = typer.Typer(no_args_is_help=True, help="Read the integration-event log.")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(events_app, name="events")
+app.add_typer(agent_app, name="agent")
 
 
 @app.command()

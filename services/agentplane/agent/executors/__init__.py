@@ -1,0 +1,1 @@
+"""Task executors: one per task type, found through `registry.ExecutorRegistry`."""

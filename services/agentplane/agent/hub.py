@@ -1,0 +1,105 @@
+"""Hub → agent messages: dedupe by id, ack after recording, then act (commands, tasks,
+drain, config). Kinds this agent cannot serve are refused in the ack, never dropped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from agentplane.agent.channel import FollowUp
+from agentplane.agent.commands import NOT_SUPPORTED, Commands, unknown_command
+from agentplane.agent.state import HandledIds
+from agentplane.agent.tasks import TaskRunner
+from agentplane.contracts.channel import (
+    BODY_MODELS,
+    ChannelAck,
+    CommandBody,
+    ConfigBody,
+    DrainBody,
+    HubKind,
+    HubMessage,
+    TaskCancelBody,
+    TaskOfferBody,
+)
+from agentplane.contracts.subjects import AgentChannel
+
+log = logging.getLogger("agentplane.agent")
+UNSERVED = {HubKind.REACH_REQUEST, HubKind.TUNNEL_OPEN}
+
+
+class HubDispatch:
+    def __init__(
+        self,
+        handled: HandledIds,
+        commands: Commands,
+        tasks: TaskRunner,
+        publish: Callable[..., Awaitable[None]],
+        set_interval: Callable[[float], None],
+        after_command: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.handled = handled
+        self.commands = commands
+        self.tasks = tasks
+        self.publish = publish
+        self.set_interval = set_interval
+        self.after_command = after_command
+
+    async def __call__(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        if message.id in self.handled:
+            # A resend after a lost ack: acknowledge again, do not act twice.
+            return ChannelAck(message_id=message.id), None
+        if message.kind in UNSERVED:
+            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}"), None
+        model = BODY_MODELS.get(message.kind)
+        try:
+            body = model.model_validate(message.body) if model is not None else None
+        except ValidationError as exc:
+            command_id = message.body.get("command_id")
+            if message.kind == HubKind.COMMAND and isinstance(command_id, str) and command_id:
+                # A command this agent cannot parse (e.g. a newer action) still gets a result.
+                self.handled.add(message.id)
+                result = unknown_command(command_id, message.body.get("action"))
+                return ChannelAck(message_id=message.id), self._publisher(result)
+            return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
+        # Recorded before the ack: once the hub hears "ack" a crash never runs it twice.
+        self.handled.add(message.id)
+        return ChannelAck(message_id=message.id), self._follow_up(message, body)
+
+    def _refuse(self, message: HubMessage, error: str) -> ChannelAck:
+        log.warning("refused hub message %s: %s", message.id, error[:200])
+        return ChannelAck(message_id=message.id, accepted=False, error=error[:1000])
+
+    def _publisher(self, result: object) -> FollowUp:
+        async def send() -> None:
+            await self.publish(AgentChannel.RESULT, result)
+
+        return send
+
+    def _follow_up(self, message: HubMessage, body: object) -> FollowUp:
+        if isinstance(body, CommandBody):
+            return lambda: self._command(body)
+        if isinstance(body, TaskOfferBody):
+
+            async def offer() -> None:
+                await self.tasks.run(body)
+
+            return offer
+        if isinstance(body, TaskCancelBody):
+            self.tasks.cancel(body.task_id)
+        elif isinstance(body, ConfigBody):
+            self.set_interval(body.heartbeat_interval_seconds)
+        elif isinstance(body, DrainBody):
+            log.info("draining: no new tasks")
+            self.tasks.draining = True
+        elif message.kind == HubKind.MESSAGE:
+            log.info("message %s received", message.id)
+        return None
+
+    async def _command(self, body: CommandBody) -> None:
+        log.info("command %s: %s", body.command_id, body.action.value)
+        result, action = self.commands.execute(body)
+        await self.publish(AgentChannel.RESULT, result)
+        if action is not None:
+            await self.after_command(action)
