@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from agentplane.testing.nats import NatsServer
-from agentplane.testing.system import RunningSystem
+from agentplane.testing.system import RunningSystem, agentplane_command, free_port
 
 
 def _alive(pid: int) -> bool:
@@ -82,3 +83,34 @@ def test_ready_output_names_the_api_and_docs(system: RunningSystem) -> None:
     assert f"docs {system.base_url}/docs" in log
     assert log.count("agentplane ready:") == 1
     assert httpx.get(f"{system.base_url}/docs").status_code == 200
+
+
+def test_a_second_launcher_on_the_same_data_dir_refuses(system: RunningSystem) -> None:
+    second = subprocess.run(
+        [*agentplane_command(), "run"],
+        env={**system.env(), "AGENTPLANE_HTTP_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert "in use by agentplane run" in second.stderr
+    # The running system was not disturbed.
+    assert httpx.get(f"{system.base_url}/health").status_code == 200
+
+
+def test_a_restarted_system_keeps_its_nats_port(tmp_path: Path) -> None:
+    # First start on a free port (4222 taken); the restart keeps it though 4222 is free again:
+    # agents were told that port.
+    with _port_4222_taken():
+        running = RunningSystem(tmp_path / "data").start()
+        try:
+            first = running.nats_url
+        finally:
+            running.stop()
+    assert not first.endswith(":4222")
+    again = RunningSystem(tmp_path / "data").start()
+    try:
+        assert again.nats_url == first
+    finally:
+        again.stop()

@@ -62,8 +62,11 @@ class Channel:
         on_hub: HubHandler,
         hello: Callable[[], AgentHello],
         on_welcome: Callable[[ChannelWelcome], None],
+        rediscover: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.agent_id = agent_id
+        # Asked after a failed connect: the hub may have moved NATS (a restart on another port).
+        self.rediscover = rediscover
         self.urls = urls
         self.credential = credential
         self.on_hub = on_hub
@@ -97,6 +100,8 @@ class Channel:
             name=f"agentplane-agent {self.agent_id}",
             inbox_prefix=AgentChannel.reply_inbox_prefix(self.agent_id),
             allow_reconnect=False,
+            # Without this nats-py retries a refused first connect 60 times, 2 s apart.
+            max_reconnect_attempts=0,
             connect_timeout=5,
             ping_interval=10,
             max_outstanding_pings=2,
@@ -125,6 +130,8 @@ class Channel:
                 raise
             except Exception as exc:  # every failure is retried: the hub may be restarting
                 log.warning("channel connect failed: %s: %s", type(exc).__name__, str(exc)[:200])
+                if self.rediscover is not None:
+                    await self.rediscover()
             finally:
                 await self._drop()
             if loop.time() - started > STABLE_SECONDS:

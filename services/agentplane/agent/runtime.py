@@ -66,6 +66,7 @@ class Agent:
             dispatch,
             self._hello,
             self._welcome,
+            self._discover,
         )
         previous = state.load_run()
         if previous.get("agent_id") != identity.agent_id:

@@ -20,6 +20,9 @@ from agentplane.security.nats_credentials import (
 DEFAULT_PORT = 4222
 
 
+LAST_PORT_FILE = "last_port"
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -55,8 +58,9 @@ class EmbeddedNats:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> str:
-        # Restarts keep the port the services already know.
-        port = self.port or (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else -1)
+        # Restarts keep the port the services already know; a new launcher prefers the port
+        # of the last run, which agents were told (they re-discover it if it has to change).
+        port = self.port or self._preferred_port()
         for stale in self.dir.glob("*.ports"):
             stale.unlink()
         config = render_config(
@@ -85,6 +89,7 @@ class EmbeddedNats:
                 data = json.loads(ports[0].read_text() or "{}")
                 if data.get("nats"):
                     self.port = int(data["nats"][0].rsplit(":", 1)[1])
+                    (self.dir / LAST_PORT_FILE).write_text(str(self.port))
                     self.websocket_url = (data.get("websocket") or [None])[0]
                     return self.url
             if self.proc.poll() is not None:
@@ -94,6 +99,16 @@ class EmbeddedNats:
                 )
             time.sleep(0.02)
         raise TimeoutError("nats-server did not start")
+
+    def _preferred_port(self) -> int:
+        try:
+            last = int((self.dir / LAST_PORT_FILE).read_text())
+        except (OSError, ValueError):
+            last = DEFAULT_PORT
+        for candidate in (last, DEFAULT_PORT):
+            if 0 < candidate < 65536 and port_is_free(candidate):
+                return candidate
+        return -1
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from agentplane.contracts.subjects import SERVICES
+from agentplane.launcher.data_dir_lock import DataDirInUse, lock_data_dir
 from agentplane.launcher.nats_server import EmbeddedNats
 from agentplane.security.admin import admin_token
 from agentplane.settings import Settings
@@ -167,6 +168,11 @@ class Launcher:
 
 
 def run(settings: Settings) -> int:
+    try:
+        held = lock_data_dir(settings.service_data_dir())
+    except DataDirInUse as exc:
+        print(f"[agentplane] {exc}", file=sys.stderr, flush=True)
+        return 1
     launcher = Launcher(settings)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -194,6 +200,7 @@ def run(settings: Settings) -> int:
             time.sleep(0.2)
     finally:
         launcher.stop()
+        held.close()
     return 0
 
 
