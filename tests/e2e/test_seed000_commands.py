@@ -210,11 +210,13 @@ async def test_invalid_requests(
     unknown = "00000000-0000-4000-8000-000000000000"
     assert (await send(http, workspace, unknown, {"action": "status"})).status_code == 404
     assert (await send(http, workspace, "nope", {"action": "status"})).status_code == 404
-    other = await post(
-        http,
-        "/v1/admin/workspaces",
-        json={"name": f"other-{time.monotonic_ns()}", "tier": "free"},
-        headers={"Authorization": f"Bearer {system.admin_token}"},
+    other = (
+        await post(
+            http,
+            "/v1/admin/workspaces",
+            json={"name": f"other-{time.monotonic_ns()}", "tier": "free"},
+            headers={"Authorization": f"Bearer {system.admin_token}"},
+        )
     ).json()
     assert (await send(http, other, agent_id, {"action": "status"})).status_code == 404
     no_key = await post(http, f"/v1/agents/{agent_id}/command", json={"action": "status"})

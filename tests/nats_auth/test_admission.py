@@ -39,9 +39,7 @@ async def test_wrong_and_missing_passwords_are_refused(
     await refused(url, user=agent_id)
     await refused(url, user=agent_id, password="")
     # The right token under another (unknown) agent id, or a user that is no agent id.
-    await refused(
-        url, user=str(uuid.uuid4()), password=token
-    )
+    await refused(url, user=str(uuid.uuid4()), password=token)
     await refused(url, user="ap.>", password=token)
     # The service user's name with an agent's token is no service credential.
     await refused(url, user="agentplane", password=token)

@@ -42,9 +42,7 @@ async def test_rotating_a_seed000_token_closes_the_connection_it_opened(
 
     # The new token admits the agent, and that connection stays; the old one is refused.
     new = await connect_agent(system.nats_url, agent_id, response.json()["newToken"])
-    await refused(
-        system.nats_url, user=agent_id, password=token
-    )
+    await refused(system.nats_url, user=agent_id, password=token)
     assert await new.wait_closed(1.0) is None
     await new.nc.close()
 
@@ -64,9 +62,7 @@ async def test_deleting_a_seed002_agent_closes_its_connections(
         closed_at = await client.wait_closed(5.0)
         assert closed_at is not None and closed_at - started < BUDGET_SECONDS
         print(f"delete → connection closed in {closed_at - started:.3f} s")
-    await refused(
-        system.nats_url, user=agent_id, password=jwt
-    )
+    await refused(system.nats_url, user=agent_id, password=jwt)
 
 
 async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
@@ -90,9 +86,7 @@ async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
     closed_at = await old.wait_closed(5.0)
     assert closed_at is not None and closed_at - started < BUDGET_SECONDS
     print(f"new device key used → old key's connection closed in {closed_at - started:.3f} s")
-    await refused(
-        system.nats_url, user=agent_id, password=old_key
-    )
+    await refused(system.nats_url, user=agent_id, password=old_key)
     beat = await asyncio.to_thread(device_heartbeat, http, agent_id, new_key)
     assert beat.status_code == 200, beat.text
     # The connection whose callout completed the rotation started before the event, so it

@@ -340,11 +340,20 @@ async def test_device_tasks_and_channel(server: ScriptedServer, client: AsyncCli
         device, "t1", {"success": True, "bundle_results": [{"control": "a"}]}
     )
     assert only(server).path == "/api/agent/tasks/t1/result"
-    server.answer(
-        Answer(200, {"agentId": AGENT, "heartbeatIntervalSeconds": 30, "url": "wss://hub"})
-    )
+    answer = {
+        "agentId": AGENT,
+        "natsUrls": ["nats://hub:4222"],
+        "natsWebsocketUrl": None,
+        "httpChannelUrl": f"/v1/agents/{AGENT}/channel",
+        "inboxSubject": f"ap.inbox.{AGENT}",
+        "replyInboxPrefix": f"_INBOX_{AGENT}",
+        "publishPrefix": f"ap.agent.{AGENT}",
+        "heartbeatIntervalSeconds": 30,
+    }
+    server.answer(Answer(200, answer))
     info = await client.channel.info(device)
-    assert info.agent_id == UUID(AGENT) and info.model_extra == {"url": "wss://hub"}
+    assert info.agent_id == UUID(AGENT) and info.nats_urls == ["nats://hub:4222"]
+    assert only(server).path == "/v1/agent-channel"
 
 
 async def test_pap_export_and_webhooks(server: ScriptedServer, client: AsyncClient) -> None:

@@ -25,6 +25,9 @@ FROM_AGENT: dict[str, tuple[type[BaseModel], type[BaseModel] | None, str]] = {
         "A heartbeat; the subject is the agent's identity (no token).",
     ),
     AgentChannel.RESULT: (ch.CommandResult, None, "How a command ended on the agent."),
+    AgentChannel.TASK_PROGRESS: (ch.TaskProgress, None, "How far a task has got."),
+    AgentChannel.TASK_LOG: (ch.TaskLogLine, None, "A line a running task wrote."),
+    AgentChannel.TASK_RESULT: (ch.TaskResult, None, "How a task ended on the agent."),
 }
 
 MODELS: list[type[BaseModel]] = [

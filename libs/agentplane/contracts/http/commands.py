@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AliasChoices, Field, model_validator
 
 from agentplane.contracts.channel import CommandAction
-from agentplane.contracts.commands import DEFAULT_COMMAND_TTL_SECONDS, MAX_COMMAND_TTL_SECONDS
+from agentplane.contracts.commands import MAX_COMMAND_TTL_SECONDS
 from agentplane.contracts.http.base import CamelModel
 
 
@@ -31,8 +31,9 @@ class CommandBody(CamelModel):
 
     action: CommandAction
     params: dict[str, Any] = Field(default_factory=dict)
-    # How long the command may wait for the agent before it ends as `expired`.
-    ttl_seconds: int = Field(default=DEFAULT_COMMAND_TTL_SECONDS, ge=1, le=MAX_COMMAND_TTL_SECONDS)
+    # How long the command may wait for the agent before it ends as `expired`
+    # (default: contracts.commands.DEFAULT_COMMAND_TTL_SECONDS, 3600).
+    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_COMMAND_TTL_SECONDS)
 
 
 class CommandSent(CamelModel):

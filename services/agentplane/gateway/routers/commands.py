@@ -12,6 +12,7 @@ from agentplane.contracts.channel import MAX_PARAMS_BYTES
 from agentplane.contracts.commands import (
     COMMAND_PAGE_DEFAULT,
     COMMAND_PAGE_MAX,
+    DEFAULT_COMMAND_TTL_SECONDS,
     MAX_IDEMPOTENCY_KEY,
     CancelCommand,
     CommandAccepted,
@@ -94,7 +95,7 @@ async def send_command(
         agent_id=target,
         action=body.action,
         params=body.params,
-        ttl_seconds=body.ttl_seconds,
+        ttl_seconds=body.ttl_seconds or DEFAULT_COMMAND_TTL_SECONDS,
         idempotency_key=idempotency_key,
     )
     accepted = CommandAccepted.model_validate(await bus.request(Messaging.COMMAND_SEND, cmd))
