@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,18 @@ MAX_COMMAND_TTL_SECONDS = 7 * 24 * 3600
 MAX_IDEMPOTENCY_KEY = 255
 COMMAND_PAGE_DEFAULT = 50
 COMMAND_PAGE_MAX = 500
+
+
+class CommandStatus(StrEnum):
+    """Where a command is: queued → delivered → acknowledged → an end state."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 class SendCommand(BaseModel):

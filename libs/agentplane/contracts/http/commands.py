@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from pydantic import AliasChoices, Field, model_validator
 
 from agentplane.contracts.channel import CommandAction
-from agentplane.contracts.commands import MAX_COMMAND_TTL_SECONDS
+from agentplane.contracts.commands import MAX_COMMAND_TTL_SECONDS, CommandStatus
 from agentplane.contracts.http.base import CamelModel
 
-
-class CommandStatus(StrEnum):
-    """Where a command is: queued → delivered → acknowledged → an end state."""
-
-    QUEUED = "queued"
-    DELIVERED = "delivered"
-    ACKNOWLEDGED = "acknowledged"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
+__all__ = ["CommandBody", "CommandList", "CommandSent", "CommandState", "CommandStatus"]
 
 
 class CommandBody(CamelModel):

@@ -8,24 +8,15 @@ state the command is already past changes nothing (the use case asks `can_*` fir
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from agentplane.contracts.commands import CommandStatus
+
 _IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "agentplane:command-idempotency-key")
 PREFIX = "cmd_"
-
-
-class CommandStatus(StrEnum):
-    QUEUED = "queued"
-    DELIVERED = "delivered"
-    ACKNOWLEDGED = "acknowledged"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
 
 
 FINAL = frozenset(
