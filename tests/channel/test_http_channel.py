@@ -151,18 +151,15 @@ async def test_hello_result_and_errors_are_forwarded(
     agent_id, token = seed000_agent(http, workspace)
     results: asyncio.Queue[Msg] = asyncio.Queue()
     await service.subscribe(AgentChannel.from_agent(agent_id, AgentChannel.RESULT), cb=results.put)
-    # Whoever answers hello on the hub side (the messaging service) gets the agent's hello;
-    # a responder of this test's own stands in for it on this agent's hello subject.
+    # The messaging service answers hello; this subscriber only watches what was forwarded.
     hellos: list[bytes] = []
+    hello_seen = asyncio.Event()
 
-    async def answer_hello(msg: Msg) -> None:
+    async def watch_hello(msg: Msg) -> None:
         hellos.append(msg.data)
-        welcome = {"agent_id": agent_id, "heartbeat_interval_seconds": 12.5, "pending": 0}
-        await msg.respond(Reply(ok=True, data=welcome).model_dump_json().encode())
+        hello_seen.set()
 
-    await service.subscribe(
-        AgentChannel.from_agent(agent_id, AgentChannel.HELLO), cb=answer_hello, queue="messaging"
-    )
+    await service.subscribe(AgentChannel.from_agent(agent_id, AgentChannel.HELLO), cb=watch_hello)
     await service.flush()
     async with connect(
         ws_url(system, agent_id), additional_headers=agent_headers(agent_id, token)
@@ -171,8 +168,9 @@ async def test_hello_result_and_errors_are_forwarded(
         got = await frame(ws)
         assert got == {
             "type": "welcome",
-            "data": {"agent_id": agent_id, "heartbeat_interval_seconds": 12.5, "pending": 0},
+            "data": {"agent_id": agent_id, "heartbeat_interval_seconds": 30.0, "pending": 0},
         }
+        await asyncio.wait_for(hello_seen.wait(), 5)
         assert json.loads(hellos[0])["agent_version"] == "1.2.3"
 
         result = {
