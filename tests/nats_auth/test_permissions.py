@@ -88,11 +88,12 @@ async def test_the_agent_asks_the_hub_through_its_own_reply_inbox(
     async def welcome(msg: Msg) -> None:
         await msg.respond(b"welcome " + AgentChannel.agent_of(msg.subject).encode())
 
-    await service.subscribe(AgentChannel.from_agent(agent_id, AgentChannel.HELLO), cb=welcome)
+    # A subject of the agent's own that no hub service answers (the messaging service
+    # answers `hello`): only this test's responder replies.
+    subject = AgentChannel.from_agent(agent_id, "permissions-test")
+    await service.subscribe(subject, cb=welcome)
     await service.flush()
-    reply = await request_when_ready(
-        client.nc, AgentChannel.from_agent(agent_id, AgentChannel.HELLO), b"{}"
-    )
+    reply = await request_when_ready(client.nc, subject, b"{}")
     assert reply == b"welcome " + agent_id.encode()
 
 
