@@ -151,6 +151,8 @@ async def test_hello_result_and_errors_are_forwarded(
     agent_id, token = seed000_agent(http, workspace)
     results: asyncio.Queue[Msg] = asyncio.Queue()
     await service.subscribe(AgentChannel.from_agent(agent_id, AgentChannel.RESULT), cb=results.put)
+    logs: asyncio.Queue[Msg] = asyncio.Queue()
+    await service.subscribe(AgentChannel.from_agent(agent_id, AgentChannel.TASK_LOG), cb=logs.put)
     # The messaging service answers hello; this subscriber only watches what was forwarded.
     hellos: list[bytes] = []
     hello_seen = asyncio.Event()
@@ -182,6 +184,18 @@ async def test_hello_result_and_errors_are_forwarded(
         await ws.send(json.dumps({"type": "result", "data": result}))
         published = await asyncio.wait_for(results.get(), 5)
         assert json.loads(published.data)["command_id"] == "cmd_1"
+
+        line = {
+            "task_id": "t1",
+            "seq": 0,
+            "stream": "stdout",
+            "line": "hi",
+            "at": result["finished_at"],
+        }
+        await ws.send(json.dumps({"type": "task.log", "data": line}))
+        assert json.loads((await asyncio.wait_for(logs.get(), 5)).data)["line"] == "hi"
+        await ws.send(json.dumps({"type": "task.log", "data": {"task_id": "t1"}}))
+        assert (await frame(ws))["type"] == "error"
 
         await ws.send("not json")
         assert (await frame(ws))["type"] == "error"

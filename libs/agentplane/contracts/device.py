@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.semver import SEMVER_PATTERN
 
+# The `dialect` of seed 003 device agents in the registry.
+DEVICE_DIALECT = "device"
 DEVICE_KEY_PREFIX = "ap_dev_"
 # Seed 003: a request whose X-Request-Timestamp is further than this from server time is 401.
 MAX_CLOCK_SKEW_SECONDS = 300

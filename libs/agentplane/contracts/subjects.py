@@ -148,7 +148,12 @@ class AgentChannel:
     @staticmethod
     def from_agent(agent_id: str, kind: str) -> str:
         """Where an agent publishes messages of `kind` (only that agent may publish)."""
-        return f"{PREFIX}.agent.{agent_id}.{kind}"
+        return f"{AgentChannel.publish_prefix(agent_id)}.{kind}"
+
+    @staticmethod
+    def publish_prefix(agent_id: str) -> str:
+        """Everything an agent may publish starts with this (`<prefix>.<kind>`)."""
+        return f"{PREFIX}.agent.{agent_id}"
 
     @staticmethod
     def from_any_agent(kind: str) -> str:

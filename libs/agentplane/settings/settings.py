@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentplane.contracts.device import DEVICE_DIALECT
+from agentplane.contracts.orchestrator import ORCHESTRATOR_DIALECT
+
 
 class Settings(BaseSettings):
     """Process settings; build one with `Settings()` in a composition root, never at import."""
@@ -103,9 +106,9 @@ class Settings(BaseSettings):
 
     def heartbeat_interval_of(self, dialect: str) -> float:
         """The interval the hub dictates to an agent of `dialect` (its channel's `config`)."""
-        if dialect == "device":
+        if dialect == DEVICE_DIALECT:
             return self.device_heartbeat_interval_seconds
-        if dialect == "orchestrator":
+        if dialect == ORCHESTRATOR_DIALECT:
             return float(self.orchestrator_heartbeat_interval_seconds)
         return self.heartbeat_interval_seconds
 

@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.agents import EnrollmentKind
 from agentplane.contracts.device import (
+    DEVICE_DIALECT,
     DEVICE_KEY_PREFIX,
     AuthenticateDevice,
     DeviceEnrolled,
@@ -41,7 +42,7 @@ from agentplane.registry.domain.reconnect import ReportedReconnect, record_recon
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.signing import SigningKey
 
-DIALECT = "device"
+DIALECT = DEVICE_DIALECT
 # A conflicting save means another replica or request changed the agent first: re-read, redo.
 ATTEMPTS = 5
 

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from nats.aio.msg import Msg
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.channel import (
@@ -30,6 +30,9 @@ from agentplane.contracts.channel import (
     ChannelFrame,
     CommandResult,
     HubMessage,
+    TaskLogLine,
+    TaskProgress,
+    TaskResult,
 )
 from agentplane.contracts.errors import ErrorKind, ServiceError
 from agentplane.contracts.http.channel_info import ChannelInfo
@@ -49,12 +52,13 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_LATER = 1013
 # Frames the gateway publishes for the agent, and the model each must match.
-PUBLISHED: dict[str, Any] = {
-    "result": CommandResult,
-    "task.progress": None,
-    "task.log": None,
-    "task.result": None,
-    "reach.result": None,
+PUBLISHED: dict[str, type[BaseModel] | None] = {
+    AgentChannel.RESULT: CommandResult,
+    AgentChannel.TASK_PROGRESS: TaskProgress,
+    AgentChannel.TASK_LOG: TaskLogLine,
+    AgentChannel.TASK_RESULT: TaskResult,
+    # Reach checks have no contract model yet (the services issue): passed on as sent.
+    AgentChannel.REACH_RESULT: None,
 }
 ERRORS = {401: {"description": "Missing or invalid agent credentials"}, 503: {}}
 
@@ -88,7 +92,7 @@ def channel_info(settings: Settings, admission: ChannelAdmission) -> ChannelInfo
         http_channel_url=f"/v1/agents/{agent_id}/channel",
         inbox_subject=AgentChannel.inbox(agent_id),
         reply_inbox_prefix=AgentChannel.reply_inbox_prefix(agent_id),
-        publish_prefix=AgentChannel.from_agent(agent_id, "").rstrip("."),
+        publish_prefix=AgentChannel.publish_prefix(agent_id),
         heartbeat_interval_seconds=settings.heartbeat_interval_of(admission.dialect),
     )
 
