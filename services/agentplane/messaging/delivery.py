@@ -4,7 +4,8 @@ A command is sent as a NATS request on the agent's inbox. NoResponders means no 
 the agent is connected: the command stays queued until the agent says hello. A reply is the
 agent's acknowledgement. A timeout means it may have arrived: the command counts as delivered
 and is sent again later; the agent drops repeats by id. One agent's commands go out one at a
-time, oldest first, so they arrive in the order they were sent.
+time, oldest first, and an unanswered one holds back the later ones until the retry: they
+arrive in the order they were sent.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class Deliverer:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def _record(self, step: Callable[[str], int], command_id: str) -> None:
-        position = await asyncio.to_thread(step, command_id)
+    async def _record(self, step: Callable[..., int], *args: object) -> None:
+        position = await asyncio.to_thread(step, *args)
         if position and self.relay is not None:
             self.relay.wake()
 
@@ -85,11 +86,11 @@ class Deliverer:
         async with lock:
             pending = await asyncio.to_thread(self.commands.pending, agent_id)
             for command in pending:
-                outcome = await self._send(agent_id, command)
-                if outcome is None:
-                    break  # not connected: the rest waits for its hello
-                if outcome:
-                    acknowledged += 1
+                # Not connected (None): the rest waits for its hello. Unanswered (False): the
+                # rest waits for the retry, so no later command overtakes this one.
+                if not await self._send(agent_id, command):
+                    break
+                acknowledged += 1
         return acknowledged
 
     async def _send(self, agent_id: str, command: CommandView) -> bool | None:
@@ -117,9 +118,7 @@ class Deliverer:
                 error=f"refused by the agent: {ack.error or 'no reason given'}",
                 finished_at=datetime.now(UTC),
             )
-            position = await asyncio.to_thread(self.commands.finished, agent_id, refused)
-            if position and self.relay is not None:
-                self.relay.wake()
+            await self._record(self.commands.finished, agent_id, refused)
             return True
         await self._record(self.commands.acknowledged, command.command_id)
         return True
