@@ -61,11 +61,18 @@ async def online_ids(bus: BusClient, agent_ids: list[str]) -> set[str]:
 async def storm_until_online(
     bus: BusClient, url: str, logins: list[tuple[str, str]]
 ) -> tuple[dict[str, Any], list[tuple[str, Client]]]:
+    retries = 0
+
     async def one(agent_id: str, password: str) -> tuple[str, Client | None]:
-        try:
-            return agent_id, await connect_once(url, agent_id, password, timeout=60.0)
-        except Exception:
-            return agent_id, None
+        # As the reference agent does: a failed connect is retried after a jittered backoff.
+        nonlocal retries
+        for attempt in range(6):
+            try:
+                return agent_id, await connect_once(url, agent_id, password, timeout=60.0)
+            except Exception:
+                retries += 1
+                await asyncio.sleep(random.uniform(0.5, 1.0) * 2**attempt)
+        return agent_id, None
 
     started = time.perf_counter()
     connected = await asyncio.gather(*(one(u, p) for u, p in logins))
@@ -96,6 +103,7 @@ async def storm_until_online(
         "channel_storm_first_beats_unanswered": first.count(False),
         f"channel_storm_{len(logins)}_connects_per_s": round(rate, 1),
         "channel_storm_failed": failed,
+        "channel_storm_connect_retries": retries,
         "channel_storm_online": len(online),
         "channel_storm_seconds_until_all_online": round(until_online, 2),
     }, pairs

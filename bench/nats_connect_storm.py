@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 from nats.aio.client import Client
 
+from agentplane.bus.connection import connect_verified
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.testing.plugin import create_workspace
@@ -35,7 +35,7 @@ async def _quiet(_: Exception) -> None:
 
 
 async def connect_once(url: str, user: str, password: str, timeout: float = 30.0) -> Client:
-    return await nats.connect(
+    return await connect_verified(
         url,
         user=user,
         password=password,

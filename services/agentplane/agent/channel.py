@@ -11,12 +11,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
 from agentplane.agent.backoff import Backoff
+from agentplane.bus.connection import connect_verified
 from agentplane.contracts.channel import AgentHello, ChannelAck, ChannelWelcome, HubMessage
 from agentplane.contracts.subjects import AgentChannel
 
@@ -93,7 +93,7 @@ class Channel:
 
         # nats-py's own reconnect has a fixed wait; ours backs off with jitter and also
         # covers connect failures (an auth error while the registry restarts).
-        return await nats.connect(
+        return await connect_verified(
             self.urls(),
             user=self.agent_id,
             password=self.credential(),
