@@ -168,3 +168,15 @@ async def test_hello_tells_each_dialect_its_own_heartbeat_interval(
                 assert await eventually(lambda a=agent: queued["commandId"] in a.arrived, 5)
         finally:
             await agent.client.nc.close()
+
+
+async def test_openapi_lists_the_error_codes_of_the_command_endpoints(
+    system: RunningSystem, http: httpx.Client
+) -> None:
+    paths = (await asyncio.to_thread(http.get, "/openapi.json")).json()["paths"]
+    send_codes = set(paths["/v1/agents/{agent_id}/command"]["post"]["responses"])
+    assert {"200", "400", "401", "404", "409", "413"} <= send_codes
+    one = paths["/v1/agents/{agent_id}/commands/{command_id}"]
+    assert {"400", "401", "404"} <= set(one["get"]["responses"])
+    assert {"401", "404", "409"} <= set(one["delete"]["responses"])
+    assert {"400", "401", "404"} <= set(paths["/v1/agents/{agent_id}/commands"]["get"]["responses"])
