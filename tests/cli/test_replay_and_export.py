@@ -38,6 +38,14 @@ def busy_system(system_factory: Callable[..., RunningSystem]) -> dict[str, Any]:
                 "/v1/agents/heartbeat", json={"agentId": agent["agentId"], "token": agent["token"]}
             ).raise_for_status()
             agents.append(agent)
+            # Commands: one left queued, one cancelled, so the messaging view has history.
+            command = client.post(
+                f"/v1/agents/{agent['agentId']}/command", headers=key, json={"action": "status"}
+            )
+            command.raise_for_status()
+            if i == 0:
+                path = f"/v1/agents/{agent['agentId']}/commands/{command.json()['commandId']}"
+                client.delete(path, headers=key).raise_for_status()
         # The first transition is saved asynchronously; wait until the audit log shows it.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -54,7 +62,7 @@ def test_replay_verify_rebuilds_every_read_model_and_finds_them_identical(
     result = busy_system["system"].cli("replay", "--verify")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for view in ("registry", "heartbeat", "lifecycle.audit"):
+    for view in ("registry", "heartbeat", "messaging", "lifecycle.audit"):
         line = next(line for line in lines if line.startswith(view + " "))
         assert "identical" in line
         assert int(re.search(r"events=(\d+)", line).group(1)) > 0  # type: ignore[union-attr]

@@ -7,96 +7,26 @@ password = its own token), so these tests also prove its permissions suffice.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from nats.aio.msg import Msg
-from tests.nats_auth.agents import AgentClient, connect_agent, eventually, seed000_agent
+from tests.e2e.command_agent import (
+    ChannelAgent,
+    command,
+    connect_test_agent,
+    get,
+    headers,
+    post,
+    send,
+)
+from tests.nats_auth.agents import eventually, seed000_agent
 
-from agentplane.contracts.channel import ChannelAck, HubMessage
-from agentplane.contracts.reply import Reply
-from agentplane.contracts.subjects import AgentChannel
 from agentplane.testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
-
-
-def headers(ws: dict[str, Any]) -> dict[str, str]:
-    return {"x-api-key": ws["apiKey"], "Content-Type": "application/json"}
-
-
-async def post(http: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
-    return await asyncio.to_thread(http.post, path, **kwargs)
-
-
-async def get(http: httpx.Client, path: str, **kwargs: Any) -> httpx.Response:
-    return await asyncio.to_thread(http.get, path, **kwargs)
-
-
-async def send(
-    http: httpx.Client, ws: dict[str, Any], agent_id: str, body: dict[str, Any], **extra: str
-) -> httpx.Response:
-    return await post(
-        http, f"/v1/agents/{agent_id}/command", json=body, headers={**headers(ws), **extra}
-    )
-
-
-async def command(
-    http: httpx.Client, ws: dict[str, Any], agent_id: str, command_id: str
-) -> dict[str, Any]:
-    response = await get(http, f"/v1/agents/{agent_id}/commands/{command_id}", headers=headers(ws))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-@dataclass
-class ChannelAgent:
-    """An agent's channel: records hub messages and acknowledges them."""
-
-    client: AgentClient
-    agent_id: str
-    received: list[HubMessage] = field(default_factory=list)
-    arrived: dict[str, float] = field(default_factory=dict)
-
-    async def on_message(self, msg: Msg) -> None:
-        hub = HubMessage.model_validate_json(msg.data)
-        self.received.append(hub)
-        self.arrived[hub.id] = time.monotonic()
-        await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
-
-    async def hello(self) -> dict[str, Any]:
-        subject = AgentChannel.from_agent(self.agent_id, AgentChannel.HELLO)
-        reply = await self.client.nc.request(subject, b'{"agent_version": "1.0.0"}', timeout=5)
-        parsed = Reply.model_validate_json(reply.data)
-        assert parsed.ok and parsed.data is not None, parsed
-        return parsed.data
-
-    async def result(self, command_id: str, outcome: str, result: dict[str, Any]) -> None:
-        body = {
-            "command_id": command_id,
-            "outcome": outcome,
-            "result": result,
-            "error": None if outcome == "succeeded" else "it broke",
-            "finished_at": datetime.now(UTC).isoformat(),
-        }
-        subject = AgentChannel.from_agent(self.agent_id, AgentChannel.RESULT)
-        await self.client.nc.publish(subject, json.dumps(body).encode())
-        await self.client.nc.flush()
-
-
-async def connect_test_agent(system: RunningSystem, agent_id: str, token: str) -> ChannelAgent:
-    """The one place these tests connect an agent to NATS."""
-    client = await connect_agent(system.nats_url, agent_id, token)
-    agent = ChannelAgent(client, agent_id)
-    await client.nc.subscribe(AgentChannel.inbox(agent_id), cb=agent.on_message)
-    await client.nc.flush()
-    return agent
 
 
 @pytest.fixture
@@ -125,7 +55,7 @@ async def test_offline_agent_gets_queued_commands_in_order_after_hello(
     assert state["status"] == "queued" and state["deliveredAt"] is None
     assert state["params"] == {"n": 1} and state["action"] == "status"
 
-    agent = await connect_test_agent(system, agent_id, token)
+    agent = await connect_test_agent(system.nats_url, agent_id, token)
     agents.append(agent)
     welcome = await agent.hello()
     assert welcome == {"agent_id": agent_id, "heartbeat_interval_seconds": 30.0, "pending": 3}
@@ -184,7 +114,7 @@ async def test_connected_agent_receives_at_once(
     agent_id, token = seed000_agent(http, workspace)
     beat = await post(http, "/v1/agents/heartbeat", json={"agentId": agent_id, "token": token})
     assert beat.status_code == 200, beat.text
-    agent = await connect_test_agent(system, agent_id, token)
+    agent = await connect_test_agent(system.nats_url, agent_id, token)
     agents.append(agent)
     response = await send(http, workspace, agent_id, {"action": "status"})
     returned = time.monotonic()
