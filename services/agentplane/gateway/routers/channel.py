@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -40,6 +41,7 @@ from agentplane.contracts.http.channel_info import ChannelInfo
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.gateway.agent_auth import AgentIdentity, admit_agent
 from agentplane.gateway.app_settings import AppSettings
+from agentplane.gateway.channel_watch import SAFETY_RECHECK_SECONDS, ChannelWatch
 from agentplane.gateway.errors import error_response
 from agentplane.settings import Settings
 
@@ -50,8 +52,6 @@ MAX_FRAME_BYTES = 512 * 1024
 # uvicorn refuses bigger messages outright (close 1009) before buffering them; between the two
 # limits the agent gets an `error` frame and the socket stays open.
 WS_MAX_BYTES = 2 * MAX_FRAME_BYTES
-# Revocation reaches a socket by this re-check (NATS connections are closed by the registry).
-RECHECK_SECONDS = 5.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_LATER = 1013
@@ -225,12 +225,21 @@ class SocketChannel:
             await self.error(f"agents do not send {frame.type!r} frames")
 
 
-async def _still_admitted(ws: WebSocket, bus: BusClient) -> None:
+async def _still_admitted(
+    ws: WebSocket, bus: BusClient, wake: asyncio.Event, admission: ChannelAdmission
+) -> None:
     """Return when the credential stops working (revoked, rotated away, expired)."""
     while True:
-        await asyncio.sleep(RECHECK_SECONDS)
+        wait = SAFETY_RECHECK_SECONDS
+        if admission.expires_at is not None:
+            # A moment past the expiry, so the registry sees it expired too.
+            until_expiry = admission.expires_at.timestamp() - time.time() + 0.5
+            wait = max(0.1, min(wait, until_expiry))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), wait)
+        wake.clear()
         try:
-            await admit_agent(bus, ws.headers)
+            admission = await admit_agent(bus, ws.headers)
         except ServiceError as exc:
             if exc.kind == ErrorKind.UNAUTHORIZED:
                 return
@@ -251,8 +260,11 @@ async def channel(ws: WebSocket, agent_id: str) -> None:
         await ws.close(code=CLOSE_FORBIDDEN, reason="Agent not authorized for this channel")
         return
     session = SocketChannel(ws, bus, str(admission.agent_id))
+    watch: ChannelWatch = ws.app.state.channel_watch
+    await watch.follow(bus.nc)
+    wake = watch.watch(session.agent_id)
     sub = await bus.nc.subscribe(AgentChannel.inbox(session.agent_id), cb=session.on_hub_message)
-    revoked = asyncio.create_task(_still_admitted(ws, bus))
+    revoked = asyncio.create_task(_still_admitted(ws, bus, wake, admission))
     try:
         while True:
             receive = asyncio.create_task(ws.receive())
@@ -272,5 +284,6 @@ async def channel(ws: WebSocket, agent_id: str) -> None:
         pass
     finally:
         revoked.cancel()
+        watch.unwatch(session.agent_id, wake)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
