@@ -45,6 +45,7 @@ class ChannelBeats:
         bus: BusClient,
         deadline_of: Callable[[str], float],
         clock: Callable[[], float] = time.monotonic,
+        concurrent_lookups: int = 32,
     ) -> None:
         self.nc = nc
         self.bus = bus
@@ -54,6 +55,7 @@ class ChannelBeats:
         # One registry question per agent at a time; beats arriving meanwhile share it.
         self._lookups: dict[str, asyncio.Task[float | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._registry_slots = asyncio.Semaphore(concurrent_lookups)
 
     async def subscribe(self, service: str) -> None:
         await self.nc.subscribe(REGISTRY_AGENT_EVENTS, cb=self.on_registry_event)
@@ -97,6 +99,10 @@ class ChannelBeats:
         except ServiceError as exc:
             await self.refuse(msg, exc.kind, exc.body.message)
             return
+        except Exception:
+            log.exception("looking up agent %s failed", agent_id)
+            await self.refuse(msg, ErrorKind.UNAVAILABLE, "the agent could not be looked up")
+            return
         await self.record(msg, agent_id, beat, offline_after)
 
     async def record(
@@ -125,9 +131,12 @@ class ChannelBeats:
 
     async def _ask_registry(self, agent_id: str) -> float | None:
         try:
-            data = await self.bus.request(
-                Registry.AGENT_DIALECT, AgentDialectQuery(agent_id=UUID(agent_id))
-            )
+            # Queued here, not at the registry: a reconnecting fleet's first beats must not
+            # all run out of their request timeout in the registry's queue.
+            async with self._registry_slots:
+                data = await self.bus.request(
+                    Registry.AGENT_DIALECT, AgentDialectQuery(agent_id=UUID(agent_id))
+                )
         except ServiceError as exc:
             if exc.kind != ErrorKind.NOT_FOUND:
                 raise  # the registry could not answer: nothing to remember
