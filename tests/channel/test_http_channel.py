@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,46 +13,23 @@ import httpx
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from tests.nats_auth.agents import (
-    request_when_ready,
-    seed000_agent,
-    seed002_agent,
-    seed003_agent,
-)
-from websockets.asyncio.client import ClientConnection, connect
+from tests.channel.sockets import MAKERS, agent_headers, frame, service_client, ws_url
+from tests.nats_auth.agents import request_when_ready, seed000_agent
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from agentplane.contracts.channel import ChannelAck, HubKind, HubMessage
-from agentplane.contracts.reply import Reply
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
 
-MAKERS: dict[str, Callable[[httpx.Client, dict[str, Any]], tuple[str, str]]] = {
-    "seed000-token": seed000_agent,
-    "seed003-key": seed003_agent,
-    "seed002-jwt": seed002_agent,
-}
-
-
-def agent_headers(agent_id: str, credential: str) -> dict[str, str]:
-    return {"X-Agent-ID": agent_id, "Authorization": f"Bearer {credential}"}
-
-
-def ws_url(system: RunningSystem, agent_id: str) -> str:
-    return f"ws://127.0.0.1:{system.port}/v1/agents/{agent_id}/channel"
-
 
 @pytest.fixture
 async def service(system: RunningSystem) -> AsyncIterator[Client]:
-    nc = await system.nats_connect()
+    nc = await service_client(system)
     yield nc
     await nc.close()
-
-
-async def frame(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 def hub_message(kind: HubKind = HubKind.CONFIG) -> HubMessage:
@@ -209,32 +186,3 @@ async def test_hello_result_and_errors_are_forwarded(
         await ws.send(json.dumps({"type": "hb", "data": {"status": "idle"}}))
         beat = await frame(ws)
         assert beat["type"] == "hb" and beat["data"]["agent_id"] == agent_id
-
-
-async def test_channel_heartbeat_over_nats_makes_the_agent_online(
-    system: RunningSystem, http: httpx.Client, workspace: dict[str, Any], service: Client
-) -> None:
-    agent_id, _ = seed000_agent(http, workspace)
-    headers = {"x-api-key": workspace["apiKey"]}
-    online = (await asyncio.to_thread(http.get, "/v1/agents/online", headers=headers)).json()
-    assert agent_id not in {a["id"] for a in online}
-    beat = json.dumps({"status": "idle", "system": {"cpu_percent": 3.5}}).encode()
-    reply = Reply.model_validate_json(
-        await request_when_ready(
-            service, AgentChannel.from_agent(agent_id, AgentChannel.HEARTBEAT), beat
-        )
-    )
-    assert reply.ok and reply.data is not None and reply.data["agent_id"] == agent_id
-    online = (await asyncio.to_thread(http.get, "/v1/agents/online", headers=headers)).json()
-    assert agent_id in {a["id"] for a in online}
-
-    bad = Reply.model_validate_json(
-        await request_when_ready(
-            service, AgentChannel.from_agent(agent_id, AgentChannel.HEARTBEAT), b"[1, 2]"
-        )
-    )
-    assert not bad.ok and bad.error is not None and bad.error.kind == "validation"
-    not_an_id = Reply.model_validate_json(
-        await request_when_ready(service, "ap.agent.nobody.hb", beat)
-    )
-    assert not not_an_id.ok

@@ -11,6 +11,7 @@ from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
+from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
 from agentplane.gateway.errors import install_error_handlers
 from agentplane.gateway.rate_limits import install_rate_limits
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     # service, which knows expiry, still drops its beats).
     app.state.agent_tokens = AgentTokenCache(ttl=30.0)
     app.state.admin_token = admin_token(settings)[0]
+    # Open agent channel sockets, woken to re-check their credential on registry events.
+    app.state.channel_watch = ChannelWatch()
     # Intervals and partitions the routers need (see `gateway.app_settings`).
     app.state.settings = settings
     # Only requests carrying this secret may assert a client certificate (the TLS terminator).

@@ -6,6 +6,7 @@ import uvicorn
 
 from agentplane.bus.host import configure_logging
 from agentplane.gateway.app import create_app
+from agentplane.gateway.routers.channel import WS_MAX_BYTES
 from agentplane.settings import Settings
 
 
@@ -20,6 +21,8 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        # The agent channel's bound: bigger WebSocket messages are refused before buffering.
+        ws_max_size=WS_MAX_BYTES,
     )
 
 

@@ -15,7 +15,7 @@ from agentplane.contracts.liveness import partition_of
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import PostgresViewStore, SQLiteViewStore, open_view_store
 from agentplane.heartbeat.application import HeartbeatStore, LivenessEngine
-from agentplane.heartbeat.channel_beats import subscribe_channel_beats
+from agentplane.heartbeat.channel_beats import ChannelBeats
 from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
@@ -109,7 +109,14 @@ def build(settings: Settings) -> ServiceHost:
                 log.exception("replaying registry events failed; trusting no cached token")
                 intake.forget_all()
         await subscribe_beats(nc, intake, host.service)
-        await subscribe_channel_beats(nc, host.service)
+        channel_beats = ChannelBeats(
+            nc,
+            bus,
+            lambda dialect: (
+                settings.heartbeat_interval_of(dialect) * settings.heartbeat_missed_beats
+            ),
+        )
+        await channel_beats.subscribe(host.service)
 
         async def sweep() -> None:
             reconnects = nc.stats["reconnects"]

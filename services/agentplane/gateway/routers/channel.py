@@ -4,7 +4,10 @@ The WebSocket carries exactly what the NATS channel carries (contracts/channel.p
 gateway subscribes the agent's inbox with its own connection while the socket is open,
 forwards each `HubMessage` as a `hub` frame, and turns the agent's `ack` frame into the NATS
 reply, so the sender sees the same acknowledgement either way. Several sockets of one agent
-all receive (the first ack wins); the hub's redelivery makes a lost frame harmless.
+all receive (plain subscriptions, not a queue group: a stale socket that has not noticed its
+peer went away must not swallow messages); the first ack wins, and the hub's redelivery makes a
+lost frame harmless. A plain HTTP GET of the channel URL answers 426 (after the same
+authentication), which is also how the endpoint appears in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
@@ -34,20 +39,22 @@ from agentplane.contracts.channel import (
     TaskProgress,
     TaskResult,
 )
-from agentplane.contracts.errors import ErrorKind, ServiceError
+from agentplane.contracts.errors import ErrorKind, ServiceError, forbidden
 from agentplane.contracts.http.channel_info import ChannelInfo
 from agentplane.contracts.subjects import AgentChannel
-from agentplane.gateway.agent_auth import admit_agent
+from agentplane.gateway.agent_auth import AgentIdentity, admit_agent
 from agentplane.gateway.app_settings import AppSettings
-from agentplane.gateway.auth import Bus
+from agentplane.gateway.channel_watch import SAFETY_RECHECK_SECONDS, ChannelWatch
+from agentplane.gateway.errors import error_response
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.gateway.channel")
 router = APIRouter(tags=["agent channel"])
 
 MAX_FRAME_BYTES = 512 * 1024
-# Revocation reaches a socket by this re-check (NATS connections are closed by the registry).
-RECHECK_SECONDS = 5.0
+# uvicorn refuses bigger messages outright (close 1009) before buffering them; between the two
+# limits the agent gets an `error` frame and the socket stays open.
+WS_MAX_BYTES = 2 * MAX_FRAME_BYTES
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_LATER = 1013
@@ -60,7 +67,11 @@ PUBLISHED: dict[str, type[BaseModel] | None] = {
     # Reach checks have no contract model yet (the services issue): passed on as sent.
     AgentChannel.REACH_RESULT: None,
 }
-ERRORS = {401: {"description": "Missing or invalid agent credentials"}, 503: {}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid agent credentials (X-Agent-ID + credential)"},
+    503: {"description": "The registry is unavailable; try again"},
+}
+NOT_AN_UPGRADE = "This is a WebSocket endpoint: connect with an Upgrade: websocket request"
 
 
 def _without_credentials(url: str) -> str:
@@ -102,9 +113,41 @@ def channel_info(settings: Settings, admission: ChannelAdmission) -> ChannelInfo
     responses=ERRORS,
     summary="Where this agent's channel connects (agent credentials)",
 )
-async def discover(request: Request, bus: Bus, settings: AppSettings) -> dict[str, Any]:
-    admission = await admit_agent(bus, request.headers)
-    return channel_info(settings, admission).model_dump(mode="json", by_alias=True)
+async def discover(agent: AgentIdentity, settings: AppSettings) -> dict[str, Any]:
+    return channel_info(settings, agent).model_dump(mode="json", by_alias=True)
+
+
+def _same_agent(path_id: str, admission: ChannelAdmission) -> bool:
+    try:
+        return UUID(path_id) == admission.agent_id
+    except ValueError:
+        return False
+
+
+@router.get(
+    "/v1/agents/{agent_id}/channel",
+    status_code=426,
+    responses={
+        101: {"description": "Switching Protocols: the channel, as JSON `ChannelFrame`s"},
+        **ERRORS,
+        403: {"description": "The credential belongs to another agent"},
+        426: {"description": "A plain GET: the channel needs a WebSocket upgrade"},
+    },
+    summary="The agent's channel as a WebSocket (agent credentials)",
+    description=(
+        "Upgrade to a WebSocket with the agent's own credential. Frames are JSON "
+        "`{type, data}`: the gateway sends `hub`, `welcome`, `hb`, `error`; the agent sends "
+        "`hello`, `ack`, `hb`, `result`, `task.progress`, `task.log`, `task.result`, "
+        "`reach.result`. Over the socket, a refused credential closes with 4401, another "
+        f"agent's id with 4403. Frames up to {MAX_FRAME_BYTES} bytes."
+    ),
+)
+async def channel_without_upgrade(agent_id: str, agent: AgentIdentity) -> JSONResponse:
+    if not _same_agent(agent_id, agent):
+        raise forbidden("Agent not authorized for this channel")
+    response = error_response(426, NOT_AN_UPGRADE, "upgrade_required")
+    response.headers["Upgrade"] = "websocket"
+    return response
 
 
 class SocketChannel:
@@ -186,12 +229,21 @@ class SocketChannel:
             await self.error(f"agents do not send {frame.type!r} frames")
 
 
-async def _still_admitted(ws: WebSocket, bus: BusClient) -> None:
+async def _still_admitted(
+    ws: WebSocket, bus: BusClient, wake: asyncio.Event, admission: ChannelAdmission
+) -> None:
     """Return when the credential stops working (revoked, rotated away, expired)."""
     while True:
-        await asyncio.sleep(RECHECK_SECONDS)
+        wait = SAFETY_RECHECK_SECONDS
+        if admission.expires_at is not None:
+            # A moment past the expiry, so the registry sees it expired too.
+            until_expiry = admission.expires_at.timestamp() - time.time() + 0.5
+            wait = max(0.1, min(wait, until_expiry))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), wait)
+        wake.clear()
         try:
-            await admit_agent(bus, ws.headers)
+            admission = await admit_agent(bus, ws.headers)
         except ServiceError as exc:
             if exc.kind == ErrorKind.UNAUTHORIZED:
                 return
@@ -208,16 +260,15 @@ async def channel(ws: WebSocket, agent_id: str) -> None:
         code = CLOSE_UNAUTHORIZED if exc.kind == ErrorKind.UNAUTHORIZED else CLOSE_TRY_LATER
         await ws.close(code=code, reason=exc.body.message[:120])
         return
-    try:
-        same_agent = UUID(agent_id) == admission.agent_id
-    except ValueError:
-        same_agent = False
-    if not same_agent:
+    if not _same_agent(agent_id, admission):
         await ws.close(code=CLOSE_FORBIDDEN, reason="Agent not authorized for this channel")
         return
     session = SocketChannel(ws, bus, str(admission.agent_id))
+    watch: ChannelWatch = ws.app.state.channel_watch
+    await watch.follow(bus.nc)
+    wake = watch.watch(session.agent_id)
     sub = await bus.nc.subscribe(AgentChannel.inbox(session.agent_id), cb=session.on_hub_message)
-    revoked = asyncio.create_task(_still_admitted(ws, bus))
+    revoked = asyncio.create_task(_still_admitted(ws, bus, wake, admission))
     try:
         while True:
             receive = asyncio.create_task(ws.receive())
@@ -237,5 +288,6 @@ async def channel(ws: WebSocket, agent_id: str) -> None:
         pass
     finally:
         revoked.cancel()
+        watch.unwatch(session.agent_id, wake)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
