@@ -205,11 +205,15 @@ class Registry:
 
     def authenticate_agent(self, query: AuthenticateAgent) -> AgentIdentity:
         try:
-            agent: Agent = self.store.repository.get(query.agent_id)
+            agent: Agent = self.store.repository.get(query.agent_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             raise unauthorized("Invalid agent credentials") from None
+        return self.check_agent_token(agent, query.token)
+
+    def check_agent_token(self, agent: Agent, token: str) -> AgentIdentity:
+        """The agent's identity if `token` is its live token (the agent is only read)."""
         if (
-            not matches(query.token, agent.token_hash, self.key)
+            not matches(token, agent.token_hash, self.key)
             or not agent.token_valid_at(self.clock())
             or not agent.credential_usable(self.clock())
         ):

@@ -17,7 +17,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from pydantic import ValidationError
 
-from agentplane.contracts.agents import AuthenticateAgent
 from agentplane.contracts.device import AuthenticateDevice
 from agentplane.contracts.errors import ServiceError, unauthorized
 from agentplane.contracts.orchestrator import ORCHESTRATOR_DIALECT, AuthenticateOrchestratorToken
@@ -66,13 +65,13 @@ class NatsAdmission:
         self.device = device
         self.orchestrator = orchestrator
 
-    def _dialect(self, agent_id: UUID) -> str:
+    def _agent(self, agent_id: UUID) -> Agent:
         try:
-            # Only the dialect is read: no private copy of the cached aggregate needed.
-            agent: Agent = self.registry.store.repository.get(agent_id, deepcopy_from_cache=False)
+            # Only read: no private copy of the cached aggregate needed. Loaded once per
+            # connect (a storm of connects is bound by these reads).
+            return self.registry.store.repository.get(agent_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             raise NotAdmitted("unknown agent") from None
-        return agent.dialect
 
     def admit(self, request: AuthRequest) -> tuple[Admission, int]:
         """Check the credential; raise `NotAdmitted` with a loggable reason when it fails."""
@@ -81,12 +80,11 @@ class NatsAdmission:
         # An empty or missing password never reaches a comparison (no None == None).
         if not password or len(password) > MAX_PASSWORD:
             raise NotAdmitted("no password")
-        dialect = self._dialect(agent_id)
+        agent = self._agent(agent_id)
+        dialect = agent.dialect
         try:
             if dialect == SEED_000_DIALECT:
-                identity = self.registry.authenticate_agent(
-                    AuthenticateAgent(agent_id=agent_id, token=password)
-                )
+                identity = self.registry.check_agent_token(agent, password)
                 return Admission(str(agent_id), dialect, identity.token_expires_at), 0
             if dialect == DEVICE_DIALECT:
                 device, position = self.device.authenticate(
