@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 from nats.aio.client import Client
 
-from agentplane.bus.connection import connect_verified
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.subjects import AgentChannel
+from agentplane.nats_connect import connect_verified
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 from bench.heartbeat import register_agents

@@ -9,7 +9,7 @@ import json
 import nats
 import pytest
 
-from agentplane.bus.connection import HandshakeIncomplete, connect_verified
+from agentplane.nats_connect import HandshakeIncomplete, connect_verified
 
 INFO = {"server_id": "test", "version": "2.10.0", "max_payload": 1048576, "proto": 1}
 

@@ -16,9 +16,9 @@ from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
 from agentplane.agent.backoff import Backoff
-from agentplane.bus.connection import connect_verified
 from agentplane.contracts.channel import AgentHello, ChannelAck, ChannelWelcome, HubMessage
 from agentplane.contracts.subjects import AgentChannel
+from agentplane.nats_connect import connect_verified
 
 log = logging.getLogger("agentplane.agent")
 
