@@ -617,6 +617,24 @@ def test_releases_belong_to_their_workspace(
     assert update(http, agent).json()["data"] is None
 
 
+def test_a_release_of_another_workspace_fails_the_devices_check(
+    http: httpx.Client, workspace: dict[str, Any], system: RunningSystem
+) -> None:
+    """Each workspace signs with its own key: workspace A's signed release, replayed to a device
+    of workspace B (a mirror, a proxy, a compromised download host), is refused by B."""
+    from agentplane.agent.update import Verdict, judge
+    from agentplane.contracts.http.device import AgentUpdate
+
+    other = create_workspace(http, system.admin_token)
+    mine, theirs = enrolled(http, workspace), enrolled(http, other, agent_version="1.0.0")
+    assert mine["public_key"] != theirs["public_key"]
+    assert publish(http, other, "3.0.0").status_code == 201
+    offered = update(http, theirs).json()["data"]
+    release = AgentUpdate.model_validate(offered)
+    assert judge(release, "1.0.0", theirs["public_key"]).verdict is Verdict.AVAILABLE
+    assert judge(release, "1.0.0", mine["public_key"]).verdict is Verdict.BAD_SIGNATURE
+
+
 def test_publish_release_errors(http: httpx.Client, workspace: dict[str, Any]) -> None:
     assert publish(http, workspace, "2.0.0").status_code == 201
     assert_error(publish(http, workspace, "2.0.0"), 409)

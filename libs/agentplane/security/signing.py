@@ -1,8 +1,10 @@
-"""The control plane's Ed25519 signing key: it signs agent releases (seed 003).
+"""The control plane's Ed25519 signing keys: they sign agent releases (seed 003).
 
-The private key is created on first start and kept in the data dir (owner-only, created
-race-free like the HMAC server key). Agents receive the public key at enrollment and verify
-every update against it, so only this control plane can hand them a binary to install.
+The root private key is created on first start and kept in the data dir (owner-only, created
+race-free like the HMAC server key). Each workspace signs with its own key derived from the
+root (HKDF-SHA256, info = the workspace id): its devices receive that public key at enrollment
+and verify every update against it, so only this control plane can hand them a binary — and a
+release published by another workspace fails their check.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from agentplane.security.server_key import load_or_create_text_secret
 
@@ -45,6 +54,15 @@ class SigningKey:
             data_dir / SIGNING_KEY_FILE, lambda: secrets.token_bytes(32).hex()
         )
         return cls(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed)))
+
+    def for_workspace(self, workspace_id: str) -> SigningKey:
+        """The workspace's own release key, derived from this root key (same on every replica)."""
+        root = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        seed = HKDF(
+            algorithm=SHA256(), length=32, salt=b"agentplane release signing",
+            info=f"workspace:{workspace_id}".encode(),
+        ).derive(root)  # fmt: skip
+        return SigningKey(Ed25519PrivateKey.from_private_bytes(seed))
 
     def public_key_b64(self) -> str:
         """Base64 of the 32 raw public key bytes, as agents receive it."""

@@ -125,7 +125,9 @@ class DeviceAgents:
         except IntegrityError:
             raise invalid_token from None
         enrolled = DeviceEnrolled(
-            agent_id=agent_id, api_key=api_key, public_key=self.signing_key.public_key_b64()
+            agent_id=agent_id,
+            api_key=api_key,
+            public_key=self.signing_key.for_workspace(str(token.workspace_id)).public_key_b64(),
         )
         return enrolled, position
 

@@ -33,7 +33,7 @@ def signed_document(version: str, url: str, sha256: str) -> dict[str, str]:
 
 
 class Releases:
-    """Agent releases per workspace, each signed once with the control plane's Ed25519 key."""
+    """Agent releases per workspace, each signed once with that workspace's Ed25519 key."""
 
     def __init__(self, registry: Registry, signing_key: SigningKey) -> None:
         self.registry = registry
@@ -53,7 +53,8 @@ class Releases:
             raise invalid("url must be an http(s) URL", field="url")
         sha256 = cmd.sha256.lower()
         payload = canonical_json(signed_document(cmd.version, cmd.url, sha256))
-        signature = self.signing_key.sign(payload.encode())
+        # The workspace's own key: another workspace's devices refuse this release.
+        signature = self.signing_key.for_workspace(str(cmd.workspace_id)).sign(payload.encode())
         for _ in range(ATTEMPTS):
             found = self._catalog(cmd.workspace_id)
             # Copy: a save that loses a race must leave the cached catalog untouched.
