@@ -32,6 +32,9 @@ from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
 from agentplane.settings import Settings
 
+# Well inside the gateway's request timeout (5 s by default): the answer must arrive.
+PUBLISH_WAIT_SECONDS = 2.0
+
 log = logging.getLogger("agentplane.messaging")
 
 
@@ -55,7 +58,7 @@ class MessagingHandlers:
     async def _published(self, position: int) -> None:
         # The audit log shows the command once this returns; a slow stream delays that, but
         # the command is saved and will be published: never reported as failed.
-        if position and not await self.relay.wait_published(position):
+        if position and not await self.relay.wait_published(position, PUBLISH_WAIT_SECONDS):
             log.warning("events up to %d are saved but not yet published", position)
 
     async def _online(self, agent_id: UUID) -> bool:

@@ -4,19 +4,24 @@ commit, then a wait until their events are public; queries in a thread."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel
 
-from agentplane.contracts.errors import unavailable
 from agentplane.eventstore.relay import OutboxRelay
 
 Command = Callable[[Callable[[Any], tuple[BaseModel, int]], Any], Any]
 Query = Callable[[Callable[[Any], BaseModel], Any], Any]
 
+log = logging.getLogger("agentplane.registry.dispatch")
+
 # Commands block on the group commit in these threads: enough of them to form big groups.
+# Well inside the gateway's request timeout (5 s by default): the answer must arrive.
+PUBLISH_WAIT_SECONDS = 2.0
+
 COMMAND_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="registry-command")
 
 
@@ -32,12 +37,12 @@ class Dispatch:
         result, position = await asyncio.get_running_loop().run_in_executor(
             COMMAND_THREADS, use_case, cmd
         )
-        # Reply only once the events are public, so audit and subscribers see them next.
-        # Position 0: the command recorded nothing, there is nothing to wait for.
-        if position and not await self.relay.wait_published(position):
-            raise unavailable(
-                "event stream is unavailable; the change is saved and will be published"
-            )
+        # Reply once the events are public, so audit and subscribers see them next. A slow
+        # stream delays that, but the change is committed and will be published: a saved
+        # change is never reported as failed (a retry would meet 409 and lose a one-time
+        # secret). Position 0: the command recorded nothing, there is nothing to wait for.
+        if position and not await self.relay.wait_published(position, PUBLISH_WAIT_SECONDS):
+            log.warning("events up to %d are saved but not yet published", position)
         return result
 
     async def query(self, use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
