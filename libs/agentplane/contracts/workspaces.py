@@ -5,6 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from agentplane.contracts.idempotency import Idempotency
 
 
 class Tier(StrEnum):
@@ -22,6 +25,8 @@ class CreateWorkspace(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     tier: Tier = Tier.FREE
+    # Set by the gateway from the Idempotency-Key header, never from a body.
+    idempotency: SkipJsonSchema[Idempotency | None] = None
 
 
 class WorkspaceCreated(BaseModel):

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from pydantic import BaseModel
 
 from agentplane.contracts.agents import (
     AgentIdentity,
@@ -25,6 +26,7 @@ from agentplane.contracts.agents import (
     RegisterAgent,
 )
 from agentplane.contracts.errors import conflict, not_found, unauthorized
+from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.workspaces import (
     AuthenticateWorkspace,
     CreateWorkspace,
@@ -46,8 +48,10 @@ from agentplane.registry.domain import (
 from agentplane.registry.domain.agent_name import AgentName, agent_name_id
 from agentplane.registry.domain.enrollment import enrollment_token_id
 from agentplane.registry.domain.workspace import external_id
+from agentplane.registry.idempotency import Answer, IdempotentAnswers
 from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
+from agentplane.security.shred_keys import ShredKeys
 
 API_KEY_PREFIX = "pc_"
 AGENT_TOKEN_PREFIX = "agent_tok_"
@@ -75,8 +79,11 @@ class Registry:
         agent_token_ttl: timedelta = timedelta(hours=24),
         agent_domain: str = "agents.local",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        shred_keys: ShredKeys | None = None,
     ) -> None:
         self.store = store
+        # Idempotent creates keep their first answer, encrypted under day keys in the data dir.
+        self.answers = IdempotentAnswers(store, shred_keys) if shred_keys else None
         self.views = views
         self.key = key
         self.agent_token_ttl = agent_token_ttl
@@ -93,7 +100,26 @@ class Registry:
 
     # -- workspaces -------------------------------------------------------------------------
 
+    def _idempotent(self) -> IdempotentAnswers:
+        if self.answers is None:
+            raise RuntimeError("idempotent creates need shred keys (build_registry gives them)")
+        return self.answers
+
+    def replay(self, idempotency: Idempotency | None, answer_type: type[Answer]) -> Answer | None:
+        """The first answer to a create retried with its Idempotency-Key, else None."""
+        if idempotency is None:
+            return None
+        return self._idempotent().replay(idempotency, answer_type, self.clock())
+
+    def answered(self, idempotency: Idempotency | None, answer: BaseModel) -> list[Any]:
+        """What to save with a create so that its retries get `answer` (nothing without a key)."""
+        if idempotency is None:
+            return []
+        return list(self._idempotent().record(idempotency, answer, self.clock()))
+
     def create_workspace(self, cmd: CreateWorkspace) -> tuple[WorkspaceCreated, int]:
+        if (first := self.replay(cmd.idempotency, WorkspaceCreated)) is not None:
+            return first, 0
         api_key = new_secret(API_KEY_PREFIX)
         workspace = Workspace.create(
             cmd.name,
@@ -101,19 +127,20 @@ class Registry:
             keyed_hash(api_key, self.key),
             public_prefix(api_key, API_KEY_PREFIX),
         )
-        try:
-            position = self._save(workspace)
-        except IntegrityError:
-            raise conflict("Workspace with this name already exists", field="name") from None
-        return (
-            WorkspaceCreated(
-                workspace_id=external_id(workspace.id),
-                workspace_name=workspace.name,
-                tier=cmd.tier,
-                api_key=api_key,
-            ),
-            position,
+        created = WorkspaceCreated(
+            workspace_id=external_id(workspace.id),
+            workspace_name=workspace.name,
+            tier=cmd.tier,
+            api_key=api_key,
         )
+        try:
+            position = self._save(workspace, *self.answered(cmd.idempotency, created))
+        except IntegrityError:
+            # A parallel first use of the same key may have won: its answer is this one's.
+            if (first := self.replay(cmd.idempotency, WorkspaceCreated)) is not None:
+                return first, 0
+            raise conflict("Workspace with this name already exists", field="name") from None
+        return created, position
 
     def authenticate_workspace(self, query: AuthenticateWorkspace) -> WorkspaceIdentity:
         if not is_well_formed(query.api_key, API_KEY_PREFIX):

@@ -27,6 +27,7 @@ from agentplane.security.nats_credentials import (
     callout_secrets,
     service_credential,
 )
+from agentplane.security.shred_keys import ShredKeys
 from agentplane.security.signing import SigningKey
 from agentplane.settings import Settings
 
@@ -49,6 +50,7 @@ def build_registry(settings: Settings, views: ViewStore | None = None) -> Regist
         server_key(settings.service_data_dir()),
         agent_token_ttl=timedelta(seconds=settings.agent_token_ttl_seconds),
         agent_domain=settings.agent_domain,
+        shred_keys=ShredKeys(settings.service_data_dir() / "idempotency-keys"),
     )
 
 
