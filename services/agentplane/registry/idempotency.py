@@ -9,6 +9,9 @@ refused (409) and, once the day's key is deleted, the stored secret is unreadabl
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -20,6 +23,8 @@ from agentplane.contracts.idempotency import IDEMPOTENCY_WINDOW_HOURS, Idempoten
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.registry.domain.idempotency import IdempotentAnswer, idempotency_id
 from agentplane.security.shred_keys import KeyShredded, ShredKeys
+
+log = logging.getLogger("agentplane.registry.idempotency")
 
 Answer = TypeVar("Answer", bound=BaseModel)
 WINDOW = timedelta(hours=IDEMPOTENCY_WINDOW_HOURS)
@@ -77,3 +82,14 @@ class IdempotentAnswers:
     def shred_expired(self, now: datetime) -> list[str]:
         """Delete day keys no retry can need any more (their day ended over 24 h ago)."""
         return self.keys.shred_before(now - WINDOW)
+
+
+async def shred_expired_keys(
+    answers: IdempotentAnswers, clock: Callable[[], datetime], every_seconds: float = 3600.0
+) -> None:
+    """Forever: erase (crypto-shred) the stored answers no retry may read any more."""
+    while True:
+        shredded = await asyncio.to_thread(answers.shred_expired, clock())
+        if shredded:
+            log.info("idempotent answers of %s erased (day keys deleted)", ", ".join(shredded))
+        await asyncio.sleep(every_seconds)

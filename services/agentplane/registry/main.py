@@ -15,6 +15,7 @@ from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.handlers import register_handlers
+from agentplane.registry.idempotency import shred_expired_keys
 from agentplane.registry.nats_admission import NatsAdmission
 from agentplane.registry.nats_callout_handler import CalloutResponder
 from agentplane.registry.nats_revocation import ConnectionCloser, close_on_revocation
@@ -104,6 +105,9 @@ def build(settings: Settings) -> RegistryService:
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)
+        if registry.answers is not None:
+            answers = registry.answers
+            host.loop(lambda: shred_expired_keys(answers, registry.clock))
 
     host.on_start(start_relay)
     return service
