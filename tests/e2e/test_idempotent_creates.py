@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 
+from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
 
@@ -31,9 +32,7 @@ def test_a_retried_workspace_create_returns_the_same_key(
     assert _create(http, system, name, None).status_code == 409
 
 
-def test_the_same_key_for_another_request_is_409(
-    http: httpx.Client, system: RunningSystem
-) -> None:
+def test_the_same_key_for_another_request_is_409(http: httpx.Client, system: RunningSystem) -> None:
     key = str(uuid.uuid4())
     assert _create(http, system, f"idem-{uuid.uuid4().hex[:8]}", key).status_code == 201
     other = _create(http, system, f"idem-{uuid.uuid4().hex[:8]}", key)
@@ -53,3 +52,49 @@ def test_keys_are_per_principal_and_bounded(http: httpx.Client, system: RunningS
     )
     assert smuggled.status_code == 201, smuggled.text
     assert _create(http, system, name, None).status_code == 409
+
+
+def _retried(http: httpx.Client, path: str, ws: dict[str, str], body: dict[str, object]):
+    headers = {"x-api-key": ws["apiKey"], "Idempotency-Key": str(uuid.uuid4())}
+    first = http.post(path, json=body, headers=headers)
+    again = http.post(path, json=body, headers=headers)
+    return first, again
+
+
+def test_provision_and_enrollment_tokens_are_idempotent(
+    http: httpx.Client, workspace: dict[str, str], system: RunningSystem
+) -> None:
+    first, again = _retried(
+        http, "/v1/agents/provision", workspace, {"clientType": "cursor", "name": "idem"}
+    )
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    listed = http.get("/v1/agents", headers={"x-api-key": workspace["apiKey"]}).json()
+    assert [a["id"] for a in listed].count(first.json()["agentId"]) == 1
+    assert sum(1 for a in listed if a["name"] == "idem") == 1
+    # The replayed token is the agent's live token.
+    beat = http.post(
+        "/v1/agents/heartbeat",
+        json={"agentId": first.json()["agentId"], "token": again.json()["token"]},
+    )
+    assert beat.status_code == 200, beat.text
+
+    first, again = _retried(http, "/v1/enrollment-tokens", workspace, {"kind": "enrollment"})
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+
+    # Keys are per principal: another workspace using the same key gets its own token.
+    other = create_workspace(http, system.admin_token)
+    key = str(uuid.uuid4())
+    mine = http.post(
+        "/v1/enrollment-tokens",
+        json={"kind": "enrollment"},
+        headers={"x-api-key": workspace["apiKey"], "Idempotency-Key": key},
+    )
+    theirs = http.post(
+        "/v1/enrollment-tokens",
+        json={"kind": "enrollment"},
+        headers={"x-api-key": other["apiKey"], "Idempotency-Key": key},
+    )
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["token"] != theirs.json()["token"]

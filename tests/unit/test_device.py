@@ -191,7 +191,10 @@ def test_enroll_creates_a_device_agent_of_the_fleet(
     registry: Registry, device: DeviceAgents, workspace_id: str, signing_key: SigningKey
 ) -> None:
     agent_id, api_key, public_key = enroll(device, enrollment_token(registry, workspace_id))
-    assert api_key.startswith("ap_dev_") and public_key == signing_key.public_key_b64()
+    # The workspace's own release key, not the root key.
+    workspace_key = signing_key.for_workspace(workspace_id).public_key_b64()
+    assert api_key.startswith("ap_dev_") and public_key == workspace_key
+    assert public_key != signing_key.public_key_b64()
     listed = registry.list_agents(ListAgents(workspace_id=workspace_id)).agents
     assert [str(a.id) for a in listed] == [agent_id]
     assert listed[0].dialect == "device" and listed[0].name == "WORKSTATION-01"
@@ -386,10 +389,17 @@ def test_release_is_signed_over_canonical_json_of_three_fields(
     }
     assert release.signed_payload == canonical_json(payload)  # type: ignore[attr-defined]
     assert verify(
-        signing_key.public_key_b64(),
+        signing_key.for_workspace(workspace_id).public_key_b64(),
         release.signed_payload.encode(),  # type: ignore[attr-defined]
         release.signature,  # type: ignore[attr-defined]
     )
+    # Another workspace's key (or the root key) does not verify it.
+    for other in (signing_key.for_workspace("ws_other"), signing_key):
+        assert not verify(
+            other.public_key_b64(),
+            release.signed_payload.encode(),  # type: ignore[attr-defined]
+            release.signature,  # type: ignore[attr-defined]
+        )
 
 
 def test_update_is_the_newest_release_and_never_a_rollback(

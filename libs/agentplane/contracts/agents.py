@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.idempotency import Idempotency
+
 
 class ClientType(StrEnum):
     """The tool requesting an agent token (seed 000 provision)."""
@@ -55,6 +57,7 @@ class ProvisionAgent(BaseModel):
     label: str | None = Field(default=None, max_length=100)
     name: str | None = Field(default=None, max_length=100)
     ttl_seconds: int = Field(default=7200, ge=60, le=86400)
+    idempotency: Idempotency | None = None  # from the Idempotency-Key header
 
 
 class AgentProvisioned(BaseModel):
@@ -155,6 +158,7 @@ class IssueEnrollmentToken(BaseModel):
     workspace_id: str
     kind: EnrollmentKind
     ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    idempotency: Idempotency | None = None  # from the Idempotency-Key header
 
 
 class EnrollmentTokenIssued(BaseModel):

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from pydantic import BaseModel
 
 from agentplane.contracts.agents import (
     AgentIdentity,
@@ -111,36 +110,50 @@ class Registry:
             return None
         return self._idempotent().replay(idempotency, answer_type, self.clock())
 
-    def answered(self, idempotency: Idempotency | None, answer: BaseModel) -> list[Any]:
-        """What to save with a create so that its retries get `answer` (nothing without a key)."""
-        if idempotency is None:
-            return []
-        return list(self._idempotent().record(idempotency, answer, self.clock()))
+    def once(
+        self,
+        idempotency: Idempotency | None,
+        answer_type: type[Answer],
+        create: Callable[[], tuple[Answer, list[Any]]],
+    ) -> tuple[Answer, int]:
+        """Run a create once per Idempotency-Key: its aggregates and its answer in one save.
+
+        A retry gets the stored answer; a parallel first use of the key that lost the save
+        gets the winner's. Without a key: a plain create (IntegrityError propagates).
+        """
+        if (first := self.replay(idempotency, answer_type)) is not None:
+            return first, 0
+        answer, aggregates = create()
+        stored = self._idempotent().record(idempotency, answer, self.clock()) if idempotency else []
+        try:
+            position = self._save(*aggregates, *stored)
+        except IntegrityError:
+            if (first := self.replay(idempotency, answer_type)) is not None:
+                return first, 0
+            raise
+        return answer, position
 
     def create_workspace(self, cmd: CreateWorkspace) -> tuple[WorkspaceCreated, int]:
-        if (first := self.replay(cmd.idempotency, WorkspaceCreated)) is not None:
-            return first, 0
-        api_key = new_secret(API_KEY_PREFIX)
-        workspace = Workspace.create(
-            cmd.name,
-            cmd.tier.value,
-            keyed_hash(api_key, self.key),
-            public_prefix(api_key, API_KEY_PREFIX),
-        )
-        created = WorkspaceCreated(
-            workspace_id=external_id(workspace.id),
-            workspace_name=workspace.name,
-            tier=cmd.tier,
-            api_key=api_key,
-        )
+        def create() -> tuple[WorkspaceCreated, list[Any]]:
+            api_key = new_secret(API_KEY_PREFIX)
+            workspace = Workspace.create(
+                cmd.name,
+                cmd.tier.value,
+                keyed_hash(api_key, self.key),
+                public_prefix(api_key, API_KEY_PREFIX),
+            )
+            created = WorkspaceCreated(
+                workspace_id=external_id(workspace.id),
+                workspace_name=workspace.name,
+                tier=cmd.tier,
+                api_key=api_key,
+            )
+            return created, [workspace]
+
         try:
-            position = self._save(workspace, *self.answered(cmd.idempotency, created))
+            return self.once(cmd.idempotency, WorkspaceCreated, create)
         except IntegrityError:
-            # A parallel first use of the same key may have won: its answer is this one's.
-            if (first := self.replay(cmd.idempotency, WorkspaceCreated)) is not None:
-                return first, 0
             raise conflict("Workspace with this name already exists", field="name") from None
-        return created, position
 
     def authenticate_workspace(self, query: AuthenticateWorkspace) -> WorkspaceIdentity:
         if not is_well_formed(query.api_key, API_KEY_PREFIX):
@@ -163,29 +176,30 @@ class Registry:
 
     def provision_agent(self, cmd: ProvisionAgent) -> tuple[AgentProvisioned, int]:
         workspace = self._workspace(cmd.workspace_id)
-        token = new_secret(AGENT_TOKEN_PREFIX)
-        expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
-        agent = Agent.provision(
-            uuid4(),
-            cmd.workspace_id,
-            cmd.client_type.value,
-            cmd.name,
-            cmd.label,
-            keyed_hash(token, self.key),
-            public_prefix(token, AGENT_TOKEN_PREFIX),
-            expires_at,
-        )
-        position = self._save(agent)
-        return (
-            AgentProvisioned(
+
+        def create() -> tuple[AgentProvisioned, list[Any]]:
+            token = new_secret(AGENT_TOKEN_PREFIX)
+            expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
+            agent = Agent.provision(
+                uuid4(),
+                cmd.workspace_id,
+                cmd.client_type.value,
+                cmd.name,
+                cmd.label,
+                keyed_hash(token, self.key),
+                public_prefix(token, AGENT_TOKEN_PREFIX),
+                expires_at,
+            )
+            provisioned = AgentProvisioned(
                 agent_id=agent.id,
                 token=token,
                 expires_at=expires_at,
                 workspace_id=cmd.workspace_id,
                 workspace_name=workspace["workspace_name"],
-            ),
-            position,
-        )
+            )
+            return provisioned, [agent]
+
+        return self.once(cmd.idempotency, AgentProvisioned, create)
 
     def register_agent(self, cmd: RegisterAgent) -> tuple[AgentRecord, int]:
         self._workspace(cmd.workspace_id)
@@ -271,18 +285,22 @@ class Registry:
         self, cmd: IssueEnrollmentToken
     ) -> tuple[EnrollmentTokenIssued, int]:
         self._workspace(cmd.workspace_id)
-        prefix = ENROLLMENT_PREFIXES[cmd.kind]
-        token = new_secret(prefix)
-        expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
-        issued = EnrollmentToken.issue(
-            keyed_hash(token, self.key),
-            cmd.workspace_id,
-            cmd.kind.value,
-            public_prefix(token, prefix),
-            expires_at,
-        )
-        position = self._save(issued)
-        return EnrollmentTokenIssued(token=token, kind=cmd.kind, expires_at=expires_at), position
+
+        def create() -> tuple[EnrollmentTokenIssued, list[Any]]:
+            prefix = ENROLLMENT_PREFIXES[cmd.kind]
+            token = new_secret(prefix)
+            expires_at = self.clock() + timedelta(seconds=cmd.ttl_seconds)
+            issued = EnrollmentToken.issue(
+                keyed_hash(token, self.key),
+                cmd.workspace_id,
+                cmd.kind.value,
+                public_prefix(token, prefix),
+                expires_at,
+            )
+            answer = EnrollmentTokenIssued(token=token, kind=cmd.kind, expires_at=expires_at)
+            return answer, [issued]
+
+        return self.once(cmd.idempotency, EnrollmentTokenIssued, create)
 
     def use_enrollment_token(
         self, token: str, kind: EnrollmentKind, agent_id: UUID

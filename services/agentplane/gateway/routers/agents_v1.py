@@ -42,6 +42,7 @@ from agentplane.contracts.liveness import AgentBeat, LivenessQuery, LivenessRepo
 from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 
 router = APIRouter(tags=["agents (seed 000)"])
 
@@ -103,14 +104,19 @@ async def _get(bus: BusClient, workspace_id: str, agent_id: UUID) -> AgentRecord
     )
 
 
-@router.post("/v1/agents/provision", status_code=201)
-async def provision(body: ProvisionBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
+@router.post("/v1/agents/provision", status_code=201, responses=IDEMPOTENCY_RESPONSES)
+async def provision(
+    body: ProvisionBody, ws: Workspace, bus: Bus, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Provision an agent; its token is shown once (again only to a retry with the same
+    Idempotency-Key)."""
     cmd = ProvisionAgent(
         workspace_id=ws.workspace_id,
         client_type=body.client_type,
         label=body.label,
         name=body.name,
         ttl_seconds=body.ttl_seconds,
+        idempotency=idempotency(idempotency_key, ws.workspace_id, "agents.provision", body),
     )
     result = AgentProvisioned.model_validate(await bus.request(Registry.AGENT_PROVISION, cmd))
     return {
