@@ -98,3 +98,31 @@ def test_provision_and_enrollment_tokens_are_idempotent(
     )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["token"] != theirs.json()["token"]
+
+
+def test_a_retried_enrollment_gets_the_same_identity(
+    http: httpx.Client, workspace: dict[str, str]
+) -> None:
+    token = http.post(
+        "/v1/enrollment-tokens",
+        json={"kind": "enrollment"},
+        headers={"x-api-key": workspace["apiKey"]},
+    ).json()["token"]
+    body = {
+        "token": token,
+        "hostname": "IDEM-01",
+        "os": "linux",
+        "arch": "x86_64",
+        "agent_version": "1.0.0",
+    }
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = http.post("/api/agent/enroll", json=body, headers=key)
+    again = http.post("/api/agent/enroll", json=body, headers=key)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.json() == first.json()
+    # Without the key (or with another) the used token is refused as before.
+    assert http.post("/api/agent/enroll", json=body).status_code == 401
+    other_key = {"Idempotency-Key": str(uuid.uuid4())}
+    assert http.post("/api/agent/enroll", json=body, headers=other_key).status_code == 401
+    listed = http.get("/v1/agents", headers={"x-api-key": workspace["apiKey"]}).json()
+    assert sum(1 for a in listed if a["name"] == "IDEM-01") == 1

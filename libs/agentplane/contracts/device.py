@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.semver import SEMVER_PATTERN
 
 # The `dialect` of seed 003 device agents in the registry.
@@ -30,6 +31,7 @@ class EnrollDevice(BaseModel):
     os: str = Field(min_length=1, max_length=50)
     arch: str = Field(min_length=1, max_length=50)
     agent_version: SemVer
+    idempotency: Idempotency | None = None  # from the Idempotency-Key header
 
 
 class DeviceEnrolled(BaseModel):

@@ -31,14 +31,29 @@ class AsyncDevice(Resource):
     """Endpoints a device agent calls with its X-Agent-Key / X-Agent-ID headers."""
 
     async def enroll(
-        self, token: str, hostname: str, os: str, arch: str, agent_version: str
+        self,
+        token: str,
+        hostname: str,
+        os: str,
+        arch: str,
+        agent_version: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> DeviceEnrollment:
-        """Trade a one-time enrollment token for an agent id and API key (shown once)."""
+        """Trade a one-time enrollment token for an agent id and API key (shown once; with an
+        `idempotency_key` a retry whose first answer was lost gets the same identity)."""
         body = EnrollBody(
             token=token, hostname=hostname, os=os, arch=arch, agent_version=agent_version
         )
         return await self._t.send(
-            Call("POST", "/api/agent/enroll", data(DeviceEnrollment), body=body, auth=Auth.NONE)
+            Call(
+                "POST",
+                "/api/agent/enroll",
+                data(DeviceEnrollment),
+                body=body,
+                auth=Auth.NONE,
+                idempotency_key=idempotency_key,
+            )
         )
 
     async def heartbeat(

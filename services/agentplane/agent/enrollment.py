@@ -48,12 +48,16 @@ async def obtain_identity(
         )
     async with AsyncClient(server, timeout=15.0) as client:
         enrolled = await client.device.enroll(
-            token=enrollment_token, agent_version=version, **host_facts()
+            token=enrollment_token,
+            agent_version=version,
+            idempotency_key=state.enrollment_key(),
+            **host_facts(),
         )
     identity = Identity(
         "device", str(enrolled.agent_id), enrolled.api_key, server.rstrip("/"), enrolled.public_key
     )
     # Persist before first use: a crash right after enrollment must not lose the key.
     state.save_identity(identity)
+    state.forget_enrollment_key()
     log.info("enrolled as agent %s", identity.agent_id)
     return identity

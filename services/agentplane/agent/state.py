@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 IDENTITY_FILE = "identity.json"
 HANDLED_FILE = "handled.json"
+ENROLLMENT_KEY_FILE = "enrollment_key.json"
 RUN_FILE = "run.json"
 DEFAULT_STATE_DIR = Path.home() / ".agentplane-agent"
 # Enough to cover every message the hub may resend after a reconnect.
@@ -94,6 +96,20 @@ class StateDir:
 
     def save_identity(self, identity: Identity) -> None:
         write_json(self.path / IDENTITY_FILE, asdict(identity))
+
+    def enrollment_key(self) -> str:
+        """The Idempotency-Key of this state dir's enrollment, kept until it succeeds: a retry
+        after a lost answer (or a crash mid-enrollment) gets the same identity, not a 401."""
+        path = self.path / ENROLLMENT_KEY_FILE
+        document = read_json(path)
+        if document and isinstance(document.get("key"), str):
+            return str(document["key"])
+        key = f"enroll-{uuid.uuid4()}"
+        write_json(path, {"key": key})
+        return key
+
+    def forget_enrollment_key(self) -> None:
+        (self.path / ENROLLMENT_KEY_FILE).unlink(missing_ok=True)
 
     def load_run(self) -> dict[str, Any]:
         return read_json(self.path / RUN_FILE) or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -94,42 +94,45 @@ class DeviceAgents:
     # -- enrollment --------------------------------------------------------------------------
 
     def enroll(self, cmd: EnrollDevice) -> tuple[DeviceEnrolled, int]:
-        agent_id = uuid4()
         invalid_token = unauthorized("Invalid or expired enrollment token")
-        try:
-            token = self.registry.use_enrollment_token(
-                cmd.token, EnrollmentKind.ENROLLMENT, agent_id
+
+        def create() -> tuple[DeviceEnrolled, list[Any]]:
+            agent_id = uuid4()
+            try:
+                token = self.registry.use_enrollment_token(
+                    cmd.token, EnrollmentKind.ENROLLMENT, agent_id
+                )
+            except ServiceError:
+                raise invalid_token from None
+            api_key = new_secret(DEVICE_KEY_PREFIX)
+            agent = Agent.enroll(
+                agent_id,
+                token.workspace_id,
+                DIALECT,
+                cmd.hostname,
+                None,
+                keyed_hash(api_key, self.registry.key),
+                public_prefix(api_key, DEVICE_KEY_PREFIX),
+                None,
+                attributes={
+                    "hostname": cmd.hostname,
+                    "os": cmd.os,
+                    "arch": cmd.arch,
+                    "agent_version": cmd.agent_version,
+                },
             )
-        except ServiceError:
-            raise invalid_token from None
-        api_key = new_secret(DEVICE_KEY_PREFIX)
-        agent = Agent.enroll(
-            agent_id,
-            token.workspace_id,
-            DIALECT,
-            cmd.hostname,
-            None,
-            keyed_hash(api_key, self.registry.key),
-            public_prefix(api_key, DEVICE_KEY_PREFIX),
-            None,
-            attributes={
-                "hostname": cmd.hostname,
-                "os": cmd.os,
-                "arch": cmd.arch,
-                "agent_version": cmd.agent_version,
-            },
-        )
-        try:
+            workspace_key = self.signing_key.for_workspace(str(token.workspace_id))
+            enrolled = DeviceEnrolled(
+                agent_id=agent_id, api_key=api_key, public_key=workspace_key.public_key_b64()
+            )
             # Token use and agent in one save: of parallel uses of one token exactly one lands.
-            position = self.registry._save(token, agent)
+            return enrolled, [token, agent]
+
+        try:
+            # With an Idempotency-Key, a retry (the answer was lost) gets the same identity.
+            return self.registry.once(cmd.idempotency, DeviceEnrolled, create)
         except IntegrityError:
             raise invalid_token from None
-        enrolled = DeviceEnrolled(
-            agent_id=agent_id,
-            api_key=api_key,
-            public_key=self.signing_key.for_workspace(str(token.workspace_id)).public_key_b64(),
-        )
-        return enrolled, position
 
     # -- authentication ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Answers are `{"success": true, "data": …}`; errors `{"success": false, "error"
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,19 +26,27 @@ from agentplane.contracts.subjects import Registry
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.device_auth import Device, DeviceRoute
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.liveness import offline_after, record_beat
 
 router = APIRouter(tags=["device agents (seed 003)"], route_class=DeviceRoute)
 
 
-@router.post("/api/agent/enroll")
-async def enroll(body: EnrollBody, bus: Bus) -> dict[str, Any]:
+@router.post("/api/agent/enroll", responses=IDEMPOTENCY_RESPONSES)
+async def enroll(
+    body: EnrollBody, bus: Bus, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """Trade a one-time enrollment token for an agent id and API key; a retry with the same
+    token and Idempotency-Key (the answer was lost) gets the same identity."""
+    # The token is the principal: only its holder can replay the answer.
+    scope = "enroll:" + hashlib.sha256(body.token.encode()).hexdigest()
     cmd = EnrollDevice(
         token=body.token,
         hostname=body.hostname,
         os=body.os,
         arch=body.arch,
         agent_version=body.agent_version,
+        idempotency=idempotency(idempotency_key, scope, "device.enroll", body),
     )
     enrolled = DeviceEnrolled.model_validate(await bus.request(Registry.DEVICE_ENROLL, cmd))
     return {
