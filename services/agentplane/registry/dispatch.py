@@ -30,12 +30,16 @@ class Dispatch:
 
     def __init__(self, relay: OutboxRelay) -> None:
         self.relay = relay
+        # Built here, not at import: importing the registry starts no threads.
+        self.threads = ThreadPoolExecutor(
+            max_workers=COMMAND_THREADS, thread_name_prefix="registry-command"
+        )
 
     async def command(
         self, use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any
     ) -> BaseModel:
         result, position = await asyncio.get_running_loop().run_in_executor(
-            COMMAND_THREADS, use_case, cmd
+            self.threads, use_case, cmd
         )
         # Reply once the events are public, so audit and subscribers see them next. A slow
         # stream delays that, but the change is committed and will be published: a saved
