@@ -18,11 +18,11 @@ Query = Callable[[Callable[[Any], BaseModel], Any], Any]
 
 log = logging.getLogger("agentplane.registry.dispatch")
 
-# Commands block on the group commit in these threads: enough of them to form big groups.
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.
 PUBLISH_WAIT_SECONDS = 2.0
 
-COMMAND_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="registry-command")
+# Commands block on the group commit in these threads: enough of them to form big groups.
+COMMAND_THREADS = 64
 
 
 class Dispatch:
