@@ -44,10 +44,8 @@ def test_kill_9_of_registry_during_1000_idempotent_workspace_creates(
     system_factory: Callable[..., RunningSystem],
 ) -> None:
     system = system_factory()
-    names = [f"kill-{i}-{uuid.uuid4().hex[:6]}" for i in range(CLIENTS)]
-    statuses: Counter = Counter()
 
-    async def storm() -> list[dict[str, str]]:
+    async def storm(names: list[str], statuses: Counter) -> list[dict[str, str]]:
         created = asyncio.Event()
         limits = httpx.Limits(max_connections=100)
         async with httpx.AsyncClient(base_url=system.base_url, timeout=60, limits=limits) as c:
@@ -63,9 +61,15 @@ def test_kill_9_of_registry_during_1000_idempotent_workspace_creates(
             await asyncio.to_thread(system.wait_restarted, "registry", old_pid)
             return answers
 
-    answers = asyncio.run(storm())
-    # The kill interrupted requests in flight (a run with none proves nothing).
-    assert statuses[503] + statuses["connection error"] > 0, statuses
+    # A busy machine may finish a storm before the kill lands: then the round proved nothing
+    # and another one runs, until a kill interrupted requests in flight.
+    for _ in range(3):
+        statuses: Counter = Counter()
+        names = [f"kill-{i}-{uuid.uuid4().hex[:6]}" for i in range(CLIENTS)]
+        answers = asyncio.run(storm(names, statuses))
+        if statuses[503] + statuses["connection error"] > 0:
+            break
+    assert statuses[503] + statuses["connection error"] > 0, f"no kill interrupted: {statuses}"
     assert [a["workspaceName"] for a in answers] == names, statuses
     assert len({a["workspaceId"] for a in answers}) == CLIENTS
     with httpx.Client(base_url=system.base_url, timeout=60) as http:

@@ -227,7 +227,23 @@ class TaskResult(BaseModel):
     finished_at: datetime
 
 
+class MessageBody(BaseModel):
+    """Hub → agent (`HubKind.MESSAGE`): a message of another agent; the ack marks it delivered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(min_length=1, max_length=100)
+    from_agent_id: UUID
+    channel: str | None = None
+    type: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    correlation_id: str | None = None
+    created_at: datetime
+    expires_at: datetime
+
+
 BODY_MODELS: dict[HubKind, type[BaseModel]] = {
+    HubKind.MESSAGE: MessageBody,
     HubKind.COMMAND: CommandBody,
     HubKind.CONFIG: ConfigBody,
     HubKind.DRAIN: DrainBody,

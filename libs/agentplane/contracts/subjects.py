@@ -186,3 +186,7 @@ class Messaging:
     COMMAND_GET = f"{PREFIX}.messaging.command.get"
     COMMAND_LIST = f"{PREFIX}.messaging.command.list"
     COMMAND_CANCEL = f"{PREFIX}.messaging.command.cancel"
+    MESSAGE_SEND = f"{PREFIX}.messaging.message.send"
+    MESSAGE_BROADCAST = f"{PREFIX}.messaging.message.broadcast"
+    MESSAGE_LIST = f"{PREFIX}.messaging.message.list"
+    MESSAGE_READ = f"{PREFIX}.messaging.message.read"

@@ -24,6 +24,7 @@ from agentplane.gateway.routers import (
     device_operator,
     enrollment,
     health,
+    messages,
     orchestrator_heartbeat,
     pap,
 )
@@ -84,4 +85,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(orchestrator_heartbeat.router)
     app.include_router(channel.router)
     app.include_router(commands.router)
+    app.include_router(messages.router)
     return app

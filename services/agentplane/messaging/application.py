@@ -36,7 +36,7 @@ from agentplane.messaging.domain import (
     command_uuid,
     idempotent_command_uuid,
 )
-from agentplane.messaging.projections import COMMAND, OPEN, CommandProjection
+from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
 
 NOT_FOUND = "Command not found"
 # Attempts of a change that lost a race with another writer of the same command.
@@ -82,7 +82,8 @@ class Commands:
         self.store = store
         self.views = views
         self.clock = clock
-        self.projector = ProjectionRunner(store, views, CommandProjection())
+        # One projection for the whole store: messages (messages.py) share this log.
+        self.projector = ProjectionRunner(store, views, MessagingProjection())
         self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
 
     # -- operator side ---------------------------------------------------------------------

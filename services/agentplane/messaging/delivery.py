@@ -1,11 +1,13 @@
-"""Delivery of commands over the agent channel: an attempt that may repeat, never the intent.
+"""Delivery of commands and messages over the agent channel: an attempt that may repeat,
+never the intent.
 
 A command is sent as a NATS request on the agent's inbox. NoResponders means no channel of
 the agent is connected: the command stays queued until the agent says hello. A reply is the
 agent's acknowledgement. A timeout means it may have arrived: the command counts as delivered
 and is sent again later; the agent drops repeats by id. One agent's commands go out one at a
 time, oldest first, and an unanswered one holds back the later ones until the retry: they
-arrive in the order they were sent.
+arrive in the order they were sent. Messages follow the agent's commands the same way; an
+acknowledged message is recorded as delivered (it stays in the inbox until read or expired).
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from agentplane.contracts.channel import (
     CommandResult,
     HubKind,
     HubMessage,
+    MessageBody,
 )
 from agentplane.contracts.commands import CommandView
+from agentplane.contracts.messages import MessageView
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
+from agentplane.messaging.messages import Messages
 
 log = logging.getLogger("agentplane.messaging.delivery")
 
@@ -53,6 +58,25 @@ def hub_message(command: CommandView) -> HubMessage:
     )
 
 
+def message_hub_message(message: MessageView) -> HubMessage:
+    body = MessageBody(
+        message_id=message.message_id,
+        from_agent_id=message.from_agent_id,
+        channel=message.channel,
+        type=message.type.value,
+        payload=message.payload,
+        correlation_id=message.correlation_id,
+        created_at=message.created_at,
+        expires_at=message.expires_at,
+    )
+    return HubMessage(
+        id=message.message_id,
+        kind=HubKind.MESSAGE,
+        sent_at=datetime.now(UTC),
+        body=body.model_dump(mode="json"),
+    )
+
+
 class Deliverer:
     """Sends each agent's pending commands, one agent's at a time, in order."""
 
@@ -61,9 +85,11 @@ class Deliverer:
         nc: Client,
         commands: Commands,
         relay: OutboxRelay | None,
+        messages: Messages | None = None,
     ) -> None:
         self.nc = nc
         self.commands = commands
+        self.messages = messages
         self.relay = relay
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -89,26 +115,49 @@ class Deliverer:
                 # Not connected (None): the rest waits for its hello. Unanswered (False): the
                 # rest waits for the retry, so no later command overtakes this one.
                 if not await self._send(agent_id, command):
-                    break
+                    return acknowledged
                 acknowledged += 1
+            if self.messages is not None:
+                waiting = await asyncio.to_thread(self.messages.undelivered, agent_id)
+                for message in waiting:
+                    if not await self._send_message(agent_id, message):
+                        break
+                    acknowledged += 1
         return acknowledged
 
-    async def _send(self, agent_id: str, command: CommandView) -> bool | None:
-        """True when acknowledged, False when it may have arrived, None when nobody listens."""
-        data = hub_message(command).model_dump_json().encode()
+    async def _request(self, agent_id: str, hub: HubMessage) -> ChannelAck | bool | None:
+        """The agent's ack; False when it may have arrived unanswered; None when nobody listens."""
+        data = hub.model_dump_json().encode()
         try:
             reply = await self.nc.request(AgentChannel.inbox(agent_id), data, timeout=ACK_TIMEOUT)
         except NoRespondersError:
             return None
         except NatsTimeout:
-            await self._record(self.commands.delivered, command.command_id)
             return False
         try:
-            ack = ChannelAck.model_validate_json(reply.data)
+            return ChannelAck.model_validate_json(reply.data)
         except ValidationError:
-            log.warning("agent %s sent an invalid ack for %s", agent_id, command.command_id)
-            await self._record(self.commands.delivered, command.command_id)
+            log.warning("agent %s sent an invalid ack for %s", agent_id, hub.id)
             return False
+
+    async def _send_message(self, agent_id: str, message: MessageView) -> bool | None:
+        assert self.messages is not None
+        ack = await self._request(agent_id, message_hub_message(message))
+        if not isinstance(ack, ChannelAck):
+            return ack
+        if not ack.accepted:
+            # Still delivered: the agent heard it (it can read it from its inbox too).
+            log.info("agent %s refused message %s: %s", agent_id, message.message_id, ack.error)
+        await self._record(self.messages.delivered, message.message_id)
+        return True
+
+    async def _send(self, agent_id: str, command: CommandView) -> bool | None:
+        """True when acknowledged, False when it may have arrived, None when nobody listens."""
+        ack = await self._request(agent_id, hub_message(command))
+        if not isinstance(ack, ChannelAck):
+            if ack is False:
+                await self._record(self.commands.delivered, command.command_id)
+            return ack
         if not ack.accepted:
             # The agent will not run it (unknown kind, invalid body): that is its result.
             log.info("agent %s refused %s: %s", agent_id, command.command_id, ack.error)
@@ -129,6 +178,8 @@ class Deliverer:
             await asyncio.sleep(period)
             try:
                 agents = await asyncio.to_thread(self.commands.agents_with_pending)
+                if self.messages is not None:
+                    agents |= await asyncio.to_thread(self.messages.agents_with_undelivered)
                 await asyncio.gather(*(self.deliver(a) for a in agents))
             except asyncio.CancelledError:
                 raise
@@ -139,7 +190,10 @@ class Deliverer:
         while True:
             await asyncio.sleep(period)
             try:
-                if await asyncio.to_thread(self.commands.expire_due) and self.relay:
+                position = await asyncio.to_thread(self.commands.expire_due)
+                if self.messages is not None:
+                    position = max(position, await asyncio.to_thread(self.messages.expire_due))
+                if position and self.relay:
                     self.relay.wake()
             except asyncio.CancelledError:
                 raise

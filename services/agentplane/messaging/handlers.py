@@ -25,11 +25,18 @@ from agentplane.contracts.commands import (
 )
 from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
 from agentplane.contracts.liveness import LivenessQuery, LivenessReport
+from agentplane.contracts.messages import (
+    BroadcastMessage,
+    ListMessages,
+    MarkMessagesRead,
+    SendMessage,
+)
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.subjects import AgentChannel, Heartbeat, Messaging, Registry
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.settings import Settings
 
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.
@@ -55,7 +62,7 @@ class MessagingHandlers:
         self.deliverer = deliverer
         self.settings = settings
 
-    async def _published(self, position: int) -> None:
+    async def published(self, position: int) -> None:
         # The audit log shows the command once this returns; a slow stream delays that, but
         # the command is saved and will be published: never reported as failed.
         if position and not await self.relay.wait_published(position, PUBLISH_WAIT_SECONDS):
@@ -79,7 +86,7 @@ class MessagingHandlers:
         )
         view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
         self.deliverer.soon(str(cmd.agent_id))
-        await self._published(position)
+        await self.published(position)
         online = await self._online(cmd.agent_id)
         return CommandAccepted(command=view, agent_online=online, replayed=replayed)
 
@@ -91,7 +98,7 @@ class MessagingHandlers:
 
     async def cancel(self, cmd: CancelCommand) -> BaseModel:
         view, position = await asyncio.to_thread(self.commands.cancel, cmd)
-        await self._published(position)
+        await self.published(position)
         return view
 
     async def on_hello(self, msg: Msg) -> None:
@@ -134,13 +141,19 @@ class MessagingHandlers:
             self.relay.wake()
 
 
-def register_handlers(host: ServiceHost, handlers: MessagingHandlers) -> None:
+def register_handlers(
+    host: ServiceHost, handlers: MessagingHandlers, messages: MessageHandlers
+) -> None:
     """subject → (request model, use case); agent subjects take plain subscriptions."""
     table: list[tuple[str, type[BaseModel], object]] = [
         (Messaging.COMMAND_SEND, SendCommand, handlers.send),
         (Messaging.COMMAND_GET, GetCommand, handlers.get),
         (Messaging.COMMAND_LIST, ListCommands, handlers.list),
         (Messaging.COMMAND_CANCEL, CancelCommand, handlers.cancel),
+        (Messaging.MESSAGE_SEND, SendMessage, messages.send),
+        (Messaging.MESSAGE_BROADCAST, BroadcastMessage, messages.broadcast),
+        (Messaging.MESSAGE_LIST, ListMessages, messages.inbox),
+        (Messaging.MESSAGE_READ, MarkMessagesRead, messages.mark_read),
     ]
     for subject, model, use_case in table:
         host.handle(subject, replying(model)(use_case))  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""Composition root of the messaging service: remote commands over the agent channel."""
+"""Composition root of the messaging service: remote commands and agent messages, delivered
+over the agent channel."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from agentplane.messaging.handlers import (
     register_handlers,
     subscribe_agent_messages,
 )
+from agentplane.messaging.message_handlers import MessageHandlers
+from agentplane.messaging.messages import Messages
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
@@ -24,6 +27,7 @@ from agentplane.settings import Settings
 class MessagingService:
     host: ServiceHost
     commands: Commands
+    messages: Messages
 
 
 def build_commands(settings: Settings, views: ViewStore | None = None) -> Commands:
@@ -35,15 +39,20 @@ def build(settings: Settings) -> MessagingService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("messaging", settings.nats_url, service_credential(settings))
     commands = build_commands(settings)
+    # Messages share the commands' store, group commit and projection (one log).
+    messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
 
     async def start() -> None:
         nc = host.broker.connection
         relay = OutboxRelay(commands.store, nc.jetstream(), commands.views)
         await relay.start()
         bus = BusClient(nc, settings.request_timeout)
-        deliverer = Deliverer(nc, commands, relay)
+        await asyncio.to_thread(messages.load_timers)
+        deliverer = Deliverer(nc, commands, relay, messages)
         handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)
-        register_handlers(host, handlers)
+        register_handlers(
+            host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published)
+        )
         await subscribe_agent_messages(host, handlers)
         host.loop(relay.run)
         host.loop(commands.projector.run)
@@ -51,7 +60,7 @@ def build(settings: Settings) -> MessagingService:
         host.loop(deliverer.expire_forever)
 
     host.on_start(start)
-    return MessagingService(host=host, commands=commands)
+    return MessagingService(host=host, commands=commands, messages=messages)
 
 
 def main() -> None:

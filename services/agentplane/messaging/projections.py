@@ -1,4 +1,5 @@
-"""The messaging read model: every command, and the open ones still to deliver or finish."""
+"""The messaging read model: commands (every one, and the open ones still to deliver or
+finish) and messages (see message_projection)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from agentplane.eventstore.views import ViewTx
 from agentplane.messaging.domain import FINAL, Command, CommandStatus
+from agentplane.messaging.message_projection import MessageProjection
 
 COMMAND = "command"
 # Commands not yet in an end state (delivery, retries and expiry look only here).
@@ -74,3 +76,16 @@ class CommandProjection:
 def _open(doc: dict[str, Any]) -> dict[str, Any]:
     keys = ("command_id", "agent_id", "status", "created_at", "expires_at")
     return {k: doc[k] for k in keys}
+
+
+class MessagingProjection:
+    """The one projection of the messaging store: commands and messages share its log."""
+
+    name = "messaging"
+
+    def __init__(self) -> None:
+        self.parts = (CommandProjection(), MessageProjection())
+
+    def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
+        for part in self.parts:
+            part.apply(event, tx)

@@ -12,13 +12,13 @@ from agentplane.eventstore.replay import (
     verify_service_view,
 )
 from agentplane.messaging.application import MessagingStore
-from agentplane.messaging.projections import CommandProjection
+from agentplane.messaging.projections import MessagingProjection
 from agentplane.settings import Settings
 
 
 def verify(settings: Settings, scratch_dir: Path) -> ReplayResult:
     return verify_service_view(
-        settings, "messaging", MessagingStore, CommandProjection(), scratch_dir
+        settings, "messaging", MessagingStore, MessagingProjection(), scratch_dir
     )
 
 

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from pydantic import Field
 
 from agentplane.contracts.http.base import CamelModel
-
-
-class MessageType(StrEnum):
-    """Seed 000 message types."""
-
-    REQUEST = "request"
-    RESPONSE = "response"
-    EVENT = "event"
-    BROADCAST = "broadcast"
+from agentplane.contracts.messages import (
+    MAX_CHANNEL,
+    MAX_CORRELATION_ID,
+    MAX_MESSAGE_TTL_SECONDS,
+    MAX_READ_IDS,
+    MIN_MESSAGE_TTL_SECONDS,
+    MessageType,
+)
 
 
 class SendMessageBody(CamelModel):
@@ -26,25 +24,33 @@ class SendMessageBody(CamelModel):
 
     to_agent_id: UUID
     payload: dict[str, Any]
-    channel: str | None = Field(default=None, max_length=100)
+    channel: str | None = Field(default=None, max_length=MAX_CHANNEL)
+    # Default `event`.
     type: MessageType | None = None
-    correlation_id: str | None = Field(default=None, max_length=200)
-    ttl_seconds: int | None = Field(default=None, ge=1)
+    correlation_id: str | None = Field(default=None, max_length=MAX_CORRELATION_ID)
+    # Default 86400 (one day).
+    ttl_seconds: int | None = Field(
+        default=None, ge=MIN_MESSAGE_TTL_SECONDS, le=MAX_MESSAGE_TTL_SECONDS
+    )
 
 
 class BroadcastBody(CamelModel):
     """`POST /v1/agents/{id}/messages/broadcast`: to every agent of the workspace."""
 
     payload: dict[str, Any]
-    channel: str | None = Field(default=None, max_length=100)
+    channel: str | None = Field(default=None, max_length=MAX_CHANNEL)
+    # Default `broadcast`.
     type: MessageType | None = None
-    ttl_seconds: int | None = Field(default=None, ge=1)
+    correlation_id: str | None = Field(default=None, max_length=MAX_CORRELATION_ID)
+    ttl_seconds: int | None = Field(
+        default=None, ge=MIN_MESSAGE_TTL_SECONDS, le=MAX_MESSAGE_TTL_SECONDS
+    )
 
 
 class MarkReadBody(CamelModel):
     """`POST /v1/agents/{id}/messages/read`."""
 
-    message_ids: list[str] = Field(min_length=1, max_length=1000)
+    message_ids: list[str] = Field(min_length=1, max_length=MAX_READ_IDS)
 
 
 class MessageSent(CamelModel):
@@ -53,6 +59,8 @@ class MessageSent(CamelModel):
     success: bool
     message_id: str | None = None
     expires_at: datetime | None = None
+    # Broadcast: one message per recipient.
+    message_ids: list[str] | None = None
     recipients: int | None = None
 
 

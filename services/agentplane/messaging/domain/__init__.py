@@ -1,4 +1,4 @@
-"""The messaging service's domain: remote commands and their life (pure, no I/O)."""
+"""The messaging service's domain: remote commands and messages (pure, no I/O)."""
 
 from agentplane.messaging.domain.command import (
     FINAL,
@@ -9,13 +9,23 @@ from agentplane.messaging.domain.command import (
     idempotent_command_uuid,
     public_command_id,
 )
+from agentplane.messaging.domain.message import (
+    Message,
+    MessageGone,
+    message_uuid,
+    public_message_id,
+)
 
 __all__ = [
     "FINAL",
     "Command",
     "CommandStatus",
     "InvalidTransition",
+    "Message",
+    "MessageGone",
     "command_uuid",
     "idempotent_command_uuid",
+    "message_uuid",
     "public_command_id",
+    "public_message_id",
 ]

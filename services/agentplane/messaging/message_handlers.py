@@ -1,0 +1,89 @@
+"""Message requests: check the agents with the registry, record, answer, deliver later."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
+from agentplane.contracts.messages import (
+    BroadcastMessage,
+    ListMessages,
+    MarkMessagesRead,
+    SendMessage,
+)
+from agentplane.contracts.subjects import Registry
+from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.messages import Messages
+
+log = logging.getLogger("agentplane.messaging.messages")
+
+
+def _live(agent: AgentRecord) -> bool:
+    return not agent.deleted and agent.terminated_at is None
+
+
+class MessageHandlers:
+    """Message → use case → reply; delivery is started, never awaited, by a request."""
+
+    def __init__(
+        self,
+        messages: Messages,
+        bus: BusClient,
+        deliverer: Deliverer,
+        published: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self.messages = messages
+        self.bus = bus
+        self.deliverer = deliverer
+        self.published = published
+
+    async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
+        # not_found for an unknown agent or another workspace's, before anything is recorded.
+        await self.bus.request(
+            Registry.AGENT_GET, GetAgent(workspace_id=workspace_id, agent_id=agent_id)
+        )
+
+    async def send(self, cmd: SendMessage) -> BaseModel:
+        await self._agent(cmd.workspace_id, cmd.from_agent_id)
+        await self._agent(cmd.workspace_id, cmd.to_agent_id)
+        sent, position = await asyncio.to_thread(
+            self.messages.send, cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message
+        )
+        self.deliverer.soon(str(cmd.to_agent_id))
+        await self.published(position)
+        return sent
+
+    async def broadcast(self, cmd: BroadcastMessage) -> BaseModel:
+        await self._agent(cmd.workspace_id, cmd.from_agent_id)
+        data = await self.bus.request(
+            Registry.AGENT_LIST, ListAgents(workspace_id=cmd.workspace_id)
+        )
+        sender = str(cmd.from_agent_id)
+        recipients = [
+            str(a.id)
+            for a in AgentList.model_validate(data).agents
+            if _live(a) and str(a.id) != sender
+        ]
+        sent, position = await asyncio.to_thread(
+            self.messages.broadcast, cmd.workspace_id, cmd.from_agent_id, recipients, cmd.message
+        )
+        for recipient in recipients:
+            self.deliverer.soon(recipient)
+        await self.published(position)
+        return sent
+
+    async def inbox(self, query: ListMessages) -> BaseModel:
+        await self._agent(query.workspace_id, query.agent_id)
+        return await asyncio.to_thread(self.messages.inbox, query)
+
+    async def mark_read(self, cmd: MarkMessagesRead) -> BaseModel:
+        await self._agent(cmd.workspace_id, cmd.agent_id)
+        marked, position = await asyncio.to_thread(self.messages.mark_read, cmd)
+        await self.published(position)
+        return marked

@@ -1,0 +1,240 @@
+"""Message use cases: record first, then each delivery and read as it happens.
+
+Synchronous (eventsourcing); handlers call them in threads. Changes return the last
+notification id they recorded (0 when nothing changed). Messages share the commands' store,
+group commit and projection (one log per service).
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from agentplane.contracts.errors import invalid
+from agentplane.contracts.messages import (
+    BroadcastSent,
+    ListMessages,
+    MarkMessagesRead,
+    MessageFields,
+    MessagePage,
+    MessageSent,
+    MessagesMarkedRead,
+    MessageView,
+)
+from agentplane.eventstore.application import ServiceApplication
+from agentplane.eventstore.group_commit import GroupCommitter
+from agentplane.eventstore.projection import ProjectionRunner
+from agentplane.eventstore.views import ViewStore
+from agentplane.messaging.domain import Message, MessageGone, message_uuid
+from agentplane.messaging.message_projection import MESSAGE, UNDELIVERED
+
+RETRIES = 5
+
+
+def view_of(doc: dict[str, Any]) -> MessageView:
+    return MessageView.model_validate(doc)
+
+
+def _cursor(doc: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(f"{doc['created_at']}|{doc['message_id']}".encode()).decode()
+
+
+def _after_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        created, _, message_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("cursor is not one this endpoint returned", field="cursor") from None
+    if not message_id:
+        raise invalid("cursor is not one this endpoint returned", field="cursor")
+    return created, message_id
+
+
+class ExpiryTimers:
+    """When each live message expires: a heap, so the expiry loop touches only what is due."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, str]] = []
+        self._lock = threading.Lock()
+
+    def add(self, message_id: str, expires_at: datetime) -> None:
+        with self._lock:
+            heapq.heappush(self._heap, (expires_at, message_id))
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        with self._lock:
+            taken: list[str] = []
+            while self._heap and self._heap[0][0] <= now and len(taken) < limit:
+                taken.append(heapq.heappop(self._heap)[1])
+            return taken
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class Messages:
+    """Agent-to-agent messages of every workspace."""
+
+    def __init__(
+        self,
+        store: ServiceApplication,
+        views: ViewStore,
+        committer: GroupCommitter,
+        projector: ProjectionRunner,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.views = views
+        self.committer = committer
+        self.projector = projector
+        self.clock = clock
+        self.timers = ExpiryTimers()
+
+    def load_timers(self) -> int:
+        """Arm a timer for every live message (at start; sends arm their own)."""
+        with self.views.read() as tx:
+            docs = tx.list(MESSAGE)
+        for doc in docs:
+            self.timers.add(doc["message_id"], datetime.fromisoformat(doc["expires_at"]))
+        return len(docs)
+
+    # -- senders ---------------------------------------------------------------------------
+
+    def _new(
+        self, workspace_id: str, sender: UUID, recipient: str, fields: MessageFields
+    ) -> Message:
+        return Message.send(
+            uuid4(),
+            workspace_id,
+            str(sender),
+            recipient,
+            fields.channel,
+            fields.type.value,
+            fields.payload,
+            fields.correlation_id,
+            self.clock() + timedelta(seconds=fields.ttl_seconds),
+        )
+
+    def send(
+        self, workspace_id: str, sender: UUID, recipient: UUID, fields: MessageFields
+    ) -> tuple[MessageSent, int]:
+        message = self._new(workspace_id, sender, str(recipient), fields)
+        position = self.committer.save(message)
+        self.timers.add(message.message_id, message.expires_at)
+        return MessageSent(message_id=message.message_id, expires_at=message.expires_at), position
+
+    def broadcast(
+        self, workspace_id: str, sender: UUID, recipients: list[str], fields: MessageFields
+    ) -> tuple[BroadcastSent, int]:
+        """One message per recipient, all saved in one transaction (all or none)."""
+        expires_at = self.clock() + timedelta(seconds=fields.ttl_seconds)
+        messages = [self._new(workspace_id, sender, r, fields) for r in recipients]
+        position = self.committer.save(*messages) if messages else 0
+        for message in messages:
+            self.timers.add(message.message_id, message.expires_at)
+        sent = BroadcastSent(
+            message_ids=[m.message_id for m in messages],
+            recipients=len(messages),
+            expires_at=messages[0].expires_at if messages else expires_at,
+        )
+        return sent, position
+
+    # -- the recipient ---------------------------------------------------------------------
+
+    def inbox(self, query: ListMessages) -> MessagePage:
+        """Oldest first; expired and other workspaces' messages never appear."""
+        now = self.clock().isoformat()
+        with self.views.read() as tx:
+            docs = tx.list(MESSAGE, str(query.agent_id))
+        docs = [
+            d
+            for d in docs
+            if d["workspace_id"] == query.workspace_id
+            and d["expires_at"] > now
+            and (query.channel is None or d["channel"] == query.channel)
+            and not (query.unread_only and d["read_at"])
+        ]
+        docs.sort(key=lambda d: (d["created_at"], d["message_id"]))
+        if query.cursor:
+            after = _after_cursor(query.cursor)
+            docs = [d for d in docs if (d["created_at"], d["message_id"]) > after]
+        page = docs[: query.limit]
+        more = len(docs) > query.limit
+        return MessagePage(
+            messages=[view_of(d) for d in page], next_cursor=_cursor(page[-1]) if more else None
+        )
+
+    def mark_read(self, cmd: MarkMessagesRead) -> tuple[MessagesMarkedRead, int]:
+        position, marked = 0, 0
+        for message_id in dict.fromkeys(cmd.message_ids):
+            doc = self._doc(message_id)
+            if (
+                doc is None
+                or doc["to_agent_id"] != str(cmd.agent_id)
+                or doc["workspace_id"] != cmd.workspace_id
+            ):
+                continue  # not this agent's: nothing changes, nothing is revealed
+            marked += 1
+            position = max(position, self._change(message_id, lambda m: m.read(self.clock())))
+        return MessagesMarkedRead(marked=marked), position
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def undelivered(self, agent_id: str) -> list[MessageView]:
+        """Live messages the agent has not acknowledged, oldest first (delivery order)."""
+        now = self.clock().isoformat()
+        with self.views.read() as tx:
+            waiting = [d for d in tx.list(UNDELIVERED, agent_id) if d["expires_at"] > now]
+            waiting.sort(key=lambda d: (d["created_at"], d["message_id"]))
+            docs = [tx.get(MESSAGE, d["message_id"]) for d in waiting]
+        return [view_of(d) for d in docs if d is not None]
+
+    def agents_with_undelivered(self) -> set[str]:
+        with self.views.read() as tx:
+            return {d["to_agent_id"] for d in tx.list(UNDELIVERED)}
+
+    def delivered(self, message_id: str) -> int:
+        return self._change(message_id, lambda m: m.deliver(self.clock()))
+
+    def expire_due(self, limit: int = 1000) -> int:
+        """Record `expired` for messages whose timer is due; the last position."""
+        now = self.clock()
+        position = 0
+        for message_id in self.timers.due(now, limit):
+            position = max(position, self._change(message_id, lambda m: m.expire(now)))
+        return position
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _doc(self, message_id: str) -> dict[str, Any] | None:
+        with self.views.read() as tx:
+            return tx.get(MESSAGE, message_id)
+
+    def _change(self, message_id: str, change: Callable[[Message], object]) -> int:
+        uuid = message_uuid(message_id)
+        if uuid is None:
+            return 0
+        for attempt in range(RETRIES):
+            try:
+                message: Message = self.store.repository.get(uuid)
+            except AggregateNotFoundError:
+                return 0
+            try:
+                change(message)
+            except MessageGone:
+                return 0
+            if not message.pending_events:
+                return 0
+            try:
+                return self.committer.save(message)
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
+        return 0
