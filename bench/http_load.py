@@ -4,7 +4,8 @@ Python HTTP clients (httpx) cost more per request than the servers measured here
 benchmark drives them with prebuilt request bytes and a minimal response parser on uvloop.
 Runs as its own process: `python -m bench.http_load <port> <requests.json> <count> <conns>`;
 prints `{"per_s": …, "ok": …, "failed": …}`. `requests.json` is a list of
-`[method, path, body]`; connection i sends requests i, i + conns, … round-robin.
+`[method, path, body]` or `[method, path, body, {header: value}]`; connection i sends
+requests i, i + conns, … round-robin.
 """
 
 from __future__ import annotations
@@ -72,10 +73,13 @@ class Connection(asyncio.Protocol):
             self.done.set_result(None)
 
 
-def build(port: int, method: str, path: str, body: str) -> bytes:
+def build(
+    port: int, method: str, path: str, body: str, headers: dict[str, str] | None = None
+) -> bytes:
     data = body.encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     return (
-        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
         f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
     ).encode() + data
 

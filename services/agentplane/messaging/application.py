@@ -175,6 +175,29 @@ class Commands:
     def acknowledged(self, command_id: str) -> int:
         return self._step(command_id, lambda c: c.acknowledge(self.clock()))
 
+    def acknowledged_many(self, command_ids: list[str]) -> int:
+        """Acknowledgements of a delivered window, recorded in one transaction."""
+        now = self.clock()
+        changed: list[Command] = []
+        for command_id in command_ids:
+            uuid = command_uuid(command_id)
+            try:
+                command: Command = self.store.repository.get(uuid) if uuid else None
+            except AggregateNotFoundError:
+                continue
+            try:
+                command.acknowledge(now)
+            except InvalidTransition:
+                continue
+            changed.append(command)
+        if not changed:
+            return 0
+        try:
+            return self.committer.save(*changed)
+        except IntegrityError:
+            # Another writer touched one of them: record each on its own (with retries).
+            return max(self.acknowledged(c.command_id) for c in changed)
+
     def finished(self, agent_id: str, result: CommandResult) -> int:
         doc = self._doc(result.command_id)
         if doc is None or doc["agent_id"] != agent_id:

@@ -4,10 +4,13 @@ never the intent.
 A command is sent as a NATS request on the agent's inbox. NoResponders means no channel of
 the agent is connected: the command stays queued until the agent says hello. A reply is the
 agent's acknowledgement. A timeout means it may have arrived: the command counts as delivered
-and is sent again later; the agent drops repeats by id. One agent's commands go out one at a
-time, oldest first, and an unanswered one holds back the later ones until the retry: they
-arrive in the order they were sent. Messages follow the agent's commands the same way; an
-acknowledged message is recorded as delivered (it stays in the inbox until read or expired).
+and is sent again later; the agent drops repeats by id. One agent's commands go out oldest
+first in windows: a window's requests are published in order on one connection (so they
+arrive in the order sent) and their acks awaited together; an unanswered one holds back the
+next window until the retry. (An agent that drops one request of a window without
+disconnecting sees the rest of that window before the retry.) Messages follow the agent's
+commands the same way; an acknowledged message is recorded as delivered (it stays in the
+inbox until read or expired).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from agentplane.messaging.messages import Messages
 log = logging.getLogger("agentplane.messaging.delivery")
 
 ACK_TIMEOUT = 2.0
+# Hub messages in flight to one agent at once (sent in order, acks awaited together).
+WINDOW = 200
 
 
 def hub_message(command: CommandView) -> HubMessage:
@@ -111,19 +116,65 @@ class Deliverer:
         acknowledged = 0
         async with lock:
             pending = await asyncio.to_thread(self.commands.pending, agent_id)
-            for command in pending:
-                # Not connected (None): the rest waits for its hello. Unanswered (False): the
-                # rest waits for the retry, so no later command overtakes this one.
-                if not await self._send(agent_id, command):
+            for start in range(0, len(pending), WINDOW):
+                count, complete = await self._command_window(
+                    agent_id, pending[start : start + WINDOW]
+                )
+                acknowledged += count
+                if not complete:
                     return acknowledged
-                acknowledged += 1
             if self.messages is not None:
                 waiting = await asyncio.to_thread(self.messages.undelivered, agent_id)
-                for message in waiting:
-                    if not await self._send_message(agent_id, message):
+                for start in range(0, len(waiting), WINDOW):
+                    count, complete = await self._message_window(
+                        agent_id, waiting[start : start + WINDOW]
+                    )
+                    acknowledged += count
+                    if not complete:
                         break
-                    acknowledged += 1
         return acknowledged
+
+    async def _window(
+        self, agent_id: str, hubs: list[HubMessage]
+    ) -> list[ChannelAck | bool | None]:
+        # Requests go out in order on one connection (NATS keeps a publisher's order), and
+        # their acks are awaited together: a backlog costs round trips per window, not per item.
+        return list(await asyncio.gather(*(self._request(agent_id, h) for h in hubs)))
+
+    async def _command_window(self, agent_id: str, window: list[CommandView]) -> tuple[int, bool]:
+        """(acknowledged, everything answered): an unanswered one holds back the next window."""
+        answers = await self._window(agent_id, [hub_message(c) for c in window])
+        acked: list[str] = []
+        complete = True
+        for command, ack in zip(window, answers, strict=True):
+            if ack is None:
+                complete = False  # nobody listens: the rest waits for the agent's hello
+            elif ack is False:
+                complete = False
+                await self._record(self.commands.delivered, command.command_id)
+            elif not ack.accepted:
+                await self._refused(agent_id, command, ack)
+            else:
+                acked.append(command.command_id)
+        if acked:
+            await self._record(self.commands.acknowledged_many, acked)
+        return len(acked), complete
+
+    async def _message_window(self, agent_id: str, window: list[MessageView]) -> tuple[int, bool]:
+        assert self.messages is not None
+        answers = await self._window(agent_id, [message_hub_message(m) for m in window])
+        heard = [
+            m.message_id
+            for m, ack in zip(window, answers, strict=True)
+            if isinstance(ack, ChannelAck)
+        ]
+        for message, ack in zip(window, answers, strict=True):
+            if isinstance(ack, ChannelAck) and not ack.accepted:
+                # Still delivered: the agent heard it (it can read it from its inbox too).
+                log.info("agent %s refused message %s: %s", agent_id, message.message_id, ack.error)
+        if heard:
+            await self._record(self.messages.delivered_many, heard)
+        return len(heard), len(heard) == len(window)
 
     async def _request(self, agent_id: str, hub: HubMessage) -> ChannelAck | bool | None:
         """The agent's ack; False when it may have arrived unanswered; None when nobody listens."""
@@ -140,37 +191,16 @@ class Deliverer:
             log.warning("agent %s sent an invalid ack for %s", agent_id, hub.id)
             return False
 
-    async def _send_message(self, agent_id: str, message: MessageView) -> bool | None:
-        assert self.messages is not None
-        ack = await self._request(agent_id, message_hub_message(message))
-        if not isinstance(ack, ChannelAck):
-            return ack
-        if not ack.accepted:
-            # Still delivered: the agent heard it (it can read it from its inbox too).
-            log.info("agent %s refused message %s: %s", agent_id, message.message_id, ack.error)
-        await self._record(self.messages.delivered, message.message_id)
-        return True
-
-    async def _send(self, agent_id: str, command: CommandView) -> bool | None:
-        """True when acknowledged, False when it may have arrived, None when nobody listens."""
-        ack = await self._request(agent_id, hub_message(command))
-        if not isinstance(ack, ChannelAck):
-            if ack is False:
-                await self._record(self.commands.delivered, command.command_id)
-            return ack
-        if not ack.accepted:
-            # The agent will not run it (unknown kind, invalid body): that is its result.
-            log.info("agent %s refused %s: %s", agent_id, command.command_id, ack.error)
-            refused = CommandResult(
-                command_id=command.command_id,
-                outcome=CommandOutcome.FAILED,
-                error=f"refused by the agent: {ack.error or 'no reason given'}",
-                finished_at=datetime.now(UTC),
-            )
-            await self._record(self.commands.finished, agent_id, refused)
-            return True
-        await self._record(self.commands.acknowledged, command.command_id)
-        return True
+    async def _refused(self, agent_id: str, command: CommandView, ack: ChannelAck) -> None:
+        # The agent will not run it (unknown kind, invalid body): that is its result.
+        log.info("agent %s refused %s: %s", agent_id, command.command_id, ack.error)
+        refused = CommandResult(
+            command_id=command.command_id,
+            outcome=CommandOutcome.FAILED,
+            error=f"refused by the agent: {ack.error or 'no reason given'}",
+            finished_at=datetime.now(UTC),
+        )
+        await self._record(self.commands.finished, agent_id, refused)
 
     async def retry_forever(self, period: float = 5.0) -> None:
         """Resend what is pending (unacknowledged deliveries, agents that came back)."""

@@ -203,6 +203,27 @@ class Messages:
     def delivered(self, message_id: str) -> int:
         return self._change(message_id, lambda m: m.deliver(self.clock()))
 
+    def delivered_many(self, message_ids: list[str]) -> int:
+        """Acknowledgements of a delivered window, recorded in one transaction."""
+        now = self.clock()
+        changed: list[Message] = []
+        for message_id in message_ids:
+            uuid = message_uuid(message_id)
+            if uuid is None:
+                continue
+            try:
+                message: Message = self.store.repository.get(uuid)
+                if message.deliver(now):
+                    changed.append(message)
+            except (AggregateNotFoundError, MessageGone):
+                continue
+        if not changed:
+            return 0
+        try:
+            return self.committer.save(*changed)
+        except IntegrityError:
+            return max(self.delivered(m.message_id) for m in changed)
+
     def expire_due(self, limit: int = 1000) -> int:
         """Record `expired` for messages whose timer is due; the last position."""
         now = self.clock()

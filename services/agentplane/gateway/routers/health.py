@@ -1,4 +1,5 @@
-"""`GET /health`: 200 only when NATS and every service answer."""
+"""`GET /health`: 200 only when NATS and every service answer; `GET /health/{service}` for one
+(a readiness probe per service, and the no-op baseline of the benchmarks)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,28 @@ async def health(request: Request) -> JSONResponse:
     if missing:
         body["missing"] = missing
     return JSONResponse(body, status_code=200 if not missing else 503)
+
+
+@router.get(
+    "/health/{service}",
+    responses={
+        404: {"description": "No such service"},
+        503: {"description": "The service (or NATS) does not answer"},
+    },
+)
+async def service_health(service: str, request: Request) -> JSONResponse:
+    """200 when the named service answers its ping through NATS, else 503."""
+    if service not in subjects.SERVICES:
+        return JSONResponse(
+            {
+                "error": f"No such service; one of {', '.join(subjects.SERVICES)}",
+                "kind": "not_found",
+            },
+            status_code=404,
+        )
+    nc = request.app.state.nc
+    ok = nc is not None and nc.is_connected and await _ping(nc, service)
+    return JSONResponse(
+        {"service": service, "status": "ok" if ok else "unavailable"},
+        status_code=200 if ok else 503,
+    )
