@@ -182,3 +182,12 @@ def test_health(http: httpx.Client) -> None:
     response = http.get("/health")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ok"
+
+
+def test_health_of_one_service(http: httpx.Client) -> None:
+    for service in ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle"):
+        response = http.get(f"/health/{service}")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"service": service, "status": "ok"}
+    unknown = http.get("/health/nope")
+    assert unknown.status_code == 404 and unknown.json()["kind"] == "not_found"
