@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
@@ -44,8 +46,20 @@ from agentplane.messaging.messages import Messages
 log = logging.getLogger("agentplane.messaging.delivery")
 
 ACK_TIMEOUT = 2.0
-# Hub messages in flight to one agent at once (sent in order, acks awaited together).
+# Hub messages in flight to one agent at once (sent in order, acks awaited together); the
+# first one goes alone, so an agent that is not connected costs one request, not a window.
 WINDOW = 200
+# A send does not try an agent nobody listened for this recently (its hello will).
+ABSENT_SECONDS = 5.0
+
+T = TypeVar("T")
+
+
+def _windows(items: list[T]) -> Iterator[list[T]]:
+    if items:
+        yield items[:1]
+    for start in range(1, len(items), WINDOW):
+        yield items[start : start + WINDOW]
 
 
 def hub_message(command: CommandView) -> HubMessage:
@@ -97,6 +111,7 @@ class Deliverer:
         self.messages = messages
         self.relay = relay
         self._locks: dict[str, asyncio.Lock] = {}
+        self._absent: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _record(self, step: Callable[..., int], *args: object) -> None:
@@ -104,8 +119,16 @@ class Deliverer:
         if position and self.relay is not None:
             self.relay.wake()
 
-    def soon(self, agent_id: str) -> None:
-        """Deliver in the background (the caller answers without waiting for the agent)."""
+    def soon(self, agent_id: str, *, hello: bool = False) -> None:
+        """Deliver in the background (the caller answers without waiting for the agent).
+
+        An agent nobody listened for a moment ago is not tried again on every send: its hello
+        (or the periodic retry) delivers what waits.
+        """
+        if hello:
+            self._absent.pop(agent_id, None)
+        elif time.monotonic() - self._absent.get(agent_id, -ABSENT_SECONDS) < ABSENT_SECONDS:
+            return
         task = asyncio.create_task(self.deliver(agent_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -116,19 +139,15 @@ class Deliverer:
         acknowledged = 0
         async with lock:
             pending = await asyncio.to_thread(self.commands.pending, agent_id)
-            for start in range(0, len(pending), WINDOW):
-                count, complete = await self._command_window(
-                    agent_id, pending[start : start + WINDOW]
-                )
+            for window in _windows(pending):
+                count, complete = await self._command_window(agent_id, window)
                 acknowledged += count
                 if not complete:
                     return acknowledged
             if self.messages is not None:
                 waiting = await asyncio.to_thread(self.messages.undelivered, agent_id)
-                for start in range(0, len(waiting), WINDOW):
-                    count, complete = await self._message_window(
-                        agent_id, waiting[start : start + WINDOW]
-                    )
+                for window in _windows(waiting):
+                    count, complete = await self._message_window(agent_id, window)
                     acknowledged += count
                     if not complete:
                         break
@@ -139,7 +158,10 @@ class Deliverer:
     ) -> list[ChannelAck | bool | None]:
         # Requests go out in order on one connection (NATS keeps a publisher's order), and
         # their acks are awaited together: a backlog costs round trips per window, not per item.
-        return list(await asyncio.gather(*(self._request(agent_id, h) for h in hubs)))
+        answers = list(await asyncio.gather(*(self._request(agent_id, h) for h in hubs)))
+        if any(a is None for a in answers):
+            self._absent[agent_id] = time.monotonic()
+        return answers
 
     async def _command_window(self, agent_id: str, window: list[CommandView]) -> tuple[int, bool]:
         """(acknowledged, everything answered): an unanswered one holds back the next window."""

@@ -124,7 +124,7 @@ class MessagingHandlers:
         if msg.reply:
             await msg.respond(reply.model_dump_json().encode())
         if reply.ok:
-            self.deliverer.soon(agent_id)
+            self.deliverer.soon(agent_id, hello=True)
 
     async def on_result(self, msg: Msg) -> None:
         agent_id = AgentChannel.agent_of(msg.subject)
