@@ -50,8 +50,10 @@ class MessageHandlers:
         )
 
     async def send(self, cmd: SendMessage) -> BaseModel:
-        await self._agent(cmd.workspace_id, cmd.from_agent_id)
-        await self._agent(cmd.workspace_id, cmd.to_agent_id)
+        await asyncio.gather(
+            self._agent(cmd.workspace_id, cmd.from_agent_id),
+            self._agent(cmd.workspace_id, cmd.to_agent_id),
+        )
         sent, position = await asyncio.to_thread(
             self.messages.send, cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message
         )
