@@ -36,6 +36,7 @@ from agentplane.messaging.domain import (
     command_uuid,
     idempotent_command_uuid,
 )
+from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
 
 NOT_FOUND = "Command not found"
@@ -85,6 +86,15 @@ class Commands:
         # One projection for the whole store: messages (messages.py) share this log.
         self.projector = ProjectionRunner(store, views, MessagingProjection())
         self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
+        self.timers = ExpiryTimers()
+
+    def load_timers(self) -> int:
+        """Arm a timer for every open command (at start; new commands arm their own)."""
+        with self.views.read() as tx:
+            docs = tx.list(OPEN)
+        for doc in docs:
+            self.timers.add(doc["command_id"], datetime.fromisoformat(doc["expires_at"]))
+        return len(docs)
 
     # -- operator side ---------------------------------------------------------------------
 
@@ -115,6 +125,7 @@ class Commands:
                     "Idempotency-Key was already used for another command", field="Idempotency-Key"
                 ) from None
             return view_of(existing), True, 0
+        self.timers.add(command.command_id, command.expires_at)
         doc = self._doc(command.command_id)
         assert doc is not None
         return view_of(doc), False, position
@@ -210,13 +221,11 @@ class Commands:
         )
 
     def expire_due(self, limit: int = 500) -> int:
-        """Record `expired` for open commands past their expiry; the last position."""
+        """Record `expired` for open commands whose timer is due; the last position."""
         now = self.clock()
-        with self.views.read() as tx:
-            due = [d for d in tx.list(OPEN) if datetime.fromisoformat(d["expires_at"]) <= now]
         position = 0
-        for doc in due[:limit]:
-            position = max(position, self._step(doc["command_id"], lambda c: c.expire(now)))
+        for command_id in self.timers.due(now, limit):
+            position = max(position, self._step(command_id, lambda c: c.expire(now)))
         return position
 
     # -- internals -------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def build(settings: Settings) -> MessagingService:
         relay = OutboxRelay(commands.store, nc.jetstream(), commands.views)
         await relay.start()
         bus = BusClient(nc, settings.request_timeout)
+        await asyncio.to_thread(commands.load_timers)
         await asyncio.to_thread(messages.load_timers)
         deliverer = Deliverer(nc, commands, relay, messages)
         handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)

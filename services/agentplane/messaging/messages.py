@@ -8,8 +8,6 @@ group commit and projection (one log per service).
 from __future__ import annotations
 
 import base64
-import heapq
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +32,7 @@ from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.messaging.domain import Message, MessageGone, message_uuid
+from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.message_projection import MESSAGE, UNDELIVERED
 
 RETRIES = 5
@@ -55,28 +54,6 @@ def _after_cursor(cursor: str) -> tuple[str, str]:
     if not message_id:
         raise invalid("cursor is not one this endpoint returned", field="cursor")
     return created, message_id
-
-
-class ExpiryTimers:
-    """When each live message expires: a heap, so the expiry loop touches only what is due."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[datetime, str]] = []
-        self._lock = threading.Lock()
-
-    def add(self, message_id: str, expires_at: datetime) -> None:
-        with self._lock:
-            heapq.heappush(self._heap, (expires_at, message_id))
-
-    def due(self, now: datetime, limit: int) -> list[str]:
-        with self._lock:
-            taken: list[str] = []
-            while self._heap and self._heap[0][0] <= now and len(taken) < limit:
-                taken.append(heapq.heappop(self._heap)[1])
-            return taken
-
-    def __len__(self) -> int:
-        return len(self._heap)
 
 
 class Messages:
