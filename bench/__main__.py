@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench import agent_channel, heartbeat, registrations
+from bench import agent_channel, heartbeat, messages, registrations
 
 
 def main() -> None:
@@ -12,6 +12,7 @@ def main() -> None:
     results.update(registrations.run())
     results.update(heartbeat.run())
     results.update(agent_channel.run())
+    results.update(messages.run())
     print(json.dumps(results))
 
 
