@@ -60,7 +60,9 @@ async def test_errors_are_typed_replies(echo_service: ServiceHost, nats_server: 
     started = time.monotonic()
     with pytest.raises(ServiceError) as err:
         await bus.request("test.echo", Echo(text="x", fail="crash"))
-    assert err.value.kind is ErrorKind.UNAVAILABLE
+    # A crash is a bug (500 at the gateway), with the id its traceback was logged under.
+    assert err.value.kind is ErrorKind.INTERNAL
+    assert err.value.body.details["requestId"] in err.value.body.message
     assert time.monotonic() - started < 1.0, "a crashing handler must still answer"
 
     reply = await nc.request("test.echo", b'{"nope": 1}', timeout=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -52,9 +53,15 @@ def replying(
             except ServiceError as exc:
                 reply = Reply.failure(exc.body)
             except Exception:
-                log.exception("handler %s failed", use_case.__name__)
+                # A bug, not an outage: never disguised as "unavailable, try again".
+                error_id = uuid.uuid4().hex
+                log.exception("handler %s failed (request id %s)", use_case.__name__, error_id)
                 reply = Reply.failure(
-                    ErrorBody(kind=ErrorKind.UNAVAILABLE, message="internal error, try again")
+                    ErrorBody(
+                        kind=ErrorKind.INTERNAL,
+                        message=f"Internal error (request id {error_id})",
+                        details={"requestId": error_id},
+                    )
                 )
             return reply.model_dump_json().encode()
 

@@ -18,6 +18,8 @@ class ErrorKind(StrEnum):
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
     TOO_LARGE = "too_large"
+    # A bug: logged with its traceback under the id in `details.requestId` (HTTP 500).
+    INTERNAL = "internal"
 
 
 class ErrorBody(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +21,10 @@ STATUS = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,
     ErrorKind.TOO_LARGE: 413,
+    ErrorKind.INTERNAL: 500,
 }
+REQUEST_ID_HEADER = "X-Request-ID"
+log = logging.getLogger("agentplane.gateway")
 
 
 def error_response(
@@ -42,9 +47,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(
+        response = error_response(
             STATUS[exc.kind], exc.body.message, exc.kind.value, exc.body.details or None
         )
+        request_id = (exc.body.details or {}).get("requestId")
+        if exc.kind is ErrorKind.INTERNAL and isinstance(request_id, str):
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -57,8 +66,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, str(exc.detail), "http")
 
     @app.exception_handler(Exception)
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        import logging
-
-        logging.getLogger("agentplane.gateway").exception("unexpected error")
-        return error_response(503, "Service temporarily unavailable, try again", "unavailable")
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug is a 500 with an id to quote, logged with its traceback; only a service or
+        # the bus being unreachable (a ServiceError) is 503.
+        request_id = uuid.uuid4().hex
+        log.error(
+            "unexpected error in %s %s (request id %s)",
+            request.method, request.url.path, request_id, exc_info=exc,
+        )  # fmt: skip
+        response = error_response(
+            500,
+            f"Internal error (request id {request_id})",
+            ErrorKind.INTERNAL.value,
+            {"requestId": request_id},
+        )
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response

@@ -156,6 +156,8 @@ class Terminator:
         except ServiceError as exc:
             if exc.kind is ErrorKind.UNAVAILABLE:
                 return 503, "Service temporarily unavailable, try again"
+            if exc.kind is ErrorKind.INTERNAL:
+                return 500, exc.body.message  # names the request id the registry logged
             log.info("refused client certificate %s of agent %s: %s", serial, agent_id, exc)
             return 403, REVOKED
         return None
