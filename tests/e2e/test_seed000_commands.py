@@ -214,3 +214,25 @@ async def test_expiry_is_a_state_of_its_own(
     assert await eventually(expired, 10)
     state = await command(http, workspace, agent_id, command_id)
     assert state["finishedAt"] is not None
+
+
+async def test_a_terminated_agents_queued_commands_end_cancelled(
+    http: httpx.Client, system: RunningSystem
+) -> None:
+    from agentplane.testing.plugin import create_workspace
+
+    ws = create_workspace(http, system.admin_token, tier="enterprise")
+    bearer = {"Authorization": f"Bearer {ws['apiKey']}", "Content-Type": "application/json"}
+    created = await post(http, "/api/agents", json={"name": "gone-soon"}, headers=bearer)
+    assert created.status_code == 201, created.text
+    agent_id = created.json()["agent"]["uuid"]
+    sent = await send(http, ws, agent_id, {"action": "status"})
+    assert sent.status_code == 200, sent.text
+    command_id = sent.json()["commandId"]
+    deleted = await asyncio.to_thread(http.delete, f"/api/agents/{agent_id}", headers=bearer)
+    assert deleted.status_code == 200, deleted.text
+
+    async def cancelled() -> bool:
+        return (await command(http, ws, agent_id, command_id))["status"] == "cancelled"
+
+    assert await eventually(cancelled, 15)

@@ -220,6 +220,16 @@ class Commands:
             lambda c: c.finish(succeeded, result.result, result.error or "", self.clock()),
         )
 
+    def cancel_queued_of(self, agent_id: str) -> int:
+        """Cancel every command still queued for an agent that is gone; the last position."""
+        now = self.clock()
+        with self.views.read() as tx:
+            queued = [d for d in tx.list(OPEN, agent_id) if d["status"] == "queued"]
+        position = 0
+        for doc in queued:
+            position = max(position, self._step(doc["command_id"], lambda c: c.cancel(now)))
+        return position
+
     def expire_due(self, limit: int = 500) -> int:
         """Record `expired` for open commands whose timer is due; the last position."""
         now = self.clock()

@@ -19,6 +19,7 @@ from agentplane.messaging.handlers import (
 )
 from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.messaging.messages import Messages
+from agentplane.messaging.registry_events import subscribe_registry_events
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
@@ -55,6 +56,7 @@ def build(settings: Settings) -> MessagingService:
             host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published)
         )
         await subscribe_agent_messages(host, handlers)
+        subscribe_registry_events(host, commands, relay)
         host.loop(relay.run)
         host.loop(commands.projector.run)
         host.loop(deliverer.retry_forever)

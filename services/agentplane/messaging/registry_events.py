@@ -1,0 +1,47 @@
+"""What the messaging service does with the registry's integration events: an agent that was
+deleted or terminated will never connect again, so its queued commands end as cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pydantic import ValidationError
+
+from agentplane.bus.consumers import durable_subscriber
+from agentplane.bus.host import ServiceHost
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.streams import EVENTS_STREAM
+from agentplane.contracts.subjects import Events
+from agentplane.eventstore.relay import OutboxRelay
+from agentplane.messaging.application import Commands
+
+log = logging.getLogger("agentplane.messaging.registry_events")
+
+CONSUMER = "messaging-registry-events"
+# The registry's event types after which an agent never comes back.
+AGENT_GONE = frozenset({"agent.Deleted", "agent.Terminated"})
+
+
+def subscribe_registry_events(host: ServiceHost, commands: Commands, relay: OutboxRelay) -> None:
+    async def on_event(body: bytes, sequence: int) -> None:
+        try:
+            event = IntegrationEvent.model_validate_json(body)
+        except ValidationError:
+            log.warning("registry event %d is not an integration event; skipped", sequence)
+            return
+        if event.type not in AGENT_GONE or event.agent_id is None:
+            return
+        # Idempotent: a redelivery finds nothing queued any more.
+        position = await asyncio.to_thread(commands.cancel_queued_of, event.agent_id)
+        if position:
+            relay.wake()
+            log.info("queued commands of agent %s cancelled (%s)", event.agent_id, event.type)
+
+    durable_subscriber(
+        host.broker,
+        stream=EVENTS_STREAM,
+        subject=Events.of_app("registry"),
+        durable=CONSUMER,
+        handler=on_event,
+    )
