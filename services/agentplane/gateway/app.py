@@ -11,6 +11,7 @@ from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.auth import WorkspaceKeys
+from agentplane.gateway.body_limit import BodyLimit
 from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
 from agentplane.gateway.errors import install_error_handlers
@@ -74,6 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tls_forwarding_secret = forwarding_secret(settings)
     install_error_handlers(app)
     install_rate_limits(app)
+    # Added last, so it is the outermost middleware: bodies are bounded before anything else.
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(agents_v1.router)
