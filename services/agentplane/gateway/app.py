@@ -15,6 +15,7 @@ from agentplane.gateway.body_limit import BodyLimit
 from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
 from agentplane.gateway.errors import install_error_handlers
+from agentplane.gateway.openapi import install_truthful_openapi
 from agentplane.gateway.rate_limits import install_rate_limits
 from agentplane.gateway.routers import (
     admin,
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tls_forwarding_secret = forwarding_secret(settings)
     install_error_handlers(app)
     install_rate_limits(app)
+    install_truthful_openapi(app)
     # Added last, so it is the outermost middleware: bodies are bounded before anything else.
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
