@@ -14,6 +14,7 @@ from agentplane.gateway.auth import WorkspaceKeys
 from agentplane.gateway.body_limit import BodyLimit
 from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
+from agentplane.gateway.docs import install_offline_docs
 from agentplane.gateway.errors import install_error_handlers
 from agentplane.gateway.openapi import install_truthful_openapi
 from agentplane.gateway.rate_limits import install_rate_limits
@@ -61,6 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Control plane for fleets of agents.",
         lifespan=lifespan,
+        # Served with local assets by install_offline_docs; ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.nc = None
     # Seed 000 tokens verified recently: repeat heartbeats are published without a round trip.
@@ -77,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_rate_limits(app)
     install_truthful_openapi(app)
+    install_offline_docs(app)
     # Added last, so it is the outermost middleware: bodies are bounded before anything else.
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
