@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import nats.errors
 import pytest
 from tests.nats_auth.agents import (
     connect_agent,
@@ -82,7 +83,12 @@ async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
 
     # The first use of the new key retires the old one: its connection ends.
     started = time.monotonic()
-    new = await connect_agent(system.nats_url, agent_id, new_key)
+    try:
+        new = await connect_agent(system.nats_url, agent_id, new_key)
+    except (OSError, nats.errors.Error):
+        # On a busy machine the one kick the design allows (see below) can land while this
+        # connection is still in its handshake.
+        new = None
     closed_at = await old.wait_closed(5.0)
     assert closed_at is not None and closed_at - started < BUDGET_SECONDS
     print(f"new device key used → old key's connection closed in {closed_at - started:.3f} s")
@@ -92,8 +98,9 @@ async def test_retiring_a_seed003_key_closes_the_old_keys_connection_only(
     # The connection whose callout completed the rotation started before the event, so it
     # may be closed once too (the revocation cannot tell it from the old key's); connections
     # with the new key after that stay.
-    await new.wait_closed(1.0)
-    await new.nc.close()
+    if new is not None:
+        await new.wait_closed(1.0)
+        await new.nc.close()
     again = await connect_agent(system.nats_url, agent_id, new_key)
     assert await again.wait_closed(1.0) is None
     await again.nc.close()
