@@ -243,3 +243,30 @@ async def test_a_connected_agent_receives_messages_live_and_acknowledges_them(
     # Delivered is not read: the inbox still lists them as unread.
     unread = await get(http, f"/v1/agents/{recipient}/messages", headers=headers(workspace))
     assert [m["id"] for m in unread.json()["messages"]] == expected
+
+
+def test_a_deleted_agent_gets_no_more_messages(
+    http: httpx.Client, workspace: dict[str, Any]
+) -> None:
+    sender, _ = seed000_agent(http, workspace)
+    token = http.post(
+        "/v1/enrollment-tokens", json={"kind": "registration"}, headers=headers(workspace)
+    ).json()["token"]
+    registered = http.post(
+        "/api/v1/agents/register",
+        json={"name": f"orch-{uuid.uuid4().hex[:6]}", "version": "1.0.0"},
+        headers={"X-Agent-Token": token},
+    )
+    assert registered.status_code == 201, registered.text
+    recipient = registered.json()["agentId"]
+    # The messaging service now knows the recipient (it confirmed it with the registry).
+    assert send(http, workspace, sender, {"toAgentId": recipient, "payload": {}}).status_code == 200
+    deleted = http.delete(f"/api/v1/agents/{recipient}", headers=headers(workspace))
+    assert deleted.status_code == 200, deleted.text
+    deadline = time.monotonic() + 10
+    while True:
+        status = send(http, workspace, sender, {"toAgentId": recipient, "payload": {}}).status_code
+        if status == 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert status == 404  # forgotten on the registry's agent.Deleted, not after a cache TTL

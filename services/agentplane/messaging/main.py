@@ -17,6 +17,7 @@ from agentplane.messaging.handlers import (
     register_handlers,
     subscribe_agent_messages,
 )
+from agentplane.messaging.known_agents import KnownAgents
 from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.registry_events import subscribe_registry_events
@@ -52,11 +53,12 @@ def build(settings: Settings) -> MessagingService:
         await asyncio.to_thread(messages.load_timers)
         deliverer = Deliverer(nc, commands, relay, messages)
         handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)
+        known = KnownAgents(bus)
         register_handlers(
-            host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published)
+            host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published, known)
         )
         await subscribe_agent_messages(host, handlers)
-        subscribe_registry_events(host, commands, relay)
+        subscribe_registry_events(host, commands, relay, known)
         host.loop(relay.run)
         host.loop(commands.projector.run)
         host.loop(deliverer.retry_forever)

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
+from agentplane.contracts.agents import AgentList, AgentRecord, ListAgents
 from agentplane.contracts.messages import (
     BroadcastMessage,
     ListMessages,
@@ -19,6 +19,7 @@ from agentplane.contracts.messages import (
 )
 from agentplane.contracts.subjects import Registry
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.known_agents import KnownAgents
 from agentplane.messaging.messages import Messages
 
 log = logging.getLogger("agentplane.messaging.messages")
@@ -37,17 +38,17 @@ class MessageHandlers:
         bus: BusClient,
         deliverer: Deliverer,
         published: Callable[[int], Awaitable[None]],
+        known: KnownAgents,
     ) -> None:
         self.messages = messages
         self.bus = bus
         self.deliverer = deliverer
         self.published = published
+        self.known = known
 
     async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
-        await self.bus.request(
-            Registry.AGENT_GET, GetAgent(workspace_id=workspace_id, agent_id=agent_id)
-        )
+        await self.known.confirm(workspace_id, agent_id)
 
     async def send(self, cmd: SendMessage) -> BaseModel:
         await asyncio.gather(

@@ -1,5 +1,6 @@
 """What the messaging service does with the registry's integration events: an agent that was
-deleted or terminated will never connect again, so its queued commands end as cancelled."""
+deleted or terminated will never connect again, so its queued commands end as cancelled, and
+messages to it are refused from then on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
+from agentplane.messaging.known_agents import KnownAgents
 
 log = logging.getLogger("agentplane.messaging.registry_events")
 
@@ -23,7 +25,9 @@ CONSUMER = "messaging-registry-events"
 AGENT_GONE = frozenset({"agent.Deleted", "agent.Terminated"})
 
 
-def subscribe_registry_events(host: ServiceHost, commands: Commands, relay: OutboxRelay) -> None:
+def subscribe_registry_events(
+    host: ServiceHost, commands: Commands, relay: OutboxRelay, known: KnownAgents
+) -> None:
     async def on_event(body: bytes, sequence: int) -> None:
         try:
             event = IntegrationEvent.model_validate_json(body)
@@ -32,6 +36,7 @@ def subscribe_registry_events(host: ServiceHost, commands: Commands, relay: Outb
             return
         if event.type not in AGENT_GONE or event.agent_id is None:
             return
+        known.forget(event.agent_id)
         # Idempotent: a redelivery finds nothing queued any more.
         position = await asyncio.to_thread(commands.cancel_queued_of, event.agent_id)
         if position:
