@@ -6,7 +6,7 @@ Agents are raw nats-py clients connected as the agent itself (tests/e2e/command_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,14 +25,6 @@ from agentplane.contracts.subjects import AgentChannel
 from agentplane.testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture
-async def agents() -> AsyncIterator[list[ChannelAgent]]:
-    opened: list[ChannelAgent] = []
-    yield opened
-    for agent in opened:
-        await agent.client.nc.close()
 
 
 async def _status(http: httpx.Client, ws: dict[str, Any], agent_id: str, command_id: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,14 +26,6 @@ from tests.nats_auth.agents import eventually, seed000_agent
 from agentplane.testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture
-async def agents() -> AsyncIterator[list[ChannelAgent]]:
-    opened: list[ChannelAgent] = []
-    yield opened
-    for agent in opened:
-        await agent.client.nc.close()
 
 
 async def test_offline_agent_gets_queued_commands_in_order_after_hello(

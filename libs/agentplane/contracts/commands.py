@@ -10,11 +10,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.channel import CommandAction
+from agentplane.contracts.idempotency import MAX_IDEMPOTENCY_KEY
 
 # Expiry of a command that was never delivered and finished (seconds): default and bounds.
 DEFAULT_COMMAND_TTL_SECONDS = 3600
 MAX_COMMAND_TTL_SECONDS = 7 * 24 * 3600
-MAX_IDEMPOTENCY_KEY = 255
 COMMAND_PAGE_DEFAULT = 50
 COMMAND_PAGE_MAX = 500
 

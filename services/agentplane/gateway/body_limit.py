@@ -4,16 +4,14 @@ Both answer 413 with the error schema, before parsing or authentication."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentplane.contracts.errors import ErrorKind
+from agentplane.gateway.errors import error_response
+
 # No request of any dialect needs more (message payloads are bounded at 64 KiB).
 MAX_BODY_BYTES = 1024 * 1024
-_ERROR = json.dumps(
-    {"error": f"Request body larger than {MAX_BODY_BYTES} bytes", "kind": "too_large"}
-).encode()
 
 
 class BodyTooLarge(HTTPException):
@@ -27,19 +25,9 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
 
 
-async def _refuse(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(_ERROR)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": _ERROR})
+async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    refusal = error_response(413, BodyTooLarge().detail, ErrorKind.TOO_LARGE.value)
+    await refusal(scope, receive, send)
 
 
 class BodyLimit:
@@ -55,7 +43,7 @@ class BodyLimit:
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _refuse(send)
+            await _refuse(scope, receive, send)
             return
         received = 0
         started = False
@@ -78,4 +66,4 @@ class BodyLimit:
             await self.app(scope, counted, tracked)
         except BodyTooLarge:
             if not started:
-                await _refuse(send)
+                await _refuse(scope, receive, send)

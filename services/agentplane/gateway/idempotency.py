@@ -33,14 +33,20 @@ IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def idempotency(key: str | None, scope: str, route: str, body: BaseModel) -> Idempotency | None:
-    """The request's idempotency for `scope` (the authenticated principal), or None."""
-    if key is None:
-        return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+def checked_key(key: str | None) -> str | None:
+    """The header's key, or a 400 naming it when it is empty or too long."""
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise invalid(
             f"{IDEMPOTENCY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             field=IDEMPOTENCY_HEADER,
         )
+    return key
+
+
+def idempotency(key: str | None, scope: str, route: str, body: BaseModel) -> Idempotency | None:
+    """The request's idempotency for `scope` (the authenticated principal), or None."""
+    if checked_key(key) is None:
+        return None
+    assert key is not None
     asked = body.model_dump(mode="json", exclude={"idempotency"})
     return Idempotency(scope=scope, key=key, fingerprint=fingerprint(route, asked))

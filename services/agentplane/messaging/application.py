@@ -7,7 +7,6 @@ events are public before answering.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,11 +24,12 @@ from agentplane.contracts.commands import (
     ListCommands,
     SendCommand,
 )
-from agentplane.contracts.errors import conflict, invalid, not_found
+from agentplane.contracts.errors import conflict, not_found
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
+from agentplane.messaging.cursors import cursor_after, position_of
 from agentplane.messaging.domain import (
     Command,
     InvalidTransition,
@@ -55,20 +55,6 @@ def view_of(doc: dict[str, Any], *, with_params: bool = False) -> CommandView:
     if not with_params:
         data.pop("params", None)
     return CommandView.model_validate(data)
-
-
-def _cursor(doc: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(f"{doc['created_at']}|{doc['command_id']}".encode()).decode()
-
-
-def _after_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        created, _, command_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-    except (ValueError, UnicodeDecodeError):
-        raise invalid("cursor is not one this endpoint returned", field="cursor") from None
-    if not command_id:
-        raise invalid("cursor is not one this endpoint returned", field="cursor")
-    return created, command_id
 
 
 class Commands:
@@ -141,13 +127,13 @@ class Commands:
         docs = [d for d in docs if d["workspace_id"] == query.workspace_id]
         docs.sort(key=lambda d: (d["created_at"], d["command_id"]), reverse=True)
         if query.cursor:
-            after = _after_cursor(query.cursor)
+            after = position_of(query.cursor)
             docs = [d for d in docs if (d["created_at"], d["command_id"]) < after]
         page = docs[: query.limit]
         more = len(docs) > query.limit
-        return CommandPage(
-            commands=[view_of(d) for d in page], next_cursor=_cursor(page[-1]) if more else None
-        )
+        last = page[-1] if more else None
+        following = cursor_after(last["created_at"], last["command_id"]) if last else None
+        return CommandPage(commands=[view_of(d) for d in page], next_cursor=following)
 
     def cancel(self, cmd: CancelCommand) -> tuple[CommandView, int]:
         doc = self._owned(cmd.workspace_id, cmd.agent_id, cmd.command_id)

@@ -51,6 +51,7 @@ ACK_TIMEOUT = 2.0
 WINDOW = 200
 # A send does not try an agent nobody listened for this recently (its hello will).
 ABSENT_SECONDS = 5.0
+MAX_ABSENT = 100_000
 
 T = TypeVar("T")
 
@@ -160,6 +161,8 @@ class Deliverer:
         # their acks are awaited together: a backlog costs round trips per window, not per item.
         answers = list(await asyncio.gather(*(self._request(agent_id, h) for h in hubs)))
         if any(a is None for a in answers):
+            if len(self._absent) >= MAX_ABSENT:
+                self._absent.clear()  # only a shortcut: forgetting costs one probe each
             self._absent[agent_id] = time.monotonic()
         return answers
 

@@ -7,7 +7,6 @@ group commit and projection (one log per service).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,6 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from agentplane.contracts.errors import invalid
 from agentplane.contracts.messages import (
     BroadcastSent,
     ListMessages,
@@ -31,6 +29,7 @@ from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
+from agentplane.messaging.cursors import cursor_after, position_of
 from agentplane.messaging.domain import Message, MessageGone, message_uuid
 from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.message_projection import MESSAGE, UNDELIVERED
@@ -40,20 +39,6 @@ RETRIES = 5
 
 def view_of(doc: dict[str, Any]) -> MessageView:
     return MessageView.model_validate(doc)
-
-
-def _cursor(doc: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(f"{doc['created_at']}|{doc['message_id']}".encode()).decode()
-
-
-def _after_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        created, _, message_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-    except (ValueError, UnicodeDecodeError):
-        raise invalid("cursor is not one this endpoint returned", field="cursor") from None
-    if not message_id:
-        raise invalid("cursor is not one this endpoint returned", field="cursor")
-    return created, message_id
 
 
 class Messages:
@@ -140,13 +125,13 @@ class Messages:
         ]
         docs.sort(key=lambda d: (d["created_at"], d["message_id"]))
         if query.cursor:
-            after = _after_cursor(query.cursor)
+            after = position_of(query.cursor)
             docs = [d for d in docs if (d["created_at"], d["message_id"]) > after]
         page = docs[: query.limit]
         more = len(docs) > query.limit
-        return MessagePage(
-            messages=[view_of(d) for d in page], next_cursor=_cursor(page[-1]) if more else None
-        )
+        last = page[-1] if more else None
+        following = cursor_after(last["created_at"], last["message_id"]) if last else None
+        return MessagePage(messages=[view_of(d) for d in page], next_cursor=following)
 
     def mark_read(self, cmd: MarkMessagesRead) -> tuple[MessagesMarkedRead, int]:
         position, marked = 0, 0

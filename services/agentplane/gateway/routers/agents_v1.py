@@ -30,7 +30,6 @@ from agentplane.contracts.agents import (
     RegisterAgent,
 )
 from agentplane.contracts.audit import AuditLog, AuditQuery
-from agentplane.contracts.errors import not_found
 from agentplane.contracts.http.agents import (
     AgentHeartbeatBody,
     CapabilitiesBody,
@@ -43,18 +42,12 @@ from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
+from agentplane.gateway.path_ids import agent_uuid
 
 router = APIRouter(tags=["agents (seed 000)"])
 
 
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
-
-
-def _agent_id(raw: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise not_found("Agent not found") from None
 
 
 async def _liveness(bus: BusClient, agents: list[AgentRecord]) -> LivenessReport:
@@ -251,7 +244,7 @@ async def expiring_tokens(ws: Workspace, bus: Bus) -> dict[str, Any]:
 
 @router.get("/v1/agents/{agent_id}")
 async def get_agent(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
-    agent = await _get(bus, ws.workspace_id, _agent_id(agent_id))
+    agent = await _get(bus, ws.workspace_id, agent_uuid(agent_id))
     summary = _summary(agent, await _liveness(bus, [agent]))
     return {
         "id": summary["id"],
@@ -272,7 +265,7 @@ async def replace_capabilities(
 ) -> dict[str, Any]:
     cmd = ReplaceCapabilities(
         workspace_id=ws.workspace_id,
-        agent_id=_agent_id(agent_id),
+        agent_id=agent_uuid(agent_id),
         capabilities=[Capability(name=c.name, metadata=c.metadata) for c in body.capabilities],
     )
     result = CapabilitySet.model_validate(
@@ -283,7 +276,7 @@ async def replace_capabilities(
 
 @router.get("/v1/agents/{agent_id}/audit-logs")
 async def audit_logs(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
-    agent = await _get(bus, ws.workspace_id, _agent_id(agent_id))
+    agent = await _get(bus, ws.workspace_id, agent_uuid(agent_id))
     log = AuditLog.model_validate(
         await bus.request(
             Lifecycle.AUDIT_LIST, AuditQuery(workspace_id=ws.workspace_id, agent_id=agent.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -13,7 +12,6 @@ from agentplane.contracts.commands import (
     COMMAND_PAGE_DEFAULT,
     COMMAND_PAGE_MAX,
     DEFAULT_COMMAND_TTL_SECONDS,
-    MAX_IDEMPOTENCY_KEY,
     CancelCommand,
     CommandAccepted,
     CommandPage,
@@ -22,11 +20,13 @@ from agentplane.contracts.commands import (
     ListCommands,
     SendCommand,
 )
-from agentplane.contracts.errors import invalid, not_found, too_large
+from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.commands import CommandBody
 from agentplane.contracts.subjects import Messaging
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.idempotency import checked_key
+from agentplane.gateway.path_ids import agent_uuid
 
 router = APIRouter(tags=["remote commands (seed 000)"])
 
@@ -37,13 +37,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Agent (or command) not found in this workspace"},
     503: {"description": "A service is unavailable; try again"},
 }
-
-
-def _agent_id(raw: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise not_found("Agent not found") from None
 
 
 def command_json(view: CommandView) -> dict[str, Any]:
@@ -82,14 +75,10 @@ async def send_command(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Send a command; an offline agent gets it when it reconnects, in the order sent."""
-    target = _agent_id(agent_id)
+    target = agent_uuid(agent_id)
     if len(json.dumps(body.params, separators=(",", ":")).encode()) > MAX_PARAMS_BYTES:
         raise too_large(f"params larger than {MAX_PARAMS_BYTES} bytes", field="params")
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        raise invalid(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-            field="Idempotency-Key",
-        )
+    checked_key(idempotency_key)
     cmd = SendCommand(
         workspace_id=ws.workspace_id,
         agent_id=target,
@@ -118,7 +107,7 @@ async def list_commands(
 ) -> list[dict[str, Any]]:
     """The agent's commands, newest first; the next page's cursor is in `X-Next-Cursor`."""
     query = ListCommands(
-        workspace_id=ws.workspace_id, agent_id=_agent_id(agent_id), limit=limit, cursor=cursor
+        workspace_id=ws.workspace_id, agent_id=agent_uuid(agent_id), limit=limit, cursor=cursor
     )
     page = CommandPage.model_validate(await bus.request(Messaging.COMMAND_LIST, query))
     if page.next_cursor:
@@ -130,7 +119,7 @@ async def list_commands(
 async def get_command(agent_id: str, command_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
     """One command: its state with timestamps, and the agent's result once it finished."""
     query = GetCommand(
-        workspace_id=ws.workspace_id, agent_id=_agent_id(agent_id), command_id=command_id[:100]
+        workspace_id=ws.workspace_id, agent_id=agent_uuid(agent_id), command_id=command_id[:100]
     )
     return command_json(CommandView.model_validate(await bus.request(Messaging.COMMAND_GET, query)))
 
@@ -142,7 +131,7 @@ async def get_command(agent_id: str, command_id: str, ws: Workspace, bus: Bus) -
 async def cancel_command(agent_id: str, command_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
     """Cancel a command that has not been delivered yet."""
     cmd = CancelCommand(
-        workspace_id=ws.workspace_id, agent_id=_agent_id(agent_id), command_id=command_id[:100]
+        workspace_id=ws.workspace_id, agent_id=agent_uuid(agent_id), command_id=command_id[:100]
     )
     view = CommandView.model_validate(await bus.request(Messaging.COMMAND_CANCEL, cmd))
     return {"success": True, **command_json(view)}

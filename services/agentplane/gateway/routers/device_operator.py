@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter
 
@@ -13,25 +12,22 @@ from agentplane.contracts.device import (
     Release,
     RotateDeviceKey,
 )
-from agentplane.contracts.errors import not_found
 from agentplane.contracts.http.operator import ReleaseBody
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.path_ids import agent_uuid
 
 router = APIRouter(tags=["device agents: operator"])
 
 
 @router.post("/v1/agents/{agent_id}/api-key/rotate", status_code=202)
 async def rotate_api_key(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
-    try:
-        agent_uuid = UUID(agent_id)
-    except ValueError:
-        raise not_found("Agent not found") from None
+    target = agent_uuid(agent_id)
     rotation = DeviceKeyRotation.model_validate(
         await bus.request(
             Registry.DEVICE_KEY_ROTATE,
-            RotateDeviceKey(workspace_id=ws.workspace_id, agent_id=agent_uuid),
+            RotateDeviceKey(workspace_id=ws.workspace_id, agent_id=target),
         )
     )
     # Accepted, not done: the agent receives its new key with its next heartbeat.

@@ -12,6 +12,8 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from agentplane.contracts import subjects
+from agentplane.contracts.errors import ErrorKind
+from agentplane.gateway.errors import error_response
 
 router = APIRouter(tags=["health"])
 
@@ -53,13 +55,8 @@ async def health(request: Request) -> JSONResponse:
 async def service_health(service: str, request: Request) -> JSONResponse:
     """200 when the named service answers its ping through NATS, else 503."""
     if service not in subjects.SERVICES:
-        return JSONResponse(
-            {
-                "error": f"No such service; one of {', '.join(subjects.SERVICES)}",
-                "kind": "not_found",
-            },
-            status_code=404,
-        )
+        known = ", ".join(subjects.SERVICES)
+        return error_response(404, f"No such service; one of {known}", ErrorKind.NOT_FOUND.value)
     nc = request.app.state.nc
     ok = nc is not None and nc.is_connected and await _ping(nc, service)
     return JSONResponse(

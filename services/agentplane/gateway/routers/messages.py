@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from agentplane.contracts.errors import not_found, too_large
+from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.messages import BroadcastBody, MarkReadBody, SendMessageBody
 from agentplane.contracts.messages import (
     DEFAULT_MESSAGE_TTL_SECONDS,
@@ -36,6 +35,7 @@ from agentplane.contracts.messages import (
 from agentplane.contracts.subjects import Messaging
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.path_ids import agent_uuid
 
 router = APIRouter(tags=["agent messages (seed 000)"])
 
@@ -47,13 +47,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "A service is unavailable; try again"},
 }
 SEND_ERRORS = {**ERRORS, 413: {"description": f"payload larger than {MAX_PAYLOAD_BYTES} bytes"}}
-
-
-def _agent_id(raw: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise not_found("Agent not found") from None
 
 
 def _fields(body: SendMessageBody | BroadcastBody, default_type: MessageType) -> MessageFields:
@@ -93,7 +86,7 @@ async def send_message(
     default 86400; `type` default `event`."""
     cmd = SendMessage(
         workspace_id=ws.workspace_id,
-        from_agent_id=_agent_id(agent_id),
+        from_agent_id=agent_uuid(agent_id),
         to_agent_id=body.to_agent_id,
         message=_fields(body, MessageType.EVENT),
     )
@@ -109,7 +102,7 @@ async def broadcast_message(
     `recipients` is how many agents it reached. `type` default `broadcast`."""
     cmd = BroadcastMessage(
         workspace_id=ws.workspace_id,
-        from_agent_id=_agent_id(agent_id),
+        from_agent_id=agent_uuid(agent_id),
         message=_fields(body, MessageType.BROADCAST),
     )
     sent = BroadcastSent.model_validate(await bus.request(Messaging.MESSAGE_BROADCAST, cmd))
@@ -136,7 +129,7 @@ async def list_messages(
     expired ones. The next page's cursor is in `X-Next-Cursor`."""
     query = ListMessages(
         workspace_id=ws.workspace_id,
-        agent_id=_agent_id(agent_id),
+        agent_id=agent_uuid(agent_id),
         channel=channel,
         unread_only=unread_only,
         limit=limit,
@@ -154,7 +147,7 @@ async def mark_read(agent_id: str, body: MarkReadBody, ws: Workspace, bus: Bus) 
     other agents' messages change nothing. `marked` counts the agent's own ids."""
     cmd = MarkMessagesRead(
         workspace_id=ws.workspace_id,
-        agent_id=_agent_id(agent_id),
+        agent_id=agent_uuid(agent_id),
         message_ids=[m[:100] for m in body.message_ids],
     )
     marked = MessagesMarkedRead.model_validate(await bus.request(Messaging.MESSAGE_READ, cmd))

@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from agentplane.contracts.commands import CommandStatus
+from agentplane.messaging.domain.public_ids import aggregate_id, public_id
 
 _IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "agentplane:command-idempotency-key")
 PREFIX = "cmd_"
@@ -29,17 +30,12 @@ class InvalidTransition(Exception):
 
 
 def public_command_id(command_uuid: UUID) -> str:
-    return PREFIX + command_uuid.hex
+    return public_id(PREFIX, command_uuid)
 
 
-def command_uuid(public_id: str) -> UUID | None:
+def command_uuid(public: str) -> UUID | None:
     """The aggregate id behind `cmd_<hex>`, or None for anything else."""
-    if not public_id.startswith(PREFIX):
-        return None
-    try:
-        return UUID(hex=public_id[len(PREFIX) :])
-    except ValueError:
-        return None
+    return aggregate_id(PREFIX, public)
 
 
 def idempotent_command_uuid(workspace_id: str, agent_id: UUID, key: str) -> UUID:

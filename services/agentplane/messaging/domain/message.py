@@ -12,6 +12,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from agentplane.messaging.domain.public_ids import aggregate_id, public_id
+
 PREFIX = "msg_"
 
 
@@ -20,17 +22,12 @@ class MessageGone(Exception):
 
 
 def public_message_id(message_uuid: UUID) -> str:
-    return PREFIX + message_uuid.hex
+    return public_id(PREFIX, message_uuid)
 
 
-def message_uuid(public_id: str) -> UUID | None:
+def message_uuid(public: str) -> UUID | None:
     """The aggregate id behind `msg_<hex>`, or None for anything else."""
-    if not public_id.startswith(PREFIX):
-        return None
-    try:
-        return UUID(hex=public_id[len(PREFIX) :])
-    except ValueError:
-        return None
+    return aggregate_id(PREFIX, public)
 
 
 class Message(Aggregate):
