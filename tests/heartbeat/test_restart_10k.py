@@ -17,11 +17,13 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from tests.heartbeat.helpers import stats
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import RegisterAgent
+from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events, Heartbeat, Registry
 from agentplane.heartbeat.invalidations import REPLAY_MARGIN_SECONDS
 from agentplane.heartbeat.main import CHECKPOINT_SECONDS
@@ -65,6 +67,17 @@ async def register_all(system: RunningSystem, count: int) -> list[tuple[str, str
     return [(str(agent_id), token) for agent_id, token in agents]
 
 
+async def events_settled(nc: Client) -> None:
+    js = nc.jetstream()
+    last = -1
+    while True:
+        seq = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+        if seq == last:
+            return
+        last = seq
+        await asyncio.sleep(1.0)
+
+
 async def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not await check():  # type: ignore[misc]
@@ -77,8 +90,12 @@ async def test_restarts_with_10k_beating_agents_mark_none_offline(
 ) -> None:
     system = system_factory(env=ENV)
     agents = await register_all(system, AGENTS)
-    registered_at = time.monotonic()
     nc = await system.nats_connect(max_reconnect_attempts=-1)
+    # A registration is answered once saved; its event may reach the stream later on a busy
+    # machine. The restarted replica replays registry events by stream time, so count from
+    # when the last of them is in the stream (nothing else publishes before the fleet beats).
+    await events_settled(nc)
+    registered_at = time.monotonic()
     went_offline: list[str] = []
 
     async def on_offline(msg: Msg) -> None:
