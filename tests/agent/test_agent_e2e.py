@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.agent.process import AgentProcess
+from tests.nats_auth.agents import seed000_agent
 
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.testing.system import RunningSystem, agentplane_command
@@ -316,6 +317,51 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
     command_id = send("stop")
     assert wait_for(finished, 15, "stop result")["status"] == "succeeded"
     assert agent.proc is not None and agent.proc.wait(10) == 0
+
+
+def test_a_message_sent_while_the_agent_is_stopped_lands_in_its_inbox_file(
+    http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
+) -> None:
+    agent.start("--server", system.base_url, "--enrollment-token",
+                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
+    agent_id = wait_for(
+        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
+        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 10, "online",
+    )  # fmt: skip
+    agent.kill()
+    sender, _ = seed000_agent(http, workspace)
+
+    def send(n: int) -> str:
+        sent = http.post(
+            f"/v1/agents/{sender}/messages/send",
+            json={"toAgentId": agent_id, "payload": {"n": n}, "channel": "jobs",
+                  "type": "request", "correlationId": f"r{n}"},
+            headers=key_headers(workspace),
+        )  # fmt: skip
+        assert sent.status_code == 200, sent.text
+        return str(sent.json()["messageId"])
+
+    first = send(1)  # while the agent is stopped: delivered after it says hello again
+    agent.start("--server", system.base_url, "--nats-url", system.nats_url)
+    inbox = agent.state_dir / "inbox.jsonl"
+
+    def stored() -> list[dict[str, Any]]:
+        lines = inbox.read_text().splitlines() if inbox.exists() else []
+        return [json.loads(line) for line in lines]
+
+    assert wait_for(lambda: [m["id"] for m in stored()] == [first], 20, "the queued message")
+    second = send(2)  # while it runs: live
+    assert wait_for(lambda: [m["id"] for m in stored()] == [first, second], 15, "live message")
+    line = stored()[0]
+    assert line["from"] == sender and line["payload"] == {"n": 1} and line["channel"] == "jobs"
+    assert line["type"] == "request" and line["correlationId"] == "r1"
+    assert inbox.stat().st_mode & 0o777 == 0o600
+
+    def delivered() -> bool:
+        listed = http.get(f"/v1/agents/{agent_id}/messages", headers=key_headers(workspace))
+        return all(m["deliveredAt"] for m in listed.json()["messages"])
+
+    assert wait_for(delivered, 10, "deliveredAt in the hub's inbox")
 
 
 def test_a_rotated_key_is_stored_and_the_channel_reconnects_with_it(

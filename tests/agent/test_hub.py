@@ -4,14 +4,18 @@ command ends in a result, unserved kinds refused in the ack."""
 from __future__ import annotations
 
 import asyncio
+import json
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.agent.recorder import Published
 
 from agentplane.agent.commands import NOT_SUPPORTED, Commands
 from agentplane.agent.hub import HubDispatch
+from agentplane.agent.inbox import MessageInbox
 from agentplane.agent.state import HandledIds
 from agentplane.agent.tasks import TaskRunner, default_registry
 from agentplane.contracts.channel import ChannelAck, CommandOutcome, HubMessage
@@ -112,3 +116,56 @@ def test_config_drain_and_task_messages_apply(tmp_path: Path, published: Publish
     asyncio.run(hub.send("o2", "task.offer", {**offer, "task_id": "t2"}))
     last = published.of(AgentChannel.TASK_RESULT)[-1]
     assert last.task_id == "t2" and "draining" in last.error
+
+
+def _message(message_id: str, n: int) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "message_id": message_id, "from_agent_id": "7d1f3a64-3f0c-4b39-9a51-3d3f0f6f0c11",
+        "channel": "tasks", "type": "request", "payload": {"n": n}, "correlation_id": "r1",
+        "created_at": now.isoformat(), "expires_at": (now + timedelta(hours=1)).isoformat(),
+    }  # fmt: skip
+
+
+def test_a_message_is_in_the_inbox_file_before_its_ack_and_only_once(
+    tmp_path: Path, published: Published
+) -> None:
+    hub = Harness(tmp_path, published)
+    inbox = MessageInbox(tmp_path)
+    hub.dispatch.inbox = inbox.append
+    for _ in range(2):  # the second is a resend after a lost ack
+        assert asyncio.run(hub.send("msg_1", "message", _message("msg_1", 1))).accepted
+    assert asyncio.run(hub.send("msg_2", "message", _message("msg_2", 2))).accepted
+    lines = [json.loads(line) for line in inbox.path.read_text().splitlines()]
+    assert [(m["id"], m["payload"]) for m in lines] == [("msg_1", {"n": 1}), ("msg_2", {"n": 2})]
+    assert set(lines[0]) == {
+        "id", "from", "channel", "type", "payload", "correlationId", "createdAt", "expiresAt",
+        "receivedAt",
+    }  # fmt: skip
+    assert lines[0]["from"] == "7d1f3a64-3f0c-4b39-9a51-3d3f0f6f0c11"
+    assert stat.S_IMODE(inbox.path.stat().st_mode) == 0o600
+
+
+def test_a_message_that_cannot_be_stored_is_not_acknowledged(
+    tmp_path: Path, published: Published
+) -> None:
+    hub = Harness(tmp_path, published)
+
+    def full_disk(_body: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    hub.dispatch.inbox = full_disk
+    with pytest.raises(OSError):
+        asyncio.run(hub.send("msg_1", "message", _message("msg_1", 1)))
+    assert "msg_1" not in hub.handled  # the hub's resend will be stored, not skipped
+
+
+def test_the_inbox_file_is_rotated_when_full(tmp_path: Path) -> None:
+    from agentplane.contracts.channel import MessageBody
+
+    inbox = MessageInbox(tmp_path, max_bytes=400)
+    for n in range(4):
+        inbox.append(MessageBody.model_validate(_message(f"msg_{n}", n)))
+    older = tmp_path / "inbox.jsonl.1"
+    kept = [json.loads(x)["id"] for x in (older.read_text() + inbox.path.read_text()).splitlines()]
+    assert kept[-1] == "msg_3" and len(kept) >= 2 and inbox.path.stat().st_size < 800

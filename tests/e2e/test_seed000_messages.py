@@ -3,6 +3,7 @@ and live delivery over the agent channel."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import datetime
@@ -10,9 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from nats.js.errors import NotFoundError
 from tests.e2e.command_agent import ChannelAgent, connect_test_agent, get, headers, post
 from tests.nats_auth.agents import eventually, seed000_agent
 
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.streams import EVENTS_STREAM
+from agentplane.contracts.subjects import Events
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
@@ -237,12 +242,10 @@ async def test_a_connected_agent_receives_messages_live_and_acknowledges_them(
     assert [m["id"] for m in unread.json()["messages"]] == expected
 
 
-def test_a_deleted_agent_gets_no_more_messages(
-    http: httpx.Client, workspace: dict[str, Any]
-) -> None:
-    sender, _ = seed000_agent(http, workspace)
+def registered_agent(http: httpx.Client, ws: dict[str, Any]) -> str:
+    """A seed 002 agent (one the workspace key may delete)."""
     token = http.post(
-        "/v1/enrollment-tokens", json={"kind": "registration"}, headers=headers(workspace)
+        "/v1/enrollment-tokens", json={"kind": "registration"}, headers=headers(ws)
     ).json()["token"]
     registered = http.post(
         "/api/v1/agents/register",
@@ -250,7 +253,14 @@ def test_a_deleted_agent_gets_no_more_messages(
         headers={"X-Agent-Token": token},
     )
     assert registered.status_code == 201, registered.text
-    recipient = registered.json()["agentId"]
+    return str(registered.json()["agentId"])
+
+
+def test_a_deleted_agent_gets_no_more_messages(
+    http: httpx.Client, workspace: dict[str, Any]
+) -> None:
+    sender, _ = seed000_agent(http, workspace)
+    recipient = registered_agent(http, workspace)
     # The messaging service now knows the recipient (it confirmed it with the registry).
     assert send(http, workspace, sender, {"toAgentId": recipient, "payload": {}}).status_code == 200
     deleted = http.delete(f"/api/v1/agents/{recipient}", headers=headers(workspace))
@@ -262,3 +272,60 @@ def test_a_deleted_agent_gets_no_more_messages(
             break
         time.sleep(0.1)
     assert status == 404  # forgotten on the registry's agent.Deleted, not after a cache TTL
+
+
+async def _cancelled_ids(system: RunningSystem) -> set[str]:
+    """Message ids of every `message.Cancelled` integration event in the stream so far."""
+    nc = await system.nats_connect(name="test-cancelled-messages")
+    try:
+        js = nc.jetstream()
+        subject = Events.subject("messaging", "message.Cancelled")
+        info = await js.stream_info(EVENTS_STREAM)
+        found: set[str] = set()
+        seq = 0
+        while seq < info.state.last_seq:
+            try:
+                msg = await js.get_msg(EVENTS_STREAM, seq=seq + 1, subject=subject, next=True)
+            except NotFoundError:
+                break
+            seq = msg.seq
+            found.add(IntegrationEvent.model_validate_json(msg.data).data["message_id"])
+        return found
+    finally:
+        await nc.close()
+
+
+async def test_a_deleted_agents_undelivered_messages_end_cancelled(
+    system: RunningSystem, http: httpx.Client, workspace: dict[str, Any], agents: list[ChannelAgent]
+) -> None:
+    sender, _ = seed000_agent(http, workspace)
+    gone = await asyncio.to_thread(registered_agent, http, workspace)
+    stays, stays_token = seed000_agent(http, workspace)
+    body = {"payload": {"n": 1}, "channel": "c"}
+    waiting = await post(
+        http, f"/v1/agents/{sender}/messages/send",
+        json={"toAgentId": gone, **body}, headers=headers(workspace),
+    )  # fmt: skip
+    other = await post(
+        http, f"/v1/agents/{sender}/messages/send",
+        json={"toAgentId": stays, **body}, headers=headers(workspace),
+    )  # fmt: skip
+    assert waiting.status_code == other.status_code == 200
+    deleted = await asyncio.to_thread(
+        http.delete, f"/api/v1/agents/{gone}", headers=headers(workspace)
+    )
+    assert deleted.status_code == 200, deleted.text
+    waiting_id = waiting.json()["messageId"]
+
+    async def cancelled() -> bool:
+        return waiting_id in await _cancelled_ids(system)
+
+    assert await eventually(cancelled, 15)
+    # Only the gone agent's: another agent's undelivered message still reaches it.
+    assert other.json()["messageId"] not in await _cancelled_ids(system)
+    agent = await connect_test_agent(system.nats_url, stays, stays_token)
+    agents.append(agent)
+    await agent.hello()
+    assert await eventually(
+        lambda: [m.id for m in agent.received] == [other.json()["messageId"]], 10
+    )

@@ -46,9 +46,18 @@ def test_a_result_implies_the_unreported_steps() -> None:
     command.finish(False, {}, "boom", NOW)
     assert command.status is CommandStatus.FAILED
     assert [type(e).TOPIC for e in command.collect_events()][1:] == [
-        "command.Delivered",
         "command.Acknowledged",
         "command.Failed",
+    ]
+
+
+def test_an_ack_of_a_queued_command_is_one_event() -> None:
+    command = queued()
+    command.acknowledge(NOW)
+    assert command.status is CommandStatus.ACKNOWLEDGED
+    assert [type(e).TOPIC for e in command.collect_events()] == [
+        "command.Queued",
+        "command.Acknowledged",
     ]
 
 

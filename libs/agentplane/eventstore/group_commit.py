@@ -44,7 +44,12 @@ class GroupCommitter:
 
     def save(self, *aggregates: Any) -> int:
         # Collected now, so a failed group can still save each member's own events.
-        item = _Pending(tuple(e for a in aggregates for e in a.collect_events()))
+        return self.save_events(*(e for a in aggregates for e in a.collect_events()))
+
+    def save_events(self, *events: Any) -> int:
+        """Save events built without loading their aggregates (each names the version it
+        follows, so the store refuses one whose aggregate moved on: IntegrityError)."""
+        item = _Pending(tuple(events))
         with self._lock:
             self._pending.append(item)
             lead = not self._leading

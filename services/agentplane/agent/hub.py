@@ -1,8 +1,11 @@
 """Hub → agent messages: dedupe by id, ack after recording, then act (commands, tasks,
-drain, config). Kinds this agent cannot serve are refused in the ack, never dropped."""
+drain, config). Kinds this agent cannot serve are refused in the ack, never dropped.
+Messages of other agents go to the inbox (`inbox.py`) before the ack: one that cannot be
+stored is not acknowledged, so the hub sends it again later."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +23,7 @@ from agentplane.contracts.channel import (
     DrainBody,
     HubKind,
     HubMessage,
+    MessageBody,
     TaskCancelBody,
     TaskOfferBody,
 )
@@ -38,8 +42,10 @@ class HubDispatch:
         publish: Callable[..., Awaitable[None]],
         set_interval: Callable[[float], None],
         after_command: Callable[[str], Awaitable[None]],
+        inbox: Callable[[MessageBody], None] | None = None,
     ) -> None:
         self.handled = handled
+        self.inbox = inbox
         self.commands = commands
         self.tasks = tasks
         self.publish = publish
@@ -63,6 +69,9 @@ class HubDispatch:
                 result = unknown_command(command_id, message.body.get("action"))
                 return ChannelAck(message_id=message.id), self._publisher(result)
             return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
+        if isinstance(body, MessageBody) and self.inbox is not None:
+            # Stored before it is marked handled: a crash in between repeats it, never loses it.
+            await asyncio.to_thread(self.inbox, body)
         # Recorded before the ack: once the hub hears "ack" a crash never runs it twice.
         self.handled.add(message.id)
         return ChannelAck(message_id=message.id), self._follow_up(message, body)
@@ -93,8 +102,8 @@ class HubDispatch:
         elif isinstance(body, DrainBody):
             log.info("draining: no new tasks")
             self.tasks.draining = True
-        elif message.kind == HubKind.MESSAGE:
-            log.info("message %s received", message.id)
+        elif isinstance(body, MessageBody):
+            log.info("message %s from %s received", body.message_id, body.from_agent_id)
         return None
 
     async def _command(self, body: CommandBody) -> None:

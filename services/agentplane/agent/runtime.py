@@ -19,6 +19,7 @@ from agentplane.agent.commands import Commands
 from agentplane.agent.credentials import agent_credentials
 from agentplane.agent.heartbeat import BeatState, Heartbeats, restart_reason
 from agentplane.agent.hub import HubDispatch
+from agentplane.agent.inbox import MessageInbox
 from agentplane.agent.state import Identity, StateDir
 from agentplane.agent.tasks import TaskRunner, default_registry
 from agentplane.contracts.channel import AgentHello, ChannelWelcome
@@ -57,7 +58,7 @@ class Agent:
         self.tasks = TaskRunner(default_registry(), self._publish)
         dispatch = HubDispatch(
             self.handled, Commands(self.status), self.tasks, self._publish,
-            self._set_interval, self._after_command,
+            self._set_interval, self._after_command, MessageInbox(state.path).append,
         )  # fmt: skip
         self.channel = Channel(
             identity.agent_id,

@@ -26,12 +26,18 @@ class AuditLogs:
         self._advanced = asyncio.Condition()
 
     def apply(self, body: bytes, sequence: int) -> None:
-        event = IntegrationEvent.model_validate_json(body)
+        self.apply_many([(body, sequence)])
+
+    def apply_many(self, items: list[tuple[bytes, int]]) -> None:
+        """Stream events, in one transaction with the position (all or none)."""
+        events = [(IntegrationEvent.model_validate_json(body), seq) for body, seq in items]
         with self.views.transaction() as tx:
-            self.projection.apply(event, tx)
-            self.states.apply(event, tx)
-            if sequence > tx.position(TRACKING):
-                tx.set_position(TRACKING, sequence)
+            for event, _ in events:
+                self.projection.apply(event, tx)
+                self.states.apply(event, tx)
+            last = max(seq for _, seq in events)
+            if last > tx.position(TRACKING):
+                tx.set_position(TRACKING, last)
 
     async def applied(self, sequence: int) -> None:
         async with self._advanced:

@@ -32,7 +32,9 @@ from agentplane.eventstore.views import ViewStore
 from agentplane.messaging.cursors import cursor_after, position_of
 from agentplane.messaging.domain import (
     Command,
+    CommandStatus,
     InvalidTransition,
+    acknowledged_event,
     command_uuid,
     idempotent_command_uuid,
 )
@@ -173,27 +175,34 @@ class Commands:
         return self._step(command_id, lambda c: c.acknowledge(self.clock()))
 
     def acknowledged_many(self, command_ids: list[str]) -> int:
-        """Acknowledgements of a delivered window, recorded in one transaction."""
+        """Acknowledgements of a delivered window, recorded in one transaction.
+
+        Built from the open-command view (state and version) rather than by loading each
+        command: a backlog's acks cost one event each. A command that moved on meanwhile
+        makes the store refuse the group; then each is recorded on its own, loaded.
+        """
         now = self.clock()
-        changed: list[Command] = []
-        for command_id in command_ids:
+        with self.views.read() as tx:
+            docs = [(command_id, tx.get(OPEN, command_id)) for command_id in command_ids]
+        events = []
+        for command_id, doc in docs:
             uuid = command_uuid(command_id)
+            if uuid is None or doc is None:
+                continue  # not a command, or one that already ended: the ack changes nothing
+            if "version" not in doc:  # a view written before it kept versions
+                return max(self.acknowledged(c) for c in command_ids)
             try:
-                command: Command = self.store.repository.get(uuid) if uuid else None
-            except AggregateNotFoundError:
-                continue
-            try:
-                command.acknowledge(now)
+                events.append(
+                    acknowledged_event(uuid, doc["version"], CommandStatus(doc["status"]), doc, now)
+                )
             except InvalidTransition:
                 continue
-            changed.append(command)
-        if not changed:
+        if not events:
             return 0
         try:
-            return self.committer.save(*changed)
+            return self.committer.save_events(*events)
         except IntegrityError:
-            # Another writer touched one of them: record each on its own (with retries).
-            return max(self.acknowledged(c.command_id) for c in changed)
+            return max(self.acknowledged(e.command_id) for e in events)
 
     def finished(self, agent_id: str, result: CommandResult) -> int:
         doc = self._doc(result.command_id)

@@ -58,7 +58,7 @@ def build(settings: Settings) -> MessagingService:
             host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published, known)
         )
         await subscribe_agent_messages(host, handlers)
-        subscribe_registry_events(host, commands, relay, known)
+        subscribe_registry_events(host, commands, relay, known, messages)
         host.loop(relay.run)
         host.loop(commands.projector.run)
         host.loop(deliverer.retry_forever)

@@ -15,7 +15,8 @@ UNDELIVERED = "undelivered_message"
 
 
 class MessageProjection:
-    """Pure mapping of message events onto view documents; expired messages leave the view."""
+    """Pure mapping of message events onto view documents; expired and cancelled messages
+    leave the view."""
 
     name = "messages"
 
@@ -39,7 +40,7 @@ class MessageProjection:
             pending = {k: doc[k] for k in ("message_id", "to_agent_id", "created_at", "expires_at")}
             tx.put(UNDELIVERED, event.message_id, pending, scope=event.to_agent_id)
             return
-        if isinstance(event, Message.Expired):
+        if isinstance(event, Message.Expired | Message.Cancelled):
             tx.delete(MESSAGE, event.message_id)
             tx.delete(UNDELIVERED, event.message_id)
             return

@@ -186,6 +186,30 @@ class Messages:
         except IntegrityError:
             return max(self.delivered(m.message_id) for m in changed)
 
+    def cancel_undelivered_of(self, agent_id: str) -> int:
+        """End every message still undelivered to an agent that is gone (one transaction);
+        the last position. A repeat finds nothing undelivered (idempotent)."""
+        now = self.clock()
+        with self.views.read() as tx:
+            waiting = [d["message_id"] for d in tx.list(UNDELIVERED, agent_id)]
+        changed: list[Message] = []
+        for message_id in waiting:
+            uuid = message_uuid(message_id)
+            if uuid is None:
+                continue
+            try:
+                message: Message = self.store.repository.get(uuid)
+            except AggregateNotFoundError:
+                continue
+            if message.cancel(now):
+                changed.append(message)
+        if not changed:
+            return 0
+        try:
+            return self.committer.save(*changed)
+        except IntegrityError:  # delivered or expired meanwhile: each on its own
+            return max(self._change(m.message_id, lambda x: x.cancel(now)) for m in changed)
+
     def expire_due(self, limit: int = 1000) -> int:
         """Record `expired` for messages whose timer is due; the last position."""
         now = self.clock()

@@ -48,6 +48,7 @@ class CommandProjection:
                 "delivered_at": None,
                 "acknowledged_at": None,
                 "finished_at": None,
+                "version": event.originator_version,
             }
             tx.put(COMMAND, event.command_id, doc, scope=event.agent_id)
             tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id)
@@ -60,8 +61,10 @@ class CommandProjection:
             return
         status, stamp = step
         at = event.at.isoformat()
-        doc.update(status=status.value, updated_at=at)
+        doc.update(status=status.value, updated_at=at, version=event.originator_version)
         doc[stamp] = at
+        if isinstance(event, Command.Acknowledged) and doc["delivered_at"] is None:
+            doc["delivered_at"] = at  # acknowledged straight from queued: delivered then too
         if isinstance(event, Command.Succeeded | Command.Failed):
             doc["result"] = event.result
         if isinstance(event, Command.Failed):
@@ -74,7 +77,8 @@ class CommandProjection:
 
 
 def _open(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = ("command_id", "agent_id", "status", "created_at", "expires_at")
+    # `version` and `action` let delivery record an ack without loading the command.
+    keys = ("command_id", "agent_id", "action", "status", "created_at", "expires_at", "version")
     return {k: doc[k] for k in keys}
 
 

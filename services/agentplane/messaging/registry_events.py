@@ -1,6 +1,6 @@
 """What the messaging service does with the registry's integration events: an agent that was
-deleted or terminated will never connect again, so its queued commands end as cancelled, and
-messages to it are refused from then on."""
+deleted or terminated will never connect again, so its queued commands and its undelivered
+messages end as cancelled, and messages to it are refused from then on."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.known_agents import KnownAgents
+from agentplane.messaging.messages import Messages
 
 log = logging.getLogger("agentplane.messaging.registry_events")
 
@@ -26,7 +27,11 @@ AGENT_GONE = frozenset({"agent.Deleted", "agent.Terminated"})
 
 
 def subscribe_registry_events(
-    host: ServiceHost, commands: Commands, relay: OutboxRelay, known: KnownAgents
+    host: ServiceHost,
+    commands: Commands,
+    relay: OutboxRelay,
+    known: KnownAgents,
+    messages: Messages,
 ) -> None:
     async def on_event(body: bytes, sequence: int) -> None:
         try:
@@ -39,9 +44,12 @@ def subscribe_registry_events(
         known.forget(event.agent_id)
         # Idempotent: a redelivery finds nothing queued any more.
         position = await asyncio.to_thread(commands.cancel_queued_of, event.agent_id)
+        position = max(
+            position, await asyncio.to_thread(messages.cancel_undelivered_of, event.agent_id)
+        )
         if position:
             relay.wake()
-            log.info("queued commands of agent %s cancelled (%s)", event.agent_id, event.type)
+            log.info("what waited for agent %s is cancelled (%s)", event.agent_id, event.type)
 
     durable_subscriber(
         host.broker,

@@ -167,9 +167,9 @@ class Command(Aggregate):
         self.status = CommandStatus.DELIVERED
 
     def acknowledge(self, at: datetime) -> None:
-        if self.status is CommandStatus.QUEUED:
-            self.deliver(at)
-        if self.status is not CommandStatus.DELIVERED:
+        """The agent's ack; from `queued` it also says the command was delivered (one event,
+        not two: a reconnect backlog of N commands records N events)."""
+        if self.status not in (CommandStatus.QUEUED, CommandStatus.DELIVERED):
             raise InvalidTransition(f"a {self.status} command cannot be acknowledged")
         self._acknowledged(**self._ids(), at=at)
 
@@ -225,3 +225,26 @@ class Command(Aggregate):
     @event(Cancelled)
     def _cancelled(self, agent_id: str, command_id: str, action: str, at: datetime) -> None:
         self.status = CommandStatus.CANCELLED
+
+
+def acknowledged_event(
+    command_uuid: UUID,
+    version: int,
+    status: CommandStatus,
+    ids: dict[str, str],
+    at: datetime,
+) -> Command.Acknowledged:
+    """The ack of a command known (from the read model) to be at `version` in `status`,
+    without loading it: the same rule as `Command.acknowledge`, and the event store refuses it
+    (a version conflict) if the command moved on since."""
+    if status not in (CommandStatus.QUEUED, CommandStatus.DELIVERED):
+        raise InvalidTransition(f"a {status} command cannot be acknowledged")
+    return Command.Acknowledged(
+        originator_id=command_uuid,
+        originator_version=version + 1,
+        timestamp=at,
+        agent_id=ids["agent_id"],
+        command_id=ids["command_id"],
+        action=ids["action"],
+        at=at,
+    )

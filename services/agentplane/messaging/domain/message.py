@@ -1,4 +1,5 @@
-"""An agent-to-agent message: sent, then delivered over the channel and read, until it expires.
+"""An agent-to-agent message: sent, then delivered over the channel and read, until it expires
+(or is cancelled, undelivered, because its recipient was deleted or terminated).
 
 A broadcast is one message per recipient, so each has its own delivery and read state.
 Steps arrive at least once: a repeat changes nothing (the use case asks before it records).
@@ -74,6 +75,12 @@ class Message(Aggregate):
         message_id: str
         at: datetime
 
+    class Cancelled(Event):
+        TOPIC = "message.Cancelled"
+        to_agent_id: str
+        message_id: str
+        at: datetime
+
     def __init__(
         self,
         workspace_id: str,
@@ -94,6 +101,7 @@ class Message(Aggregate):
         self.delivered_at: datetime | None = None
         self.read_at: datetime | None = None
         self.expired = False
+        self.cancelled = False
 
     @classmethod
     def send(
@@ -123,7 +131,7 @@ class Message(Aggregate):
         )
 
     def _live(self, at: datetime) -> None:
-        if self.expired or at >= self.expires_at:
+        if self.expired or self.cancelled or at >= self.expires_at:
             raise MessageGone(self.message_id)
 
     def deliver(self, at: datetime) -> bool:
@@ -151,7 +159,7 @@ class Message(Aggregate):
         self.read_at = at
 
     def expire(self, at: datetime) -> bool:
-        if self.expired or at < self.expires_at:
+        if self.expired or self.cancelled or at < self.expires_at:
             return False
         self._expired(to_agent_id=self.to_agent_id, message_id=self.message_id, at=at)
         return True
@@ -159,3 +167,15 @@ class Message(Aggregate):
     @event(Expired)
     def _expired(self, to_agent_id: str, message_id: str, at: datetime) -> None:
         self.expired = True
+
+    def cancel(self, at: datetime) -> bool:
+        """End an undelivered message whose recipient is gone; False when there is nothing to end
+        (already delivered, expired or cancelled: a delivered one stays until it expires)."""
+        if self.expired or self.cancelled or self.delivered_at is not None:
+            return False
+        self._cancelled(to_agent_id=self.to_agent_id, message_id=self.message_id, at=at)
+        return True
+
+    @event(Cancelled)
+    def _cancelled(self, to_agent_id: str, message_id: str, at: datetime) -> None:
+        self.cancelled = True

@@ -1,0 +1,75 @@
+"""The message aggregate: delivery and read once, expiry, cancellation, private payload."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from agentplane.eventstore.integration import to_integration
+from agentplane.messaging.domain import Message, MessageGone, message_uuid, public_message_id
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+def sent(ttl: float = 60.0) -> Message:
+    return Message.send(
+        uuid4(), "ws_1", "agent-a", "agent-b", "tasks", "request",
+        {"secret": "x"}, "req_1", NOW + timedelta(seconds=ttl),
+    )  # fmt: skip
+
+
+def topics(message: Message) -> list[str]:
+    return [type(e).TOPIC for e in message.collect_events()]
+
+
+def test_delivered_and_read_are_recorded_once() -> None:
+    message = sent()
+    assert message.deliver(NOW) and not message.deliver(NOW)
+    assert message.read(NOW) and not message.read(NOW + timedelta(seconds=1))
+    assert message.read_at == NOW
+    assert topics(message) == ["message.Sent", "message.Delivered", "message.Read"]
+
+
+def test_an_expired_message_takes_no_more_steps() -> None:
+    message = sent(ttl=10)
+    assert not message.expire(NOW)  # not due yet
+    assert message.expire(NOW + timedelta(seconds=10))
+    assert not message.expire(NOW + timedelta(seconds=11))
+    for step in (message.deliver, message.read):
+        with pytest.raises(MessageGone):
+            step(NOW)
+    assert not message.cancel(NOW)
+
+
+def test_an_undelivered_message_of_a_gone_agent_is_cancelled_once_and_never_expires() -> None:
+    message = sent(ttl=10)
+    assert message.cancel(NOW) and not message.cancel(NOW)
+    assert not message.expire(NOW + timedelta(seconds=20))
+    with pytest.raises(MessageGone):
+        message.deliver(NOW)
+    assert topics(message) == ["message.Sent", "message.Cancelled"]
+
+
+def test_a_delivered_message_is_not_cancelled() -> None:
+    message = sent()
+    message.deliver(NOW)
+    assert not message.cancel(NOW)
+    assert "message.Cancelled" not in topics(message)
+
+
+def test_payload_and_correlation_id_never_leave_the_service() -> None:
+    message = sent()
+    message.cancel(NOW)
+    for position, event in enumerate(message.collect_events(), 1):
+        public = to_integration("messaging", position, event)
+        assert "payload" not in public.data and "correlation_id" not in public.data
+        assert public.agent_id == "agent-b"
+
+
+def test_public_ids_round_trip_and_refuse_anything_else() -> None:
+    uuid = uuid4()
+    assert message_uuid(public_message_id(uuid)) == uuid
+    assert message_uuid("cmd_" + uuid.hex) is None
+    assert message_uuid("msg_not-hex") is None
