@@ -117,6 +117,8 @@ def build(settings: Settings) -> ServiceHost:
             ),
         )
         await channel_beats.subscribe(host.service)
+        # Deadlines count from now, when beats reach us, not from the restore above.
+        engine.listening()
 
         async def sweep() -> None:
             reconnects = nc.stats["reconnects"]
