@@ -80,14 +80,16 @@ def test_enroll_online_restart_with_identity_and_ctrl_c(
         lambda: (e := fleet_entry(http, workspace, agent_id)) and e["isOnline"] and e, 10, "online"
     )
     online_after = time.monotonic() - agent.started_at
-    assert online_after < 5.0, f"online after {online_after:.2f}s"
+    # About 1.5 s on an idle machine; the bound leaves room for a busy one.
+    assert online_after < 15.0, f"online after {online_after:.2f}s"
     assert entry["isOnline"] is True
     assert agent.state_dir.stat().st_mode & 0o777 == 0o700
     assert (agent.state_dir / "identity.json").stat().st_mode & 0o777 == 0o600
 
     wait_for(lambda: "channel connected (1)" in agent.log(), 10, "channel via discovery")
     took = agent.interrupt()
-    assert took < 2.0 and agent.proc is not None and agent.proc.returncode == 0
+    # A clean exit, not one forced by the 10 s wait of `interrupt`.
+    assert took < 8.0 and agent.proc is not None and agent.proc.returncode == 0
 
     # The second start needs no token: it is the same agent, and says why it was away.
     agent.start("--server", system.base_url)

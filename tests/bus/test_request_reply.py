@@ -57,13 +57,12 @@ async def test_errors_are_typed_replies(echo_service: ServiceHost, nats_server: 
     assert err.value.kind is ErrorKind.NOT_FOUND
     assert err.value.body.details == {"thing": "x"}
 
-    started = time.monotonic()
     with pytest.raises(ServiceError) as err:
         await bus.request("test.echo", Echo(text="x", fail="crash"))
-    # A crash is a bug (500 at the gateway), with the id its traceback was logged under.
+    # A crash is a bug (500 at the gateway), with the id its traceback was logged under; it
+    # answered (no answer within the budget would be UNAVAILABLE), so nobody waits it out.
     assert err.value.kind is ErrorKind.INTERNAL
     assert err.value.body.details["requestId"] in err.value.body.message
-    assert time.monotonic() - started < 1.0, "a crashing handler must still answer"
 
     reply = await nc.request("test.echo", b'{"nope": 1}', timeout=2)
     assert b'"validation"' in reply.data and b'"text"' in reply.data
@@ -78,7 +77,8 @@ async def test_nobody_listening_is_unavailable_within_the_budget(nats_server: Na
         await bus.request("ap.nobody.home", Echo(text="x"))
     assert err.value.kind is ErrorKind.UNAVAILABLE
     assert "nobody" in err.value.body.message
-    assert time.monotonic() - started < 1.5
+    # Given up at the budget, not after some longer wait (a busy machine may add a little).
+    assert time.monotonic() - started < bus.timeout + 2.0
     await nc.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -316,12 +317,55 @@ def test_missing_header_is_401(
     assert call(http, agent).status_code == 200  # complete headers are accepted
 
 
+# The seed's limit: a timestamp more than this many seconds from server time is refused.
+MAX_SKEW = 300
+
+
+def skewed_timestamp(skew: float, beyond: bool) -> tuple[str, float]:
+    """The header `skew` seconds from now, rounded to its whole seconds away from the limit.
+
+    `beyond`: at least |skew| away (for refusals); else at most |skew| (for acceptance).
+    Returns the header and the skew it states at this moment.
+    """
+    now = time.time()
+    outward = (skew > 0) == beyond
+    stamp = math.ceil(now + skew) if outward else math.floor(now + skew)
+    return rfc3339(datetime.fromtimestamp(stamp, UTC)), stamp - now
+
+
+def call_with_skew(
+    http: httpx.Client, agent: dict[str, Any], endpoint: str, skew: float, beyond: bool
+) -> httpx.Response:
+    """The answer to a request whose timestamp is `skew` away from server time when the
+    server reads it, whatever the request time.
+
+    The server compares the header with its clock somewhere within the request's round trip,
+    so a clock moving by up to that much changes what it sees: skews moving toward the limit
+    (positive ones for refusals, negative ones for acceptance) are conclusive only when the
+    round trip was shorter than their distance to it. An inconclusive answer is asked again,
+    a refusal with a skew widened by twice the round trip measured.
+    """
+    for _ in range(5):
+        header, stated = skewed_timestamp(skew, beyond)
+        started = time.monotonic()
+        response = CALLS[endpoint](http, agent, **{"X-Request-Timestamp": header})
+        took = time.monotonic() - started
+        moves_toward_limit = (stated > 0) == beyond
+        distance = abs(abs(stated) - MAX_SKEW)
+        if not moves_toward_limit or took < distance:
+            return response
+        if beyond:
+            skew = math.copysign(MAX_SKEW + 2 * took + 1, skew)
+    pytest.fail(f"five requests in a row took longer than the {skew} s margin allows")
+
+
 @pytest.mark.parametrize("endpoint", sorted(CALLS))
 @pytest.mark.parametrize("skew", [301, -301, 3600, -86400])
 def test_timestamp_more_than_300s_away_is_401(
     http: httpx.Client, agent: dict[str, Any], endpoint: str, skew: int
 ) -> None:
-    assert_device_error(CALLS[endpoint](http, agent, skew=skew), 401)
+    response = call_with_skew(http, agent, endpoint, skew, beyond=True)
+    assert_device_error(response, 401)
 
 
 @pytest.mark.parametrize("endpoint", sorted(CALLS))
@@ -329,7 +373,8 @@ def test_timestamp_more_than_300s_away_is_401(
 def test_timestamp_within_300s_is_accepted(
     http: httpx.Client, agent: dict[str, Any], endpoint: str, skew: int
 ) -> None:
-    assert CALLS[endpoint](http, agent, skew=skew).status_code == 200
+    response = call_with_skew(http, agent, endpoint, skew, beyond=False)
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(

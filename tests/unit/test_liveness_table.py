@@ -54,6 +54,20 @@ def test_restore_gives_online_agents_a_full_fresh_deadline() -> None:
     assert table.sweep(1010) == ["a"]
 
 
+def test_deadlines_count_from_when_beats_are_heard_not_from_the_restore() -> None:
+    t = 1_780_000_000.0  # epoch seconds: the arithmetic must keep sub-second precision
+    table = LivenessTable(offline_after=10)
+    table.restore("a", last_seen=t - 30, online=True, now=t)
+    table.restore("slow", last_seen=t - 30, online=True, now=t, offline_after=60)
+    table.beat("b", t + 3)
+    # Start-up took 8 s after the restore (stream set-up, registry replay, a busy machine).
+    table.listening_since(t + 8, grace=5)
+    assert table.sweep(t + 22.9) == []  # 8 + 5 grace + the 10 s interval not over yet
+    assert sorted(table.sweep(t + 23)) == ["a", "b"]
+    assert table.sweep(t + 72.9) == []
+    assert table.sweep(t + 73) == ["slow"]
+
+
 # -- per-agent intervals, columns and fleet scale ------------------------------------------
 
 

@@ -11,8 +11,14 @@ DEAD_LETTER_STREAM = "AP_DEADLETTER"
 TELEMETRY_STREAM = "AP_TELEMETRY"
 # Messages kept per agent and kind (`ap.telemetry.<kind>.<agent_id>`).
 TELEMETRY_PER_AGENT = 1000
-# Redeliveries before a message is parked on the dead-letter subject.
-MAX_DELIVER = 5
+# How long a failed message waits before each retry (seconds): exponential from 1 s, capped
+# at 2 min, 607 s in all, so a database hiccup or a restarting dependency of up to ten
+# minutes costs no event. After the last retry fails it is parked on the dead letter.
+RETRY_BACKOFF_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 120, 120, 120, 120)
+# Deliveries before a message is parked on the dead-letter subject: the first and each retry.
+MAX_DELIVER = len(RETRY_BACKOFF_SECONDS) + 1
+# A handler that neither acknowledges nor fails in this time (a crashed process) gets the
+# message again; the server's max-deliveries advisory parks it after MAX_DELIVER of those.
 ACK_WAIT_SECONDS = 30.0
 
 
@@ -29,7 +35,11 @@ def events_stream_config() -> StreamConfig:
 
 
 def dead_letter_stream_config() -> StreamConfig:
-    """Messages that failed MAX_DELIVER times, kept for an operator to inspect."""
+    """Messages that failed MAX_DELIVER times, kept for an operator to inspect and redrive.
+
+    Subject `ap.deadletter.<durable>`; headers name the original stream, sequence and subject
+    (`DeadLetterHeaders`).
+    """
     return StreamConfig(
         name=DEAD_LETTER_STREAM,
         subjects=[Events.DEAD_LETTER + ".>"],
@@ -56,3 +66,12 @@ def telemetry_stream_config() -> StreamConfig:
         max_age=7 * 24 * 3600.0,
         allow_direct=True,
     )
+
+
+class DeadLetterHeaders:
+    """Headers of a parked message: where it came from, so a redrive can hand it back."""
+
+    STREAM = "Agentplane-Stream"
+    SEQUENCE = "Agentplane-Stream-Seq"
+    SUBJECT = "Agentplane-Subject"
+    ERROR = "Agentplane-Error"

@@ -112,6 +112,22 @@ class Events:
 
     ALL = f"{PREFIX}.events.>"
     DEAD_LETTER = f"{PREFIX}.deadletter"
+    # RedriveDeadLetter → Reply: a consumer's replicas (queue group = durable name) run a
+    # parked message through the consumer's handler again (`agentplane events redrive`).
+    REDRIVE = f"{PREFIX}.redrive"
+
+    @staticmethod
+    def dead_letter_of(durable: str) -> str:
+        """Where messages a durable consumer gave up on are parked (AP_DEADLETTER stream)."""
+        return f"{PREFIX}.deadletter.{durable}"
+
+    @staticmethod
+    def durable_of_dead_letter(subject: str) -> str:
+        return subject.removeprefix(f"{PREFIX}.deadletter.")
+
+    @staticmethod
+    def redrive(durable: str) -> str:
+        return f"{PREFIX}.redrive.{durable}"
 
     @staticmethod
     def of_app(app: str) -> str:

@@ -1,5 +1,6 @@
 """Random secrets with a type prefix and checksum, keyed hashes, constant-time comparison."""
 
+from agentplane.security.secret_files import load_or_create_text_secret
 from agentplane.security.secrets import (
     is_well_formed,
     keyed_hash,
@@ -7,7 +8,7 @@ from agentplane.security.secrets import (
     new_secret,
     public_prefix,
 )
-from agentplane.security.server_key import load_or_create_text_secret, server_key
+from agentplane.security.server_key import server_key
 
 __all__ = [
     "is_well_formed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 from agentplane.settings import Settings
 
 ADMIN_TOKEN_FILE = "admin_token"

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 
 CA_KEY_FILE = "ca.key"
 CA_CERT_FILE = "ca.crt"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

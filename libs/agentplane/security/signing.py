@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 
 SIGNING_KEY_FILE = "signing_ed25519.key"
 

@@ -46,6 +46,7 @@ SERVER_KEY_FILES = {
     "server.key",
     "ca.key",
     "heartbeat_token_tag.key",
+    "tls_forwarding.key",
     "admin_token",
     CREDENTIALS_FILE,
     NATS_CONFIG_FILE,

@@ -77,6 +77,36 @@ def events_export(
     export(Settings(), sys.stdout, agent, since, set(type_ or ()), source)
 
 
+@events_app.command("redrive")
+def events_redrive(
+    consumer: Annotated[
+        str | None, typer.Option(help="Only dead letters of this durable consumer")
+    ] = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Show what is parked; redrive nothing")
+    ] = False,
+) -> None:
+    """Hand dead letters back to their consumers (after a fix); print one JSON line each."""
+    import asyncio
+
+    from agentplane.cli.export import runtime_nats_url
+    from agentplane.cli.redrive import redrive
+    from agentplane.security.nats_credentials import service_credential
+
+    settings = Settings()
+    url = runtime_nats_url(settings)
+    if not url:
+        typer.echo("NATS is not running (no NATS_URL, no runtime.json)", err=True)
+        raise typer.Exit(2)
+    report = asyncio.run(
+        redrive(url, service_credential(settings), consumer, list_only, sys.stdout)
+    )
+    verb = "parked" if list_only else f"redriven {report.redriven}, failed {report.failed}, of"
+    typer.echo(f"{verb} {report.parked} dead letter(s)", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def replay(
     verify: Annotated[

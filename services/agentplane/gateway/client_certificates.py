@@ -3,23 +3,25 @@
 uvicorn never shows the application a client certificate, so the terminator
 (`agentplane.gateway.tls`) verifies it during the handshake and forwards the verified identity
 in headers. The gateway believes those headers only when the request also carries the
-forwarding secret, which only the terminator knows (derived from the server key in the shared
-data dir). The terminator drops every incoming `X-Agentplane-*` and `X-Client-Cert-*` header,
-so a client cannot smuggle an identity through it either.
+forwarding secret, which only the terminator and the gateway hold: a random secret of their
+own in the data dir (`tls_forwarding.key`, 0600), not derived from the registry's server key,
+which the gateway never reads (least secret per process). The terminator drops every incoming
+`X-Agentplane-*` and `X-Client-Cert-*` header, so a client cannot smuggle an identity through
+it either.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
+import secrets
 import textwrap
 from dataclasses import dataclass
 
 from fastapi import Request
 
-from agentplane.security import server_key
+from agentplane.security.secret_files import load_or_create_text_secret
 from agentplane.settings import Settings
 
 FORWARDING_SECRET_HEADER = "x-agentplane-terminator"
@@ -29,13 +31,14 @@ CLIENT_SERIAL_HEADER = "x-agentplane-client-cert-serial"
 CLIENT_CERT_HEADER = "x-agentplane-client-cert"
 # Incoming headers with these prefixes never pass the terminator.
 STRIPPED_PREFIXES = ("x-agentplane-", "x-client-cert")
-_PURPOSE = b"agentplane/tls-terminator-forwarding"
+FORWARDING_KEY_FILE = "tls_forwarding.key"
 
 
 def forwarding_secret(settings: Settings) -> str:
     """The secret the terminator sends and the gateway expects (same data dir, same value)."""
-    key = server_key(settings.service_data_dir())
-    return hmac.new(key, _PURPOSE, hashlib.sha256).hexdigest()
+    return load_or_create_text_secret(
+        settings.service_data_dir() / FORWARDING_KEY_FILE, lambda: secrets.token_hex(32)
+    )
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,10 @@ class LivenessEngine:
         table.not_before = now + table.offline_after + self.grace
         return len(states)
 
+    def listening(self) -> None:
+        """Call once the replica receives beats: no offline decision for its start-up time."""
+        self.table.listening_since(self.clock(), self.grace)
+
     def beat(
         self,
         agent_id: str,

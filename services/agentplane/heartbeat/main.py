@@ -21,8 +21,8 @@ from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
 from agentplane.heartbeat.invalidations import replay_registry_events
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
-from agentplane.security import load_or_create_text_secret
 from agentplane.security.nats_credentials import service_credential
+from agentplane.security.secret_files import load_or_create_text_secret
 from agentplane.settings import Settings
 
 log = logging.getLogger("agentplane.heartbeat")
@@ -117,6 +117,8 @@ def build(settings: Settings) -> ServiceHost:
             ),
         )
         await channel_beats.subscribe(host.service)
+        # Deadlines count from now, when beats reach us, not from the restore above.
+        engine.listening()
 
         async def sweep() -> None:
             reconnects = nc.stats["reconnects"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from agentplane.bus.consumers import forward_dead_letters
 from agentplane.bus.host import ServiceHost, configure_logging
-from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.eventstore.relay import ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
-from agentplane.lifecycle.handlers import AUDIT_CONSUMER, register_handlers
+from agentplane.lifecycle.handlers import register_handlers
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
@@ -24,7 +22,6 @@ def build(settings: Settings) -> ServiceHost:
         nc = host.broker.connection
         js = nc.jetstream()
         await ensure_events_stream(js)
-        await forward_dead_letters(nc, EVENTS_STREAM, AUDIT_CONSUMER)
         register_handlers(host, audit, js)
 
     host.on_start(start)

@@ -127,6 +127,22 @@ class LivenessTable:
             self.interval[slot] = interval
         self.online[slot] = 1 if online else 0
 
+    def listening_since(self, now: float, grace: float) -> None:
+        """Beats reach us from `now` on: every agent gets one full interval plus grace from then.
+
+        Restored deadlines were set before the replica subscribed to beats (restore, stream
+        set-up and the registry replay come first, and take seconds on a busy machine); an
+        agent that beat on time all along must not be declared offline for our start-up.
+        """
+        self.not_before = max(self.not_before, now + self.offline_after + grace)
+        if not self.ids:
+            return
+        deadline = np.frombuffer(self.deadline, dtype=np.float64)
+        interval = np.frombuffer(self.interval, dtype=np.float32)
+        # In float64: epoch seconds in float32 would be off by minutes.
+        np.maximum(deadline, interval.astype(np.float64) + (now + grace), out=deadline)
+        del deadline, interval
+
     def sweep(self, now: float) -> list[str]:
         """Agents whose deadline passed; they are marked offline.
 
