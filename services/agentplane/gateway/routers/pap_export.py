@@ -22,20 +22,20 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from agentplane.bus.requests import BusClient
+from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
+from agentplane.contracts.errors import not_found
 from agentplane.contracts.http.pap import (
     EXPORT_TELEMETRY_LIMIT_MAX,
     EXPORT_TELEMETRY_LIMIT_MIN,
     ExportBody,
 )
-from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
-from agentplane.contracts.errors import not_found
 from agentplane.contracts.liveness import TelemetryList, TelemetryQuery
 from agentplane.contracts.pap import GetPapAgent, PapAgentDetails
 from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry, Telemetry
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
-from agentplane.gateway.pap_auth import PapWorkspace
 from agentplane.gateway.liveness import liveness_of
+from agentplane.gateway.pap_auth import PapWorkspace
 from agentplane.gateway.routers.pap import (
     AGENT_NOT_FOUND,
     agent_json,
