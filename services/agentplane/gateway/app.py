@@ -31,6 +31,7 @@ from agentplane.gateway.routers import (
     orchestrator_heartbeat,
     pap,
     pap_export,
+    webhooks,
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
@@ -98,4 +99,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(channel.router)
     app.include_router(commands.router)
     app.include_router(messages.router)
+    app.include_router(webhooks.router)
     return app
