@@ -22,7 +22,7 @@ from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTrans
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import ensure_events_stream
-from agentplane.webhooks.application import Webhooks
+from agentplane.webhooks.deliveries import Deliveries
 from agentplane.webhooks.scheduler import Scheduler
 
 log = logging.getLogger("agentplane.webhooks.fanout")
@@ -42,7 +42,7 @@ def _transition(raw: bytes) -> AgentTransitioned | None:
         return None
 
 
-async def fan_out_forever(nc: Client, webhooks: Webhooks, scheduler: Scheduler) -> None:
+async def fan_out_forever(nc: Client, deliveries: Deliveries, scheduler: Scheduler) -> None:
     js = nc.jetstream()
     while True:
         try:
@@ -73,7 +73,7 @@ async def fan_out_forever(nc: Client, webhooks: Webhooks, scheduler: Scheduler) 
                         continue
                     batch.append((msg, transition))
                 pending = await asyncio.to_thread(
-                    webhooks.schedule, [(t, m.metadata.sequence.stream) for m, t in batch]
+                    deliveries.schedule, [(t, m.metadata.sequence.stream) for m, t in batch]
                 )
                 scheduler.add(pending)
                 for msg, _ in batch:

@@ -41,14 +41,14 @@ def build(settings: Settings) -> WebhooksService:
         settings,
     )
     sender = Sender(settings.webhooks_allow_private, settings.webhooks_timeout_seconds)
-    scheduler = Scheduler(webhooks, sender)
+    scheduler = Scheduler(webhooks.sending, sender)
 
     async def start() -> None:
         nc = host.broker.connection
         register_handlers(host, webhooks, scheduler, settings.webhooks_allow_private)
         await scheduler.load()
         host.loop(scheduler.run)
-        host.loop(lambda: fan_out_forever(nc, webhooks, scheduler))
+        host.loop(lambda: fan_out_forever(nc, webhooks.sending, scheduler))
         host.loop(webhooks.projector.run)
 
     async def stop() -> None:

@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from agentplane.webhooks.application import Pending, Webhooks
+from agentplane.webhooks.deliveries import Deliveries, Pending
 from agentplane.webhooks.sender import Sender
 
 log = logging.getLogger("agentplane.webhooks.scheduler")
@@ -28,8 +28,8 @@ ERROR_RETRY_SECONDS = 5.0
 class Scheduler:
     """Pending deliveries by queue; at most `concurrency` HTTP attempts at once."""
 
-    def __init__(self, webhooks: Webhooks, sender: Sender, concurrency: int = 32) -> None:
-        self.webhooks = webhooks
+    def __init__(self, deliveries: Deliveries, sender: Sender, concurrency: int = 32) -> None:
+        self.deliveries = deliveries
         self.sender = sender
         self.queues: dict[QueueKey, list[Pending]] = {}
         self._busy: set[QueueKey] = set()
@@ -38,7 +38,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def load(self) -> int:
-        items = await asyncio.to_thread(self.webhooks.pending)
+        items = await asyncio.to_thread(self.deliveries.pending)
         self.add(items)
         return len(items)
 
@@ -92,7 +92,7 @@ class Scheduler:
         try:
             async with self._slots:
                 target = await asyncio.to_thread(
-                    self.webhooks.target, head.delivery_id, head.webhook_id
+                    self.deliveries.target, head.delivery_id, head.webhook_id
                 )
                 if target is None:
                     self._replace(key, head, None)
@@ -101,7 +101,7 @@ class Scheduler:
                     target.url, target.secret, head.delivery_id, target.payload
                 )
                 after = await asyncio.to_thread(
-                    self.webhooks.record, head.delivery_id, outcome.status_code, outcome.error
+                    self.deliveries.record, head.delivery_id, outcome.status_code, outcome.error
                 )
                 self._replace(key, head, after)
         except asyncio.CancelledError:
