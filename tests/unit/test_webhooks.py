@@ -215,7 +215,7 @@ def test_idempotency_key_returns_the_first_answer(hooks: Webhooks) -> None:
 def test_fan_out_records_once_and_attempts_until_success(hooks: Webhooks, tmp_path: Path) -> None:
     ws = uuid4()
     created = hooks.create(
-        CreateWebhook(workspace_id=str(ws), url="https://e.com", events=["agent.created"])
+        CreateWebhook(workspace_id=f"ws_{ws.hex}", url="https://e.com", events=["agent.created"])
     )
     hook_id = created.webhook.webhook_id
     wanted = transition(None, "NEW", "CREATED", workspace_id=ws)
@@ -232,7 +232,7 @@ def test_fan_out_records_once_and_attempts_until_success(hooks: Webhooks, tmp_pa
     assert hooks.sending.record(pending.delivery_id, None, "connection refused") is not None
     assert hooks.sending.record(pending.delivery_id, 204, None) is None
     (delivery,) = hooks.deliveries(
-        ListDeliveries(workspace_id=str(ws), webhook_id=hook_id)
+        ListDeliveries(workspace_id=f"ws_{ws.hex}", webhook_id=hook_id)
     ).deliveries
     assert delivery.status is DeliveryStatus.SUCCEEDED
     assert [(a.attempt, a.status_code, a.error) for a in delivery.attempts] == [
@@ -250,15 +250,15 @@ def test_fan_out_records_once_and_attempts_until_success(hooks: Webhooks, tmp_pa
 
 def test_delete_cancels_pending_deliveries(hooks: Webhooks) -> None:
     ws = uuid4()
-    created = hooks.create(CreateWebhook(workspace_id=str(ws), url="https://e.com"))
+    created = hooks.create(CreateWebhook(workspace_id=f"ws_{ws.hex}", url="https://e.com"))
     (pending,) = hooks.sending.schedule([(transition(None, "NEW", "CREATED", workspace_id=ws), 1)])
     _, cancelled = hooks.delete(
-        DeleteWebhook(workspace_id=str(ws), webhook_id=created.webhook.webhook_id)
+        DeleteWebhook(workspace_id=f"ws_{ws.hex}", webhook_id=created.webhook.webhook_id)
     )
     assert cancelled == [pending.delivery_id]
     assert hooks.sending.target(pending.delivery_id, created.webhook.webhook_id) is None
     (delivery,) = hooks.deliveries(
-        ListDeliveries(workspace_id=str(ws), webhook_id=created.webhook.webhook_id)
+        ListDeliveries(workspace_id=f"ws_{ws.hex}", webhook_id=created.webhook.webhook_id)
     ).deliveries
     assert delivery.status is DeliveryStatus.CANCELLED
 
@@ -273,7 +273,7 @@ def test_delivery_fails_after_the_retry_window(tmp_path: Path) -> None:
         clock=lambda: now[0],
     )
     ws = uuid4()
-    hooks.create(CreateWebhook(workspace_id=str(ws), url="https://e.com"))
+    hooks.create(CreateWebhook(workspace_id=f"ws_{ws.hex}", url="https://e.com"))
     (pending,) = hooks.sending.schedule([(transition(None, "NEW", "CREATED", workspace_id=ws), 1)])
     now[0] += timedelta(minutes=59)
     assert hooks.sending.record(pending.delivery_id, 500, None) is not None

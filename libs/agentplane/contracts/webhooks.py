@@ -61,6 +61,12 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 200
 
 
+def workspace_of(transition: AgentTransitioned) -> str:
+    """The public workspace id (`ws_<hex>`) of a transition, which carries the bare UUID."""
+    value = str(transition.workspace_id)
+    return value if value.startswith("ws_") else f"ws_{UUID(value).hex}"
+
+
 def webhook_event_of(transition: AgentTransitioned) -> str | None:
     """The webhook event of a transition, or None for one no event names."""
     if transition.to_state == "ACTIVE" and (

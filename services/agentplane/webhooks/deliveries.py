@@ -17,7 +17,12 @@ from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.errors import not_found
 from agentplane.contracts.lifecycle_events import AgentTransitioned
-from agentplane.contracts.webhooks import DELIVERY_ID_PREFIX, webhook_event_of, webhook_payload
+from agentplane.contracts.webhooks import (
+    DELIVERY_ID_PREFIX,
+    webhook_event_of,
+    webhook_payload,
+    workspace_of,
+)
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.settings import Settings
@@ -106,7 +111,7 @@ class Deliveries:
             name = webhook_event_of(transition)
             if name is None:
                 continue
-            for doc in self._subscribed(str(transition.workspace_id), name, transition.at):
+            for doc in self._subscribed(workspace_of(transition), name, transition.at):
                 specs.append(
                     (
                         webhook_uuid_of(doc["webhook_id"]),
