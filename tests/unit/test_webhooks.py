@@ -280,3 +280,13 @@ def test_delivery_fails_after_the_retry_window(tmp_path: Path) -> None:
     now[0] += timedelta(minutes=2)
     assert hooks.sending.record(pending.delivery_id, 500, None) is None
     assert hooks.sending.pending() == []
+
+
+def test_secret_scan_finds_a_leaked_signing_secret() -> None:
+    from agentplane.testing.secret_scan import scan_bytes
+    from agentplane.webhooks.secret_box import new_signing_secret
+
+    secret = new_signing_secret()
+    (leak,) = scan_bytes(Path("x.log"), b'{"secret": "' + secret.encode() + b'"}')
+    assert leak.kind == "webhook secret" and secret not in str(leak)
+    assert scan_bytes(Path("x.log"), secret[:20].encode()) == []
