@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.webhook_receiver import Receiver, eventually, publish, transition
 
 from agentplane.contracts.webhooks import WEBHOOK_EVENTS
+from agentplane.sdk import Client
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
@@ -371,3 +372,18 @@ def test_pap_agent_through_the_http_api(
     mine = list(dict.fromkeys(events))
     assert mine[0] == "agent.created" and mine[-1] == "agent.terminated"
     assert mine.index("agent.activated") < mine.index("agent.terminated")
+
+
+def test_sdk_round_trip(
+    ws: dict[str, Any], hooks_system: RunningSystem, receiver: Receiver
+) -> None:
+    with Client(hooks_system.base_url, api_key=ws["apiKey"]) as sdk:
+        hook = sdk.webhooks.create(receiver.url, ["agent.created"], description="ops")
+        assert hook.secret and hook.secret.startswith("whsec_") and hook.description == "ops"
+        listed = sdk.webhooks.list().webhooks
+        assert [(w.id, w.secret) for w in listed] == [(hook.id, None)]
+        publish(hooks_system, transition(ws["workspaceId"], uuid.uuid4(), None, "NEW", "CREATED"))
+        page = eventually(lambda: sdk.webhooks.deliveries(hook.id).deliveries)
+        assert page[0].event == "agent.created" and page[0].payload
+        assert sdk.webhooks.delete(hook.id).success is True
+        assert sdk.webhooks.list().webhooks == []
