@@ -42,6 +42,10 @@ class Received:
         return payload
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many deliveries may connect at once
+
+
 class Receiver:
     """Records POSTs; answers `status` (or what `answer()` returns when set)."""
 
@@ -51,7 +55,7 @@ class Receiver:
         self.answer: Callable[[], int] | None = None
         self.port = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
 
     @property
     def url(self) -> str:
@@ -76,7 +80,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -23,6 +23,7 @@ from agentplane.contracts.webhooks import (
     webhook_payload,
     workspace_of,
 )
+from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.settings import Settings
@@ -80,6 +81,23 @@ def webhook_uuid_of(public_id: str) -> UUID:
     return uuid
 
 
+class _Spec(NamedTuple):
+    """The arguments of `Delivery.schedule` for one transition and subscription."""
+
+    subscription: UUID
+    workspace_id: str
+    webhook_id: str
+    agent_id: str
+    event_name: str
+    transition_id: str
+    sequence: int
+    payload: dict[str, Any]
+
+    @property
+    def delivery_id(self) -> str:
+        return public_delivery_id(delivery_uuid(self.subscription, self.transition_id))
+
+
 def _delivery_uuid(delivery_id: str) -> UUID:
     return UUID(hex=delivery_id[len(DELIVERY_ID_PREFIX) :])
 
@@ -102,18 +120,20 @@ class Deliveries:
         self.settings = settings
         self.projector = projector
         self.clock = clock
+        # Attempts finishing at the same time share one transaction (and one view catch-up).
+        self.committer = GroupCommitter(store, after_commit=projector.catch_up)
 
     def schedule(self, transitions: Iterable[tuple[AgentTransitioned, int]]) -> list[Pending]:
         """One delivery per transition and subscription that wants it (recorded once, however
         often a transition arrives); the new pending deliveries."""
-        specs: list[tuple[Any, ...]] = []
+        specs: list[_Spec] = []
         for transition, sequence in transitions:
             name = webhook_event_of(transition)
             if name is None:
                 continue
             for doc in self._subscribed(workspace_of(transition), name, transition.at):
                 specs.append(
-                    (
+                    _Spec(
                         webhook_uuid_of(doc["webhook_id"]),
                         doc["workspace_id"],
                         doc["webhook_id"],
@@ -126,11 +146,7 @@ class Deliveries:
                 )
         with self.views.read() as tx:
             # Recorded by an earlier delivery of the same transitions: nothing to do.
-            fresh = [
-                s
-                for s in specs
-                if tx.get(DELIVERY, public_delivery_id(delivery_uuid(s[0], s[5]))) is None
-            ]
+            fresh = [s for s in specs if tx.get(DELIVERY, s.delivery_id) is None]
         if not fresh:
             return []
         try:
@@ -148,7 +164,7 @@ class Deliveries:
                     pass
         self.projector.catch_up()
         with self.views.read() as tx:
-            docs = [tx.get(PENDING, public_delivery_id(delivery_uuid(s[0], s[5]))) for s in saved]
+            docs = [tx.get(PENDING, s.delivery_id) for s in saved]
         return [Pending.of(doc) for doc in docs if doc is not None]
 
     def _subscribed(self, workspace_id: str, name: str, at: datetime) -> list[Doc]:
@@ -208,8 +224,7 @@ class Deliveries:
             )
         except DeliveryFinished:
             return None
-        self.store.save(delivery)
-        self.projector.catch_up()
+        self.committer.save(delivery)
         with self.views.read() as tx:
             doc = tx.get(PENDING, delivery_id)
         return Pending.of(doc) if doc is not None else None
