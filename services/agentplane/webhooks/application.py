@@ -83,7 +83,9 @@ class Webhooks:
         unknown = sorted({e for e in cmd.events if e not in WEBHOOK_EVENTS})
         if unknown:
             raise invalid(
-                f"Unknown events: {', '.join(unknown)}; one of {', '.join(WEBHOOK_EVENTS)}",
+                # Echoes at most a few short names of what was sent.
+                f"Unknown events: {', '.join(e[:60] for e in unknown[:5])}; "
+                f"one of {', '.join(WEBHOOK_EVENTS)}",
                 field="events",
             )
         events = [e for e in WEBHOOK_EVENTS if e in cmd.events] if cmd.events else []

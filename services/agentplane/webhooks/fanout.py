@@ -10,6 +10,7 @@ not a transition at all is terminated (logged), never retried forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from nats.aio.client import Client
@@ -30,6 +31,7 @@ log = logging.getLogger("agentplane.webhooks.fanout")
 FANOUT_CONSUMER = "webhooks-fanout"
 SUBJECT = Events.subject("lifecycle", AGENT_TRANSITIONED)
 BATCH = 100
+REBIND_AFTER_IDLE_FETCHES = 12
 
 
 def _transition(raw: bytes) -> AgentTransitioned | None:
@@ -58,26 +60,35 @@ async def fan_out_forever(nc: Client, deliveries: Deliveries, scheduler: Schedul
                     max_deliver=-1,
                 ),
             )
-            while True:
-                try:
-                    msgs = await sub.fetch(BATCH, timeout=5.0)
-                except NatsTimeout:
-                    continue
-                batch = []
-                for msg in msgs:
-                    transition = _transition(msg.data)
-                    if transition is None:
-                        log.error("not an AgentTransitioned event at seq %s; dropped",
-                                  msg.metadata.sequence.stream)  # fmt: skip
-                        await msg.term()
+            try:
+                idle = 0
+                # A pull subscription can go quiet for good after a NATS restart: bind it afresh
+                # after a minute without messages.
+                while idle < REBIND_AFTER_IDLE_FETCHES:
+                    try:
+                        msgs = await sub.fetch(BATCH, timeout=5.0)
+                    except NatsTimeout:
+                        idle += 1
                         continue
-                    batch.append((msg, transition))
-                pending = await asyncio.to_thread(
-                    deliveries.schedule, [(t, m.metadata.sequence.stream) for m, t in batch]
-                )
-                scheduler.add(pending)
-                for msg, _ in batch:
-                    await msg.ack()
+                    idle = 0
+                    batch = []
+                    for msg in msgs:
+                        transition = _transition(msg.data)
+                        if transition is None:
+                            log.error("not an AgentTransitioned event at seq %s; dropped",
+                                      msg.metadata.sequence.stream)  # fmt: skip
+                            await msg.term()
+                            continue
+                        batch.append((msg, transition))
+                    pending = await asyncio.to_thread(
+                        deliveries.schedule, [(t, m.metadata.sequence.stream) for m, t in batch]
+                    )
+                    scheduler.add(pending)
+                    for msg, _ in batch:
+                        await msg.ack()
+            finally:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
