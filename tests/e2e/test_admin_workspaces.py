@@ -185,7 +185,7 @@ def test_health(http: httpx.Client) -> None:
 
 
 def test_health_of_one_service(http: httpx.Client) -> None:
-    for service in ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle"):
+    for service in ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "webhooks"):
         response = http.get(f"/health/{service}")
         assert response.status_code == 200, response.text
         assert response.json() == {"service": service, "status": "ok"}

@@ -147,11 +147,13 @@ class TelemetryEntry(BaseModel):
 
 
 class TelemetryList(BaseModel):
-    """Telemetry messages, newest first."""
+    """Telemetry messages, newest first; `total`: how many the stream holds for the agent and
+    kind (at most its per-agent cap), None from a heartbeat replica that predates the field."""
 
     model_config = ConfigDict(frozen=True)
 
     entries: list[TelemetryEntry]
+    total: int | None = None
 
 
 class BenchFill(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 PREFIX = "ap"
 
-SERVICES = ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle")
+SERVICES = ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "webhooks")
 
 
 def ping(service: str) -> str:
@@ -105,6 +105,15 @@ class Lifecycle:
     AUDIT_LIST = f"{PREFIX}.lifecycle.audit.list"
     # AgentStatesQuery → AgentStates (contracts/agent_states.py): the state machine's view.
     AGENT_STATES = f"{PREFIX}.lifecycle.agent.states"
+
+
+class Webhooks:
+    """Subjects of the webhooks service (queue group `webhooks`): contracts/webhooks.py."""
+
+    CREATE = f"{PREFIX}.webhooks.create"
+    LIST = f"{PREFIX}.webhooks.list"
+    DELETE = f"{PREFIX}.webhooks.delete"
+    DELIVERIES = f"{PREFIX}.webhooks.deliveries"
 
 
 class Events:

@@ -100,6 +100,16 @@ class Settings(BaseSettings):
     # Benchmarks only: answer `ap.heartbeat.bench.fill` (synthetic agents for memory figures).
     heartbeat_bench: bool = False
 
+    # Lifecycle webhooks: targets on private, loopback and link-local addresses are refused
+    # (SSRF) unless this is true; failed deliveries are retried after base·2^(n-1) seconds
+    # (capped at `retry_max`, with jitter) until `retry_window` has passed since the first
+    # attempt (at least 24 h by default); each attempt may take `timeout` seconds.
+    webhooks_allow_private: bool = False
+    webhooks_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhooks_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhooks_retry_window_seconds: float = Field(default=86400.0, gt=0)
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0)
+
     # Only tests may run an event store in memory; startup refuses it otherwise.
     allow_memory_store: bool = False
     log_level: str = "INFO"

@@ -38,6 +38,8 @@ _SECRET = re.compile(
 )
 _JWT = re.compile(rb"eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}")
 _PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+# Standard Webhooks signing secrets: `whsec_` + base64 of 32 random bytes (44 characters).
+_WEBHOOK_SECRET = re.compile(rb"whsec_[A-Za-z0-9+/]{43}=")
 # NATS nkey seeds (the auth callout's issuer key): `S` + key type + base32, 58 characters.
 _NKEY_SEED = re.compile(rb"(?<![A-Z2-7])S[AUONC][A-Z2-7]{56}(?![A-Z2-7])")
 
@@ -88,6 +90,8 @@ def scan_bytes(path: Path, data: bytes) -> list[Leak]:
             leaks.append(Leak(path, "secret", secret[: len(match.group(1)) + 4]))
     for match in _JWT.finditer(data):
         leaks.append(Leak(path, "jwt", match.group(0)[:12].decode()))
+    for match in _WEBHOOK_SECRET.finditer(data):
+        leaks.append(Leak(path, "webhook secret", match.group(0)[:10].decode()))
     for match in _PRIVATE_KEY.finditer(data):
         leaks.append(Leak(path, "private key", match.group(0)[:16].decode()))
     for match in _NKEY_SEED.finditer(data):

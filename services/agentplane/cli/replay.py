@@ -17,6 +17,7 @@ def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
     from agentplane.lifecycle import replay as lifecycle
     from agentplane.messaging import replay as messaging
     from agentplane.registry import replay as registry
+    from agentplane.webhooks import replay as webhooks
 
     results: list[ReplayResult] = []
     for attempt in range(attempts):
@@ -36,6 +37,7 @@ def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
                 heartbeat.verify(settings, root / "heartbeat"),
                 messaging.verify(settings, root / "messaging"),
                 lifecycle.verify(settings, root / "lifecycle", events),
+                webhooks.verify(settings, root),
             ]
         if all(r.identical for r in results) or attempt == attempts - 1:
             return results

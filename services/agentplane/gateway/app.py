@@ -30,6 +30,8 @@ from agentplane.gateway.routers import (
     messages,
     orchestrator_heartbeat,
     pap,
+    pap_export,
+    webhooks,
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
@@ -91,9 +93,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(device.router)
     app.include_router(device_operator.router)
     app.include_router(pap.router)
+    app.include_router(pap_export.router)
     app.include_router(orchestrator_agents.router)
     app.include_router(orchestrator_heartbeat.router)
     app.include_router(channel.router)
     app.include_router(commands.router)
     app.include_router(messages.router)
+    app.include_router(webhooks.router)
     return app

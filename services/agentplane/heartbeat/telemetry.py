@@ -105,5 +105,6 @@ async def recent_telemetry(
                 data=_data(m.data),
             )
             for m in newest
-        ]
+        ],
+        total=len(messages),
     )

@@ -83,6 +83,7 @@ class Webhook(CamelModel):
     id: str
     url: str
     events: list[str] = Field(default_factory=list)
+    description: str | None = None
     secret: str | None = None
     created_at: datetime | None = None
 
@@ -94,8 +95,18 @@ class WebhookList(CamelModel):
     next_cursor: str | None = None
 
 
+class WebhookAttempt(CamelModel):
+    """One HTTP attempt of a delivery: the receiver's status code, or why there was none."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+
+
 class WebhookDelivery(CamelModel):
-    """One delivery attempt of a webhook."""
+    """One event on its way to a webhook: `status` pending → succeeded | failed | cancelled;
+    `attempt` attempts so far, `status_code` the last one's, `next_attempt_at` the next retry."""
 
     id: str
     event: str | None = None
@@ -104,6 +115,11 @@ class WebhookDelivery(CamelModel):
     attempt: int | None = None
     delivered_at: datetime | None = None
     payload: dict[str, Any] | None = None
+    agent_id: UUID | None = None
+    created_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempts: list[WebhookAttempt] = Field(default_factory=list)
 
 
 class WebhookDeliveries(CamelModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from agentplane.contracts.http.base import SnakeModel
 from agentplane.contracts.pap import PapResources
@@ -40,11 +40,24 @@ class PapMetricsBody(SnakeModel):
     custom_metrics: dict[str, Any] | None = None
 
 
+# Bounds of `telemetry_limit`: the telemetry stream keeps at most this many per agent and kind.
+EXPORT_TELEMETRY_LIMIT_MIN = 1
+EXPORT_TELEMETRY_LIMIT_MAX = 1000
+EXPORT_TELEMETRY_LIMIT_DEFAULT = 100
+
+
 class ExportBody(SnakeModel):
-    """`POST /api/agents/{uuid}/export`."""
+    """`POST /api/agents/{uuid}/export`: with telemetry (the newest `telemetry_limit` heartbeats
+    and metric reports, 1 to 1000) or without."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, strict=True)
 
     include_telemetry: bool = True
-    telemetry_limit: int = Field(default=100, ge=1)
+    telemetry_limit: int = Field(
+        default=EXPORT_TELEMETRY_LIMIT_DEFAULT,
+        ge=EXPORT_TELEMETRY_LIMIT_MIN,
+        le=EXPORT_TELEMETRY_LIMIT_MAX,
+    )
 
 
 class ManagedAgent(SnakeModel):

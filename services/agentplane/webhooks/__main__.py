@@ -1,0 +1,3 @@
+from agentplane.webhooks.main import main
+
+main()
