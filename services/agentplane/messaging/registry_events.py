@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -26,8 +27,14 @@ AGENT_GONE = frozenset({"agent.Deleted", "agent.Terminated"})
 
 
 def subscribe_registry_events(
-    host: ServiceHost, commands: Commands, relay: OutboxRelay, known: KnownAgents
+    host: ServiceHost,
+    commands: Commands,
+    relay: OutboxRelay,
+    known: KnownAgents,
+    also: Sequence[Callable[[str], Awaitable[object]]] = (),
 ) -> None:
+    """`also`: more reactions to an agent that is gone (e.g. `cancel_tasks_of_agent`)."""
+
     async def on_event(body: bytes, sequence: int) -> None:
         try:
             event = IntegrationEvent.model_validate_json(body)
@@ -42,6 +49,8 @@ def subscribe_registry_events(
         if position:
             relay.wake()
             log.info("queued commands of agent %s cancelled (%s)", event.agent_id, event.type)
+        for react in also:
+            await react(event.agent_id)
 
     durable_subscriber(
         host.broker,
