@@ -144,7 +144,8 @@ def test_reports_progress_logs_and_completion_repeat_harmlessly(tasks: Tasks) ->
     assert running.credentials is CredentialsState.HELD
     first = complete(
         tasks, task_id, result={"imageId": "sha256:abc"},
-        logs=[{"level": "info", "message": "two"}], bundle_results=[{"control": "a"}, {"control": "b"}],
+        logs=[{"level": "info", "message": "two"}],
+        bundle_results=[{"control": "a"}, {"control": "b"}],
     )  # fmt: skip
     assert first.recorded and first.status is TaskStatus.SUCCEEDED
     again = complete(tasks, task_id, success=False)

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from nats.aio.client import Client
 from pydantic import BaseModel
 
-from agentplane.bus.host import ServiceHost
 from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.subjects import Messaging
 from agentplane.contracts.tasks import (
     CancelTask,
