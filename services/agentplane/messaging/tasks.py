@@ -133,7 +133,13 @@ class Tasks:
 
     def _replayed(self, task_id: str, cmd: CreateTask) -> TaskCreated:
         doc = self._doc(task_id)
-        if doc is None or doc["task_type"] != cmd.task_type:
+        asked = (cmd.task_type, cmd.payload, cmd.priority, cmd.timeout_seconds)
+        if doc is None or asked != (
+            doc["task_type"],
+            doc["payload"],
+            doc["priority"],
+            doc["timeout_seconds"],
+        ):
             raise conflict(
                 "Idempotency-Key was already used for another task", field="Idempotency-Key"
             )
