@@ -148,10 +148,12 @@ def test_reports_progress_logs_and_completion_repeat_harmlessly(tasks: Tasks) ->
         bundle_results=[{"control": "a"}, {"control": "b"}],
     )  # fmt: skip
     assert first.recorded and first.status is TaskStatus.SUCCEEDED
+    # A line that trails the end report (it came another way) is still recorded.
+    tasks.logs(RecordTaskLogs(**report, logs=[TaskLogInput(message="late")]))
     again = complete(tasks, task_id, success=False)
     assert not again.recorded and again.status is TaskStatus.SUCCEEDED
     done = get(tasks, task_id)
-    assert [line.message for line in done.logs] == ["one", "two"]
+    assert [line.message for line in done.logs] == ["one", "two", "late"]
     assert done.result == {"imageId": "sha256:abc"}
     assert done.bundle_results == [{"control": "a"}, {"control": "b"}]
     assert done.credentials is CredentialsState.ERASED

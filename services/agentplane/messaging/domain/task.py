@@ -18,6 +18,8 @@ from eventsourcing.domain import Aggregate, event
 from agentplane.contracts.tasks import TASK_END_STATES, TaskStatus
 
 _IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "agentplane:task-idempotency-key")
+# Log lines may trail the end report (they travel another way, e.g. the task stream).
+LATE_LOGS = timedelta(seconds=60)
 PREFIX = "task_"
 
 
@@ -160,6 +162,7 @@ class Task(Aggregate):
         self.status = TaskStatus.PENDING
         self.attempts = 0
         self.lease_expires_at: datetime | None = None
+        self.ended_at: datetime | None = None
 
     @classmethod
     def queue(
@@ -234,6 +237,7 @@ class Task(Aggregate):
     def _timed_out(self, agent_id: str, task_id: str, attempts: int, at: datetime) -> None:
         self.status = TaskStatus.TIMED_OUT
         self.lease_expires_at = None
+        self.ended_at = at
 
     def report_progress(self, progress: float | None, message: str | None, at: datetime) -> bool:
         if self.ended:
@@ -252,7 +256,7 @@ class Task(Aggregate):
             self.status = TaskStatus.RUNNING
 
     def record_logs(self, logs: list[dict[str, Any]], at: datetime) -> bool:
-        if self.ended or not logs:
+        if not logs or (self.ended_at is not None and at > self.ended_at + LATE_LOGS):
             return False
         self._logs(**self._ids(), logs=logs, at=at)
         return True
@@ -292,6 +296,7 @@ class Task(Aggregate):
     ) -> None:  # fmt: skip
         self.status = TaskStatus.SUCCEEDED
         self.lease_expires_at = None
+        self.ended_at = at
 
     @event(Failed)
     def _failed(
@@ -300,6 +305,7 @@ class Task(Aggregate):
     ) -> None:  # fmt: skip
         self.status = TaskStatus.FAILED
         self.lease_expires_at = None
+        self.ended_at = at
 
     def cancel(self, reason: str, at: datetime) -> None:
         if self.ended:
@@ -310,3 +316,4 @@ class Task(Aggregate):
     def _cancelled(self, agent_id: str, task_id: str, reason: str, at: datetime) -> None:
         self.status = TaskStatus.CANCELLED
         self.lease_expires_at = None
+        self.ended_at = at
