@@ -215,3 +215,17 @@ class Messaging:
     MESSAGE_BROADCAST = f"{PREFIX}.messaging.message.broadcast"
     MESSAGE_LIST = f"{PREFIX}.messaging.message.list"
     MESSAGE_READ = f"{PREFIX}.messaging.message.read"
+    # Tasks (contracts/tasks.py): the operator's, then the assigned agent's.
+    TASK_CREATE = f"{PREFIX}.messaging.task.create"
+    TASK_GET = f"{PREFIX}.messaging.task.get"
+    TASK_LIST = f"{PREFIX}.messaging.task.list"
+    TASK_CANCEL = f"{PREFIX}.messaging.task.cancel"
+    TASK_CLAIM = f"{PREFIX}.messaging.task.claim"
+    TASK_PROGRESS = f"{PREFIX}.messaging.task.progress"
+    TASK_LOG = f"{PREFIX}.messaging.task.log"
+    TASK_COMPLETE = f"{PREFIX}.messaging.task.complete"
+
+    @staticmethod
+    def task_notices(agent_id: str) -> str:
+        """`TaskNotice`s for an agent's open task streams (plain publish, no content)."""
+        return f"{PREFIX}.messaging.task.notice.{agent_id}"

@@ -21,8 +21,13 @@ from agentplane.security.nats_credentials import (
     NATS_PASSWORD_PREFIX,
 )
 
+# Task credentials are the operator's own strings, which no pattern can recognise: tests
+# make theirs in this shape (`new_secret(TASK_CREDENTIAL_PREFIX)`) so the scan can prove the
+# messaging service never lets one rest in clear (it seals them, then erases them).
+TASK_CREDENTIAL_PREFIX = "ap_tcred_"
 # Issued secrets: workspace API keys, seed 000 agent tokens, one-time registration and
-# enrollment tokens, device API keys, never-shown PAP tokens, the NATS bus's own passwords.
+# enrollment tokens, device API keys, never-shown PAP tokens, the NATS bus's own passwords, and
+# the tests' task credentials.
 SECRET_PREFIXES = (
     "pc_",
     "agent_tok_",
@@ -31,6 +36,7 @@ SECRET_PREFIXES = (
     "ap_dev_",
     "pap_unused_",
     NATS_PASSWORD_PREFIX,
+    TASK_CREDENTIAL_PREFIX,
 )
 _SECRET = re.compile(
     rb"(?<![0-9A-Za-z_])(" + b"|".join(re.escape(p.encode()) for p in SECRET_PREFIXES) + rb")"

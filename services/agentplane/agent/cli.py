@@ -35,6 +35,10 @@ def run(
     ] = None,
     agent_id: Annotated[str | None, typer.Option(help="Seed 000 agent id")] = None,
     token: Annotated[str | None, typer.Option(help="Seed 000 agent token")] = None,
+    registration_token: Annotated[
+        str | None,
+        typer.Option(help="One-time seed 002 registration token (first run only)"),
+    ] = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     name: Annotated[str | None, typer.Option(help="A name for this agent")] = None,
     capability: Annotated[
@@ -44,21 +48,39 @@ def run(
         list[str] | None,
         typer.Option("--nats-url", help="NATS URL when channel discovery is unavailable"),
     ] = None,
+    task_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task-source",
+            help="Seed 002: heartbeat, poll, stream (repeatable; default all). Tasks in "
+            "heartbeat answers are always run: the hub leased them to this agent.",
+        ),
+    ] = None,
 ) -> None:
-    """Enroll on first run (or use a seed 000 identity), then heartbeat and serve the channel."""
+    """Enroll (seed 003) or register (seed 002) on first run, or use a seed 000 identity; then
+    heartbeat and serve the channel (and, for seed 002, the task poll and stream)."""
     from agentplane.agent.enrollment import NoIdentity, obtain_identity
+    from agentplane.agent.orchestrator_tasks import SOURCES
     from agentplane.agent.runtime import Agent
     from agentplane.agent.state import StateDir
     from agentplane.agent.version import agent_version
     from agentplane.sdk import AgentplaneError
 
     _logging()
+    unknown = sorted(set(task_source or []) - set(SOURCES))
+    if unknown:
+        typer.echo(f"--task-source: unknown {', '.join(unknown)}; use {', '.join(SOURCES)}",
+                   err=True)  # fmt: skip
+        raise typer.Exit(2)
     state = StateDir(state_dir)
     version = agent_version()
 
     async def main() -> str:
-        identity = await obtain_identity(state, server, enrollment_token, agent_id, token, version)
-        agent = Agent(state, identity, version, name, capability, nats_url)
+        identity = await obtain_identity(
+            state, server, enrollment_token, agent_id, token, version,
+            registration_token, name, capability,
+        )  # fmt: skip
+        agent = Agent(state, identity, version, name, capability, nats_url, task_source)
         return await agent.run()
 
     try:

@@ -23,6 +23,9 @@ async def obtain_identity(
     agent_id: str | None,
     token: str | None,
     version: str,
+    registration_token: str | None = None,
+    name: str | None = None,
+    capabilities: list[str] | None = None,
 ) -> Identity:
     if agent_id and token:
         if not server:
@@ -42,9 +45,12 @@ async def obtain_identity(
             state.save_identity(stored)
         log.info("using the stored identity of agent %s", stored.agent_id)
         return stored
+    if server and registration_token:
+        return await _register(state, server, registration_token, version, name, capabilities)
     if not (server and enrollment_token):
         raise NoIdentity(
-            f"no identity in {state.path}: enroll with --server and --enrollment-token"
+            f"no identity in {state.path}: enroll with --server and --enrollment-token "
+            "(or register with --registration-token)"
         )
     async with AsyncClient(server, timeout=15.0) as client:
         enrolled = await client.device.enroll(
@@ -60,4 +66,29 @@ async def obtain_identity(
     state.save_identity(identity)
     state.forget_enrollment_key()
     log.info("enrolled as agent %s", identity.agent_id)
+    return identity
+
+
+async def _register(
+    state: StateDir,
+    server: str,
+    registration_token: str,
+    version: str,
+    name: str | None,
+    capabilities: list[str] | None,
+) -> Identity:
+    """Seed 002 registration with a one-time token; the agent goes on with its JWT (the
+    certificate and its key, shown once, are not kept: this agent speaks bearer only)."""
+    async with AsyncClient(server, timeout=15.0) as client:
+        registered = await client.orchestrator.register(
+            registration_token,
+            name or f"agent-{host_facts()['hostname']}"[:100],
+            version,
+            capabilities or [],
+        )
+    identity = Identity(
+        "orchestrator", str(registered.agent_id), registered.token, server.rstrip("/")
+    )
+    state.save_identity(identity)
+    log.info("registered as orchestrator agent %s", identity.agent_id)
     return identity

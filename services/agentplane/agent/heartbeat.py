@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agentplane.agent.backoff import Backoff, jittered
-from agentplane.agent.metrics import Metrics, boot_time
+from agentplane.agent.metrics import Metrics, boot_time, usage_percent
 from agentplane.agent.state import Identity, StateDir
+from agentplane.contracts.http.orchestrator import TaskAssignment
 from agentplane.contracts.http.timestamps import rfc3339_seconds
 from agentplane.sdk import AgentplaneError, AsyncClient, DeviceCredentials
 
@@ -42,6 +43,7 @@ class BeatState:
     status: str = "idle"
     current_task: str | None = None
     last_task_completed: str | None = None
+    running_tasks: int = 0
 
 
 def _uuid_or_none(value: str | None) -> str | None:
@@ -62,8 +64,11 @@ class Heartbeats:
         version: str,
         process_start: datetime,
         pending_reason: str | None,
+        on_tasks: Callable[[list[TaskAssignment]], None] | None = None,
     ) -> None:
         self.client = client
+        # Seed 002: the tasks a heartbeat answer hands out (leased to this agent).
+        self.on_tasks = on_tasks
         self.state = state
         self.identity = identity
         self.rotate = rotate
@@ -102,6 +107,15 @@ class Heartbeats:
             body["process_start_time"] = rfc3339_seconds(min(self.process_start, now))
         return body
 
+    def orchestrator_body(self) -> dict[str, object]:
+        """The seed 002 heartbeat: `status`, `resourceUsage` (percent), `runningTasks`."""
+        current = self.beat_state()
+        return {
+            "status": "healthy",
+            "resourceUsage": usage_percent(),
+            "runningTasks": current.running_tasks,
+        }
+
     async def beat_once(self) -> bool:
         identity = self.identity()
         try:
@@ -110,6 +124,12 @@ class Heartbeats:
                 ack = await self.client.device.heartbeat(creds, self.device_body())
                 if ack.new_api_key:
                     await self.rotate(ack.new_api_key)
+            elif identity.dialect == "orchestrator":
+                answer = await self.client.orchestrator.heartbeat(
+                    identity.agent_id, self.orchestrator_body(), token=identity.credential
+                )
+                if answer.tasks and self.on_tasks is not None:
+                    self.on_tasks(answer.tasks)
             else:
                 await self.client.agents.heartbeat(identity.agent_id, identity.credential)
         except AgentplaneError as exc:

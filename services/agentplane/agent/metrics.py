@@ -51,5 +51,18 @@ class Metrics:
         }
 
 
+def usage_percent() -> dict[str, float]:
+    """cpu, memory and disk utilisation in percent (seed 002 `resourceUsage`)."""
+    try:
+        disk = float(psutil.disk_usage(os.path.abspath(os.sep)).percent)
+    except OSError:
+        disk = 0.0
+    return {
+        "cpu": min(100.0, float(psutil.cpu_percent(None))),
+        "memory": float(psutil.virtual_memory().percent),
+        "disk": disk,
+    }
+
+
 def boot_time() -> float:
     return float(psutil.boot_time())

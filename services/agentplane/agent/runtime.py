@@ -20,9 +20,11 @@ from agentplane.agent.credentials import agent_credentials
 from agentplane.agent.heartbeat import BeatState, Heartbeats, restart_reason
 from agentplane.agent.hub import HubDispatch
 from agentplane.agent.inbox import MessageInbox
+from agentplane.agent.orchestrator_tasks import SOURCES, OrchestratorTasks
 from agentplane.agent.state import Identity, StateDir
 from agentplane.agent.tasks import TaskRunner, default_registry
 from agentplane.contracts.channel import AgentHello, ChannelWelcome
+from agentplane.contracts.http.orchestrator import TaskAssignment
 from agentplane.sdk import AgentplaneError, AsyncClient
 
 log = logging.getLogger("agentplane.agent")
@@ -30,6 +32,7 @@ log = logging.getLogger("agentplane.agent")
 
 # Ctrl-C must end the agent within 2 s: each shutdown step gets a share of that.
 SHUTDOWN_STEP = 0.4
+DISCOVERY_FIRST_SECONDS = 5.0
 
 
 class Agent:
@@ -41,6 +44,7 @@ class Agent:
         name: str | None = None,
         capabilities: list[str] | None = None,
         nats_urls: list[str] | None = None,
+        task_sources: list[str] | None = None,
     ) -> None:
         self.state = state
         self.identity = identity
@@ -56,6 +60,12 @@ class Agent:
         self.client = AsyncClient(identity.server_url, timeout=10.0)
         self.handled = state.handled()
         self.tasks = TaskRunner(default_registry(), self._publish)
+        # Seed 002 agents also get tasks by heartbeat, poll and task stream (over HTTP).
+        self.orchestrator_tasks = (
+            OrchestratorTasks(self.client, lambda: self.identity, task_sources or SOURCES)
+            if identity.dialect == "orchestrator"
+            else None
+        )
         dispatch = HubDispatch(
             self.handled, Commands(self.status), self.tasks, self._publish,
             self._set_interval, self._after_command, MessageInbox(state.path).append,
@@ -74,7 +84,7 @@ class Agent:
             previous = {}
         self.heartbeats = Heartbeats(
             self.client, state, lambda: self.identity, self._rotate, self._beat_state,
-            version, self.process_start, restart_reason(previous),
+            version, self.process_start, restart_reason(previous), self._heartbeat_tasks,
         )  # fmt: skip
         state.save_run(
             {
@@ -96,20 +106,30 @@ class Agent:
             "pid": os.getpid(),
             "uptime_seconds": round(time.monotonic() - self.started, 1),
             "heartbeat_interval_seconds": self.heartbeats.interval,
-            "running_tasks": self.tasks.describe(),
+            "running_tasks": [t for r in self._runners() for t in r.describe()],
             "draining": self.tasks.draining,
             "capabilities": self.capabilities,
             "channel": self.channel.describe(),
             "metrics": self.heartbeats.metrics.sample(),
         }
 
+    def _runners(self) -> list[TaskRunner]:
+        extra = [self.orchestrator_tasks.runner] if self.orchestrator_tasks else []
+        return [self.tasks, *extra]
+
     def _beat_state(self) -> BeatState:
-        running = self.tasks.describe()
+        running = [t for r in self._runners() for t in r.describe()]
+        completed = [r.last_completed for r in self._runners() if r.last_completed]
         return BeatState(
             status="executing" if running else "idle",
             current_task=running[0] if running else None,
-            last_task_completed=self.tasks.last_completed,
+            last_task_completed=completed[-1] if completed else None,
+            running_tasks=len(running),
         )
+
+    def _heartbeat_tasks(self, tasks: list[TaskAssignment]) -> None:
+        if self.orchestrator_tasks is not None:
+            self.orchestrator_tasks.offer(tasks, "heartbeat")
 
     def _hello(self) -> AgentHello:
         return AgentHello(
@@ -178,10 +198,20 @@ class Agent:
             loop.add_signal_handler(sig, self.finish, "signal")
         log.info("agent %s (%s) running, version %s", self.identity.agent_id,
                  self.identity.dialect, self.version)  # fmt: skip
+        # The hub's interval before the first beat: beats never start at a default pace
+        # and then jump (bounded, so an unreachable hub does not delay the first beat).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._discover(), DISCOVERY_FIRST_SECONDS)
         workers = [
             asyncio.create_task(self.heartbeats.run(), name="heartbeats"),
             asyncio.create_task(self._channel(), name="channel"),
         ]
+        if self.orchestrator_tasks is not None:
+            sources = self.orchestrator_tasks.sources
+            if "poll" in sources:
+                workers.append(asyncio.create_task(self.orchestrator_tasks.poll_forever()))
+            if "stream" in sources:
+                workers.append(asyncio.create_task(self.orchestrator_tasks.stream_forever()))
         try:
             await self.finished.wait()
         finally:
@@ -195,11 +225,16 @@ class Agent:
         for worker in workers:
             worker.cancel()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.tasks.cancel_all(), SHUTDOWN_STEP)
+            await asyncio.wait_for(
+                asyncio.gather(*(r.cancel_all() for r in self._runners())), SHUTDOWN_STEP
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), SHUTDOWN_STEP)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.channel.close(), SHUTDOWN_STEP)
+        if self.orchestrator_tasks is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.orchestrator_tasks.close(), SHUTDOWN_STEP)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.client.aclose(), SHUTDOWN_STEP)
         run = self.state.load_run()

@@ -23,7 +23,7 @@ DEFAULT_STATE_DIR = Path.home() / ".agentplane-agent"
 # Enough to cover every message the hub may resend after a reconnect.
 MAX_HANDLED = 1000
 
-Dialect = Literal["device", "v1"]
+Dialect = Literal["device", "v1", "orchestrator"]
 
 
 def ensure_dir(path: Path) -> Path:
@@ -67,7 +67,8 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the agent is: a seed 003 device (api key) or a seed 000 agent (token)."""
+    """Who the agent is: a seed 003 device (api key), a seed 000 agent (token) or a seed 002
+    orchestrator agent (its JWT)."""
 
     dialect: Dialect
     agent_id: str

@@ -32,6 +32,10 @@ from agentplane.gateway.routers import (
     pap,
     pap_export,
     webhooks,
+    tasks_agent,
+    tasks_device,
+    tasks_operator,
+    tasks_stream,
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
@@ -100,4 +104,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(commands.router)
     app.include_router(messages.router)
     app.include_router(webhooks.router)
+    app.include_router(tasks_operator.router)
+    app.include_router(tasks_agent.router)
+    app.include_router(tasks_stream.router)
+    app.include_router(tasks_device.router)
     return app

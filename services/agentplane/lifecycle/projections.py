@@ -27,6 +27,16 @@ ACTIONS = {
     "command.Failed": "command_failed",
     "command.Expired": "command_expired",
     "command.Cancelled": "command_cancelled",
+    # Tasks: created and ended are entries; hand-outs, progress and log lines are not.
+    "task.Queued": "task_created",
+    "task.Assigned": None,
+    "task.LeaseExpired": None,
+    "task.ProgressReported": None,
+    "task.LogsRecorded": None,
+    "task.Succeeded": "task_succeeded",
+    "task.Failed": "task_failed",
+    "task.TimedOut": "task_timed_out",
+    "task.Cancelled": "task_cancelled",
 }
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -21,6 +21,9 @@ from agentplane.messaging.known_agents import KnownAgents
 from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.registry_events import subscribe_registry_events
+from agentplane.messaging.task_credentials import CredentialVault
+from agentplane.messaging.task_handlers import TaskHandlers, register_task_handlers
+from agentplane.messaging.tasks import Tasks
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
 
@@ -30,6 +33,7 @@ class MessagingService:
     host: ServiceHost
     commands: Commands
     messages: Messages
+    tasks: Tasks
 
 
 def build_commands(settings: Settings, views: ViewStore | None = None) -> Commands:
@@ -43,6 +47,10 @@ def build(settings: Settings) -> MessagingService:
     commands = build_commands(settings)
     # Messages share the commands' store, group commit and projection (one log).
     messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
+    tasks = Tasks(
+        commands.store, commands.views, commands.committer, commands.projector,
+        CredentialVault(settings.service_data_dir() / "task-credentials"),
+    )  # fmt: skip
 
     async def start() -> None:
         nc = host.broker.connection
@@ -51,21 +59,27 @@ def build(settings: Settings) -> MessagingService:
         bus = BusClient(nc, settings.request_timeout)
         await asyncio.to_thread(commands.load_timers)
         await asyncio.to_thread(messages.load_timers)
+        await asyncio.to_thread(tasks.start)
         deliverer = Deliverer(nc, commands, relay, messages)
         handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)
         known = KnownAgents(bus)
         register_handlers(
             host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published, known)
         )
+        task_handlers = TaskHandlers(tasks, nc, relay, handlers.published, known)
+        register_task_handlers(host, task_handlers)
         await subscribe_agent_messages(host, handlers)
-        subscribe_registry_events(host, commands, relay, known, messages)
+        subscribe_registry_events(
+            host, commands, relay, known, messages, also=[task_handlers.cancel_tasks_of_agent]
+        )
         host.loop(relay.run)
         host.loop(commands.projector.run)
         host.loop(deliverer.retry_forever)
         host.loop(deliverer.expire_forever)
+        host.loop(task_handlers.expire_forever)
 
     host.on_start(start)
-    return MessagingService(host=host, commands=commands, messages=messages)
+    return MessagingService(host=host, commands=commands, messages=messages, tasks=tasks)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The messaging read model: commands (every one, and the open ones still to deliver or
-finish) and messages (see message_projection)."""
+finish), messages (see message_projection) and tasks (see task_projection)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from eventsourcing.domain import DomainEventProtocol
 from agentplane.eventstore.views import ViewTx
 from agentplane.messaging.domain import FINAL, Command, CommandStatus
 from agentplane.messaging.message_projection import MessageProjection
+from agentplane.messaging.task_projection import TaskProjection
 
 COMMAND = "command"
 # Commands not yet in an end state (delivery, retries and expiry look only here).
@@ -83,12 +84,12 @@ def _open(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class MessagingProjection:
-    """The one projection of the messaging store: commands and messages share its log."""
+    """The one projection of the messaging store: commands, messages and tasks share its log."""
 
     name = "messaging"
 
     def __init__(self) -> None:
-        self.parts = (CommandProjection(), MessageProjection())
+        self.parts = (CommandProjection(), MessageProjection(), TaskProjection())
 
     def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
         for part in self.parts:

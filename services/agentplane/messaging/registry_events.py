@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -32,7 +33,10 @@ def subscribe_registry_events(
     relay: OutboxRelay,
     known: KnownAgents,
     messages: Messages,
+    also: Sequence[Callable[[str], Awaitable[object]]] = (),
 ) -> None:
+    """`also`: more reactions to an agent that is gone (e.g. `cancel_tasks_of_agent`)."""
+
     async def on_event(body: bytes, sequence: int) -> None:
         try:
             event = IntegrationEvent.model_validate_json(body)
@@ -50,6 +54,8 @@ def subscribe_registry_events(
         if position:
             relay.wake()
             log.info("what waited for agent %s is cancelled (%s)", event.agent_id, event.type)
+        for react in also:
+            await react(event.agent_id)
 
     durable_subscriber(
         host.broker,

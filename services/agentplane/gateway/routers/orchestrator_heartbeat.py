@@ -12,6 +12,7 @@ Only the agent itself heartbeats (bearer JWT or its mTLS client certificate). On
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -19,13 +20,14 @@ from fastapi import APIRouter, Request
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentRecord, GetAgent
-from agentplane.contracts.errors import forbidden, not_found
+from agentplane.contracts.errors import ErrorKind, ServiceError, forbidden, not_found
 from agentplane.contracts.http.orchestrator import HeartbeatBody
 from agentplane.contracts.orchestrator import (
     ORCHESTRATOR_DIALECT,
     SyncOrchestratorHeartbeat,
 )
 from agentplane.contracts.subjects import Registry
+from agentplane.contracts.tasks import TaskVia
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.certificate_renewal import certificate_renewal
@@ -36,8 +38,10 @@ from agentplane.gateway.orchestrator_auth import (
     Caller,
     OrchestratorCaller,
 )
+from agentplane.gateway.routers.tasks_shapes import assignment_json, claim
 
 router = APIRouter(tags=["orchestrator agents (seed 002)"])
+log = logging.getLogger("agentplane.gateway.heartbeat")
 
 
 async def _heartbeat_target(caller: OrchestratorCaller, bus: BusClient, raw_id: str) -> UUID:
@@ -61,12 +65,18 @@ async def _heartbeat_target(caller: OrchestratorCaller, bus: BusClient, raw_id: 
 
 async def pending_tasks(bus: BusClient, workspace_id: str, agent_id: UUID) -> list[dict[str, Any]]:
     """The agent's pending tasks, in the documented shape (`taskId`, `taskType`, `payload`,
-    `credentials`, `timeout`).
-
-    The messaging service has no task use cases yet (the messaging issue adds them): until then
-    nothing is pending. This is the one place the heartbeat asks for tasks.
-    """
-    return []
+    `credentials`, `timeout`), highest priority first, then oldest. Each is leased to the
+    agent from now on (see `routers/tasks_agent.py`). This is the one place the heartbeat
+    asks for tasks. Liveness does not depend on the messaging service: while it is
+    unreachable the beat is recorded and answers no tasks."""
+    try:
+        tasks = await claim(bus, workspace_id, agent_id, TaskVia.HEARTBEAT)
+    except ServiceError as exc:
+        if exc.kind is not ErrorKind.UNAVAILABLE:
+            raise
+        log.warning("no tasks in a heartbeat answer: %s", exc.body.message)
+        return []
+    return [assignment_json(t) for t in tasks]
 
 
 @router.post("/api/v1/agents/{agent_id}/heartbeat")
