@@ -4,7 +4,9 @@ from __future__ import annotations
 
 PREFIX = "ap"
 
-SERVICES = ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle")
+# Every process the launcher runs beside the gateway (each answers `ping`); the edge is the
+# data plane of tunnels (DESIGN §2).
+SERVICES = ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "edge")
 
 
 def ping(service: str) -> str:

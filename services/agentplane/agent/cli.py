@@ -44,21 +44,36 @@ def run(
         list[str] | None,
         typer.Option("--nats-url", help="NATS URL when channel discovery is unavailable"),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="HOST:PORT a tunnel may reach (repeatable); with none, what the hub's "
+            "service registrations name",
+        ),
+    ] = None,
 ) -> None:
     """Enroll on first run (or use a seed 000 identity), then heartbeat and serve the channel."""
     from agentplane.agent.enrollment import NoIdentity, obtain_identity
     from agentplane.agent.runtime import Agent
     from agentplane.agent.state import StateDir
+    from agentplane.agent.tunnels import parse_allow
     from agentplane.agent.version import agent_version
     from agentplane.sdk import AgentplaneError
 
     _logging()
+    for entry in allow or []:
+        try:
+            parse_allow(entry)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
     state = StateDir(state_dir)
     version = agent_version()
 
     async def main() -> str:
         identity = await obtain_identity(state, server, enrollment_token, agent_id, token, version)
-        agent = Agent(state, identity, version, name, capability, nats_url)
+        agent = Agent(state, identity, version, name, capability, nats_url, allow)
         return await agent.run()
 
     try:

@@ -1,5 +1,7 @@
 """Hub → agent messages: dedupe by id, ack after recording, then act (commands, tasks,
-drain, config). Kinds this agent cannot serve are refused in the ack, never dropped."""
+drain, config, tunnel streams). Kinds this agent cannot serve are refused in the ack, never
+dropped. A `tunnel.open` is not durable intent (its token is one-time and short-lived): it
+is deduplicated in memory, so opening a stream costs no write to the state dir."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from agentplane.agent.channel import FollowUp
 from agentplane.agent.commands import NOT_SUPPORTED, Commands, unknown_command
 from agentplane.agent.state import HandledIds
 from agentplane.agent.tasks import TaskRunner
+from agentplane.agent.tunnels import TunnelDialer
 from agentplane.contracts.channel import (
     BODY_MODELS,
     ChannelAck,
@@ -22,11 +25,12 @@ from agentplane.contracts.channel import (
     HubMessage,
     TaskCancelBody,
     TaskOfferBody,
+    TunnelOpenBody,
 )
 from agentplane.contracts.subjects import AgentChannel
 
 log = logging.getLogger("agentplane.agent")
-UNSERVED = {HubKind.REACH_REQUEST, HubKind.TUNNEL_OPEN}
+UNSERVED = {HubKind.REACH_REQUEST}
 
 
 class HubDispatch:
@@ -38,6 +42,7 @@ class HubDispatch:
         publish: Callable[..., Awaitable[None]],
         set_interval: Callable[[float], None],
         after_command: Callable[[str], Awaitable[None]],
+        tunnels: TunnelDialer | None = None,
     ) -> None:
         self.handled = handled
         self.commands = commands
@@ -45,8 +50,11 @@ class HubDispatch:
         self.publish = publish
         self.set_interval = set_interval
         self.after_command = after_command
+        self.tunnels = tunnels
 
     async def __call__(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        if message.kind == HubKind.TUNNEL_OPEN:
+            return self._tunnel(message), None
         if message.id in self.handled:
             # A resend after a lost ack: acknowledge again, do not act twice.
             return ChannelAck(message_id=message.id), None
@@ -66,6 +74,20 @@ class HubDispatch:
         # Recorded before the ack: once the hub hears "ack" a crash never runs it twice.
         self.handled.add(message.id)
         return ChannelAck(message_id=message.id), self._follow_up(message, body)
+
+    def _tunnel(self, message: HubMessage) -> ChannelAck:
+        if self.tunnels is None:
+            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}")
+        try:
+            body = TunnelOpenBody.model_validate(message.body)
+        except ValidationError as exc:
+            return self._refuse(message, f"invalid {message.kind.value} body: {exc}")
+        refusal = self.tunnels.refusal(body)
+        if refusal is not None:
+            return self._refuse(message, refusal)
+        if self.tunnels.first_time(body.stream_id):
+            self.tunnels.submit(body)
+        return ChannelAck(message_id=message.id)
 
     def _refuse(self, message: HubMessage, error: str) -> ChannelAck:
         log.warning("refused hub message %s: %s", message.id, error[:200])

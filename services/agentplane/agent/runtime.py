@@ -21,6 +21,7 @@ from agentplane.agent.heartbeat import BeatState, Heartbeats, restart_reason
 from agentplane.agent.hub import HubDispatch
 from agentplane.agent.state import Identity, StateDir
 from agentplane.agent.tasks import TaskRunner, default_registry
+from agentplane.agent.tunnels import TunnelDialer
 from agentplane.contracts.channel import AgentHello, ChannelWelcome
 from agentplane.sdk import AgentplaneError, AsyncClient
 
@@ -40,6 +41,7 @@ class Agent:
         name: str | None = None,
         capabilities: list[str] | None = None,
         nats_urls: list[str] | None = None,
+        allow: list[str] | None = None,
     ) -> None:
         self.state = state
         self.identity = identity
@@ -55,9 +57,10 @@ class Agent:
         self.client = AsyncClient(identity.server_url, timeout=10.0)
         self.handled = state.handled()
         self.tasks = TaskRunner(default_registry(), self._publish)
+        self.tunnels = TunnelDialer(allow)
         dispatch = HubDispatch(
             self.handled, Commands(self.status), self.tasks, self._publish,
-            self._set_interval, self._after_command,
+            self._set_interval, self._after_command, self.tunnels,
         )  # fmt: skip
         self.channel = Channel(
             identity.agent_id,
@@ -99,6 +102,7 @@ class Agent:
             "draining": self.tasks.draining,
             "capabilities": self.capabilities,
             "channel": self.channel.describe(),
+            "tunnels": self.tunnels.describe(),
             "metrics": self.heartbeats.metrics.sample(),
         }
 
@@ -197,6 +201,8 @@ class Agent:
             await asyncio.wait_for(self.tasks.cancel_all(), SHUTDOWN_STEP)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), SHUTDOWN_STEP)
+        # Leaving ends every tunnel stream at once (the edge closes their visitors).
+        self.tunnels.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.channel.close(), SHUTDOWN_STEP)
         with contextlib.suppress(TimeoutError):

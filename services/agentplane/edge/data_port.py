@@ -1,0 +1,145 @@
+"""The port agents dial back to, one connection per visitor connection: TLS (internal CA) or,
+on loopback when allowed, plain TCP; then the stream's hello frame with its one-time token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from agentplane.contracts.tunnels import TunnelStreamHello
+from agentplane.edge.certificates import DataPortTls, is_loopback
+from agentplane.relay.ends import PlainEnd, TlsEnd
+from agentplane.relay.hello import read_hello
+
+log = logging.getLogger("agentplane.edge.data")
+
+HANDSHAKE_TIMEOUT = 10.0
+TLS_RECORD_HANDSHAKE = b"\x16"
+Admitted = tuple[PlainEnd, TunnelStreamHello]
+
+
+def tune(sock: socket.socket) -> None:
+    """Interactive protocols must not wait for Nagle; dead peers are found by keepalive."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+@dataclass
+class Pending:
+    stream_id: str
+    token: str
+    expires_at: float
+    future: asyncio.Future[Admitted] = field(repr=False)
+
+
+class StreamTokens:
+    """One-time tokens of the streams that wait for their data connection (loop thread only)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Pending] = {}
+
+    def expect(self, stream_id: str, ttl: float) -> Pending:
+        loop = asyncio.get_running_loop()
+        pending = Pending(
+            stream_id, secrets.token_urlsafe(32), time.monotonic() + ttl, loop.create_future()
+        )
+        self._pending[stream_id] = pending
+        return pending
+
+    def claim(self, hello: TunnelStreamHello) -> Pending | None:
+        """The stream the hello names, once: a used, unknown or expired token gets nothing."""
+        pending = self._pending.pop(hello.stream_id, None)
+        if pending is None or pending.future.done():
+            return None
+        if not hmac.compare_digest(pending.token, hello.stream_token):
+            # A wrong token burns the stream: nobody gets to guess twice.
+            pending.future.cancel()
+            return None
+        if time.monotonic() > pending.expires_at:
+            return None
+        return pending
+
+    def forget(self, stream_id: str) -> None:
+        self._pending.pop(stream_id, None)
+
+
+class DataPort:
+    def __init__(
+        self, host: str, port: int, tls: DataPortTls, plain_on_loopback: bool, tokens: StreamTokens
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.tls = tls
+        self.plain_on_loopback = plain_on_loopback
+        self.tokens = tokens
+        self.port = 0
+        self._listener: socket.socket | None = None
+        # Handshakes block (TLS, the hello frame): a bounded pool keeps them off the loop.
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="edge-data")
+        self.rejected = 0
+
+    def bind(self) -> int:
+        listener = socket.create_server((self.host, self.requested_port), backlog=1024)
+        listener.setblocking(False)
+        self._listener = listener
+        self.port = int(listener.getsockname()[1])
+        return self.port
+
+    async def serve(self) -> None:
+        assert self._listener is not None, "bind() first"
+        loop = asyncio.get_running_loop()
+        tasks: set[asyncio.Task[None]] = set()
+        while True:
+            sock, address = await loop.sock_accept(self._listener)
+            task = asyncio.create_task(self._admit(sock, address[0]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def _admit(self, sock: socket.socket, peer: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            end, hello = await loop.run_in_executor(self._pool, self._handshake, sock, peer)
+        except Exception as exc:
+            self.rejected += 1
+            log.info("data connection from %s refused: %s", peer, str(exc)[:200] or type(exc))
+            sock.close()
+            return
+        pending = self.tokens.claim(hello)
+        if pending is None:
+            self.rejected += 1
+            log.warning("data connection from %s with an unknown, used or expired stream token "
+                        "(stream %s)", peer, hello.stream_id[:100])  # fmt: skip
+            end.close()
+            return
+        pending.future.set_result((end, hello))
+
+    def _handshake(self, sock: socket.socket, peer: str) -> Admitted:
+        sock.setblocking(True)
+        sock.settimeout(HANDSHAKE_TIMEOUT)
+        tune(sock)
+        first = sock.recv(1, socket.MSG_PEEK)
+        end: PlainEnd
+        if first == TLS_RECORD_HANDSHAKE:
+            tls_end = TlsEnd(sock, self.tls.context, server_side=True)
+            sock.settimeout(HANDSHAKE_TIMEOUT)
+            tls_end.handshake()
+            end = tls_end
+        elif self.plain_on_loopback and is_loopback(peer):
+            end = PlainEnd(sock)
+            sock.settimeout(HANDSHAKE_TIMEOUT)
+        else:
+            raise PermissionError("plain TCP is accepted on loopback only; use TLS")
+        hello = read_hello(end)
+        sock.settimeout(None)
+        return end, hello
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
