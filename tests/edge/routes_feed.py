@@ -98,8 +98,12 @@ class RoutesFeed:
             hub = HubMessage.model_validate_json(msg.data)
             self.opens.append(TunnelOpenBody.model_validate(hub.body))
 
-        self._run(self.nc.subscribe(AgentChannel.inbox(agent_id), cb=on_message))
+        self._watch = self._run(self.nc.subscribe(AgentChannel.inbox(agent_id), cb=on_message))
         self._run(self.nc.flush())
+
+    def stop_watching(self) -> None:
+        """A silent second subscriber makes the edge wait for acks that never come: go."""
+        self._run(self._watch.unsubscribe())
 
     def close(self) -> None:
         self._run(self.nc.close())

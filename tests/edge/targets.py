@@ -88,12 +88,24 @@ class HttpTarget:
 
 
 def exchange(port: int, payload: bytes, timeout: float = 30.0) -> bytes:
-    """Send payload, half-close, and read until the far end closes."""
+    """Send payload, half-close, and read until the far end closes (b"" when it reset us:
+    closing a socket with unread bytes in it resets the connection)."""
+
+    def send() -> None:
+        try:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the far end closed first: what it did is what the reader sees
+
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sender = threading.Thread(target=lambda: (sock.sendall(payload), sock.shutdown(1)))
+        sender = threading.Thread(target=send)
         sender.start()
         received = bytearray()
-        while chunk := sock.recv(262144):
-            received += chunk
+        try:
+            while chunk := sock.recv(262144):
+                received += chunk
+        except ConnectionResetError:
+            pass
         sender.join()
         return bytes(received)
