@@ -20,7 +20,7 @@ from agentplane.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
-SERVICES = ("gateway", "registry", "heartbeat", "messaging", "diagnostics", "lifecycle")
+SERVICES = ("gateway", "registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "edge")
 BACKEND_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 
 

@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 from tests.agent.process import AgentProcess
-from tests.edge.routes_feed import RoutesFeed
-from tests.edge.targets import GOODBYE, EchoServer, HttpTarget, exchange
 from tests.nats_auth.agents import seed000_agent
 
 from agentplane.contracts.tunnels import STREAM_MAGIC, TunnelStreamHello
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem, free_port
+from agentplane.testing.tunnel_routes import RoutesFeed
+from agentplane.testing.tunnel_targets import GOODBYE, EchoServer, HttpTarget, exchange
 
 pytestmark = pytest.mark.system
 

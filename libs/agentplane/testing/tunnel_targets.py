@@ -1,8 +1,9 @@
-"""Real targets for tunnel tests: a raw TCP echo server that answers a half-close, and
-`python -m http.server` serving files from a directory."""
+"""Real targets for tunnel tests and benchmarks: a raw TCP echo server that answers a
+half-close, and `python -m http.server` serving files from a directory."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -109,3 +110,10 @@ def exchange(port: int, payload: bytes, timeout: float = 30.0) -> bytes:
             pass
         sender.join()
         return bytes(received)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks

@@ -1,6 +1,7 @@
-"""Routes for the edge until the service catalog answers `Tunnels.ROUTES` itself: a responder
-on the private system's NATS (in the registry's queue group) that serves a table the test
-writes, and a `service.*` integration event after each change so the edge reloads at once.
+"""Routes for the edge (tests and benchmarks) until the service catalog answers
+`Tunnels.ROUTES` itself: a responder on a private system's NATS (in the registry's queue
+group) that serves a table the caller writes, and a `service.*` integration event after each
+change so the edge reloads at once.
 
 It also listens on agents' inboxes like a second subscriber would, so a test can see the
 `tunnel.open` messages (and their one-time tokens) the edge sends.
