@@ -20,15 +20,27 @@ def encode_hello(hello: TunnelStreamHello) -> bytes:
     return STREAM_MAGIC + _LENGTH.pack(len(body)) + body
 
 
-def read_hello(end: PlainEnd) -> TunnelStreamHello:
-    """Exactly the frame: whatever follows stays unread for the relay."""
-    head = end.read_exactly(len(STREAM_MAGIC) + _LENGTH.size)
+HEAD_SIZE = len(STREAM_MAGIC) + _LENGTH.size
+
+
+def body_length(head: bytes) -> int:
+    """The length the frame's head announces (HEAD_SIZE bytes)."""
     if head[: len(STREAM_MAGIC)] != STREAM_MAGIC:
         raise BadHello("not a tunnel data connection")
     (length,) = _LENGTH.unpack(head[len(STREAM_MAGIC) :])
     if not 0 < length <= MAX_STREAM_HELLO_BYTES:
         raise BadHello(f"hello frame of {length} bytes")
+    return int(length)
+
+
+def parse_body(body: bytes) -> TunnelStreamHello:
     try:
-        return TunnelStreamHello.model_validate_json(end.read_exactly(length))
+        return TunnelStreamHello.model_validate_json(body)
     except ValueError as exc:
         raise BadHello("invalid hello frame") from exc
+
+
+def read_hello(end: PlainEnd) -> TunnelStreamHello:
+    """Exactly the frame: whatever follows stays unread for the relay."""
+    length = body_length(end.read_exactly(HEAD_SIZE))
+    return parse_body(end.read_exactly(length))

@@ -54,7 +54,7 @@ class HubDispatch:
 
     async def __call__(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
         if message.kind == HubKind.TUNNEL_OPEN:
-            return self._tunnel(message), None
+            return self._tunnel(message)
         if message.id in self.handled:
             # A resend after a lost ack: acknowledge again, do not act twice.
             return ChannelAck(message_id=message.id), None
@@ -75,19 +75,21 @@ class HubDispatch:
         self.handled.add(message.id)
         return ChannelAck(message_id=message.id), self._follow_up(message, body)
 
-    def _tunnel(self, message: HubMessage) -> ChannelAck:
-        if self.tunnels is None:
-            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}")
+    def _tunnel(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        """Ack (or refuse) at once; the stream opens after the ack went out."""
+        tunnels = self.tunnels
+        if tunnels is None:
+            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}"), None
         try:
             body = TunnelOpenBody.model_validate(message.body)
         except ValidationError as exc:
-            return self._refuse(message, f"invalid {message.kind.value} body: {exc}")
-        refusal = self.tunnels.refusal(body)
+            return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
+        refusal = tunnels.refusal(body)
         if refusal is not None:
-            return self._refuse(message, refusal)
-        if self.tunnels.first_time(body.stream_id):
-            self.tunnels.submit(body)
-        return ChannelAck(message_id=message.id)
+            return self._refuse(message, refusal), None
+        if not tunnels.first_time(body.stream_id):
+            return ChannelAck(message_id=message.id), None
+        return ChannelAck(message_id=message.id), lambda: tunnels.open_logged(body)
 
     def _refuse(self, message: HubMessage, error: str) -> ChannelAck:
         log.warning("refused hub message %s: %s", message.id, error[:200])

@@ -8,6 +8,7 @@ with an allow list, any other target is refused in the ack and never connected t
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -15,6 +16,7 @@ import ssl
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from agentplane.contracts.tunnels import TunnelOpenBody, TunnelStreamHello
 from agentplane.relay.ends import PlainEnd, TlsEnd, client_context
@@ -57,8 +59,8 @@ class TunnelDialer:
         self._lock = threading.Lock()
         self.streams: set[Stream] = set()
         self.opened = 0
-        # Opening blocks (connects, a TLS handshake); the relays run in their own threads.
-        self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent-tunnel")
+        # TLS handshakes block; the relays run in their own threads.
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="agent-tunnel")
 
     def refusal(self, body: TunnelOpenBody) -> str | None:
         """Why this agent will not open the stream, or None."""
@@ -81,46 +83,41 @@ class TunnelDialer:
                 self._seen.popitem(last=False)
             return True
 
-    def submit(self, body: TunnelOpenBody) -> None:
-        self._pool.submit(self._open_logged, body)
-
     def _context(self, ca_pem: str) -> ssl.SSLContext:
         context = self._contexts.get(ca_pem)
         if context is None:
             context = self._contexts[ca_pem] = client_context(ca_pem)
         return context
 
-    def _open_logged(self, body: TunnelOpenBody) -> None:
-        try:
-            self.open(body)
-        except Exception as exc:
-            log.warning("tunnel stream %s for service %s failed: %s: %s", body.stream_id,
-                        body.service_id, type(exc).__name__, str(exc)[:200])  # fmt: skip
+    async def open(self, body: TunnelOpenBody) -> Stream | None:
+        """Connect the target and the edge (at once, on the loop), present the token, relay.
 
-    def open(self, body: TunnelOpenBody) -> Stream | None:
-        """Connect the target and the edge, then relay (blocking until both are connected)."""
+        Only the TLS handshake leaves the loop (OpenSSL blocks); the relay runs in threads.
+        """
+        target_connect = asyncio.ensure_future(_connect(body.target_host, body.target_port))
+        edge_connect = asyncio.ensure_future(_connect(body.edge_host, body.edge_port))
         target: socket.socket | None = None
         error: str | None = None
         try:
-            target = socket.create_connection(
-                (body.target_host, body.target_port), timeout=CONNECT_TIMEOUT
-            )
+            target = await target_connect
         except OSError as exc:
             error = f"{body.target_host}:{body.target_port}: {exc.strerror or exc}"
         try:
-            edge = self._dial_edge(body)
+            edge_sock = await edge_connect
         except BaseException:
             if target is not None:
                 target.close()
             raise
-        hello = TunnelStreamHello(
-            stream_id=body.stream_id, stream_token=body.stream_token,
-            ok=target is not None, error=error,
+        hello = encode_hello(
+            TunnelStreamHello(
+                stream_id=body.stream_id, stream_token=body.stream_token,
+                ok=target is not None, error=error,
+            )
         )  # fmt: skip
         try:
-            edge.write(encode_hello(hello))
+            edge = await self._present(edge_sock, body, hello)
         except BaseException:
-            edge.close()
+            edge_sock.close()
             if target is not None:
                 target.close()
             raise
@@ -128,7 +125,6 @@ class TunnelDialer:
             log.info("tunnel stream %s: target unreachable: %s", body.stream_id, error)
             edge.close()
             return None
-        target.settimeout(None)
         _tune(target)
         stream = Stream(PlainEnd(target), edge, self._closed, label=f"tunnel-{body.service_id}")
         with self._lock:
@@ -137,25 +133,32 @@ class TunnelDialer:
         stream.start()
         return stream
 
-    def _dial_edge(self, body: TunnelOpenBody) -> PlainEnd:
-        sock = socket.create_connection((body.edge_host, body.edge_port), timeout=CONNECT_TIMEOUT)
+    async def open_logged(self, body: TunnelOpenBody) -> None:
         try:
-            _tune(sock)
-            if not body.tls:
-                end = PlainEnd(sock)
-                return end
-            assert body.edge_ca_pem is not None
-            tls_end = TlsEnd(
-                sock, self._context(body.edge_ca_pem), server_side=False,
-                server_hostname=body.edge_host,
-            )  # fmt: skip
-            sock.settimeout(CONNECT_TIMEOUT)
-            tls_end.handshake()
-            sock.settimeout(None)
-            return tls_end
-        except BaseException:
-            sock.close()
-            raise
+            await self.open(body)
+        except Exception as exc:
+            log.warning("tunnel stream %s for service %s failed: %s: %s", body.stream_id,
+                        body.service_id, type(exc).__name__, str(exc)[:200])  # fmt: skip
+
+    async def _present(self, sock: socket.socket, body: TunnelOpenBody, hello: bytes) -> PlainEnd:
+        _tune(sock)
+        if not body.tls:
+            await asyncio.get_running_loop().sock_sendall(sock, hello)
+            return PlainEnd(sock)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._tls_present, sock, body, hello)
+
+    def _tls_present(self, sock: socket.socket, body: TunnelOpenBody, hello: bytes) -> PlainEnd:
+        assert body.edge_ca_pem is not None
+        end = TlsEnd(
+            sock, self._context(body.edge_ca_pem), server_side=False,
+            server_hostname=body.edge_host,
+        )  # fmt: skip
+        sock.settimeout(CONNECT_TIMEOUT)
+        end.handshake()
+        end.write(hello)
+        sock.settimeout(None)
+        return end
 
     def _closed(self, stream: Stream) -> None:
         with self._lock:
@@ -175,3 +178,32 @@ class TunnelDialer:
         for stream in streams:
             stream.abort()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _connect(host: str, port: int) -> socket.socket:
+    """A connected non-blocking socket (an IP literal needs no resolver round trip)."""
+    loop = asyncio.get_running_loop()
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        candidates: list[tuple[int, Any]] = [(family, (str(ip), port))]
+    except ValueError:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        candidates = [(info[0], info[4]) for info in infos]
+    failure: OSError = OSError(f"{host}: no address")
+    for family, address in candidates:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, address), CONNECT_TIMEOUT)
+            return sock
+        except TimeoutError:
+            sock.close()
+            failure = OSError(f"{host}:{port}: connect timed out")
+        except OSError as exc:
+            sock.close()
+            failure = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise failure

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from agentplane.contracts.tunnels import TunnelStreamHello
 from agentplane.edge.certificates import DataPortTls, is_loopback
 from agentplane.relay.ends import PlainEnd, TlsEnd
-from agentplane.relay.hello import read_hello
+from agentplane.relay.hello import HEAD_SIZE, body_length, parse_body, read_hello
 
 log = logging.getLogger("agentplane.edge.data")
 
@@ -102,9 +102,8 @@ class DataPort:
             task.add_done_callback(tasks.discard)
 
     async def _admit(self, sock: socket.socket, peer: str) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            end, hello = await loop.run_in_executor(self._pool, self._handshake, sock, peer)
+            end, hello = await asyncio.wait_for(self._handshake(sock, peer), HANDSHAKE_TIMEOUT)
         except Exception as exc:
             self.rejected += 1
             log.info("data connection from %s refused: %s", peer, str(exc)[:200] or type(exc))
@@ -119,22 +118,23 @@ class DataPort:
             return
         pending.future.set_result((end, hello))
 
-    def _handshake(self, sock: socket.socket, peer: str) -> Admitted:
-        sock.setblocking(True)
-        sock.settimeout(HANDSHAKE_TIMEOUT)
+    async def _handshake(self, sock: socket.socket, peer: str) -> Admitted:
+        """TLS in a pool thread (OpenSSL blocks); plain TCP on the loop, without a handoff:
+        the one thread switch fewer shows in the new-connection latency."""
+        loop = asyncio.get_running_loop()
         tune(sock)
-        first = sock.recv(1, socket.MSG_PEEK)
-        end: PlainEnd
-        if first == TLS_RECORD_HANDSHAKE:
-            tls_end = TlsEnd(sock, self.tls.context, server_side=True)
-            sock.settimeout(HANDSHAKE_TIMEOUT)
-            tls_end.handshake()
-            end = tls_end
-        elif self.plain_on_loopback and is_loopback(peer):
-            end = PlainEnd(sock)
-            sock.settimeout(HANDSHAKE_TIMEOUT)
-        else:
+        if await _first_byte(sock) == TLS_RECORD_HANDSHAKE:
+            return await loop.run_in_executor(self._pool, self._tls_handshake, sock)
+        if not (self.plain_on_loopback and is_loopback(peer)):
             raise PermissionError("plain TCP is accepted on loopback only; use TLS")
+        head = await _recv_exactly(sock, HEAD_SIZE)
+        hello = parse_body(await _recv_exactly(sock, body_length(head)))
+        return PlainEnd(sock), hello
+
+    def _tls_handshake(self, sock: socket.socket) -> Admitted:
+        end = TlsEnd(sock, self.tls.context, server_side=True)
+        sock.settimeout(HANDSHAKE_TIMEOUT)
+        end.handshake()
         hello = read_hello(end)
         sock.settimeout(None)
         return end, hello
@@ -143,3 +143,34 @@ class DataPort:
         if self._listener is not None:
             self._listener.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _first_byte(sock: socket.socket) -> bytes:
+    """The first byte the peer sent, left unread (TLS starts with a handshake record)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            return sock.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            readable: asyncio.Future[None] = loop.create_future()
+
+            def wake(ready: asyncio.Future[None] = readable) -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(sock.fileno(), wake)
+            try:
+                await readable
+            finally:
+                loop.remove_reader(sock.fileno())
+
+
+async def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = bytearray()
+    while len(data) < size:
+        chunk = await loop.sock_recv(sock, size - len(data))
+        if not chunk:
+            raise ConnectionError("closed before the hello frame ended")
+        data += chunk
+    return bytes(data)
