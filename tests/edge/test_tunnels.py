@@ -215,6 +215,30 @@ def test_public_http_by_host_header(setup: Setup) -> None:
     assert get(f"{name}.elsewhere.test", f"{name}.{DOMAIN}").status_code == 404
 
 
+def test_removed_route_closes_its_port_and_streams(setup: Setup) -> None:
+    route = setup.feed.add(setup.agent_id, setup.echo.port)
+    port = route.tunnel_port
+    wait_for(lambda: exchange(port, b"ping", timeout=5) == b"ping" + GOODBYE, 30, "stream")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+    sock.sendall(b"open")
+    assert sock.recv(100) == b"open"
+    setup.feed.remove(route)
+    try:
+        assert sock.recv(100) in (b"", GOODBYE)  # ended by the edge, not by us
+    except ConnectionResetError:
+        pass
+    sock.close()
+
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    wait_for(refused, 15, "the tunnel port closed")
+
+
 def test_agent_exit_ends_its_streams(setup: Setup) -> None:
     # Last in the module: the agent does not come back.
     port = echo_port(setup)
