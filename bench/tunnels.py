@@ -137,8 +137,7 @@ def measure(tls: bool, files: Path, size: int, connects: int) -> dict[str, Any]:
         }
         system = RunningSystem(Path(tmp) / "data", env).start()
         web, echo = HttpTarget(files), EchoServer()
-        feed = RoutesFeed(system)
-        agent = None
+        agent = feed = None
         try:
             with httpx.Client(base_url=system.base_url, timeout=30) as client:
                 key = create_workspace(client, system.admin_token, tier="enterprise")["apiKey"]
@@ -146,6 +145,7 @@ def measure(tls: bool, files: Path, size: int, connects: int) -> dict[str, Any]:
                     "/v1/agents/provision", json={"clientType": "cursor"},
                     headers={"x-api-key": key},
                 ).json()  # fmt: skip
+            feed = RoutesFeed(system, key)
             agent = subprocess.Popen(
                 [*agentplane_command(), "agent", "run", "--state-dir", str(Path(tmp) / "agent"),
                  "--server", system.base_url, "--agent-id", provisioned["agentId"],
@@ -170,7 +170,8 @@ def measure(tls: bool, files: Path, size: int, connects: int) -> dict[str, Any]:
             if agent is not None:
                 agent.terminate()
                 agent.wait(10)
-            feed.close()
+            if feed is not None:
+                feed.close()
             web.close()
             echo.close()
             system.stop()

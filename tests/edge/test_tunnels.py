@@ -93,7 +93,7 @@ def setup(
     allow = ["--allow", f"127.0.0.1:{echo.port}", "--allow", f"127.0.0.1:{web.port}"]
     agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
                 "--nats-url", system.nats_url, *allow)  # fmt: skip
-    feed = RoutesFeed(system)
+    feed = RoutesFeed(system, workspace["apiKey"])
     try:
         yield Setup(system, feed, agent, agent_id, echo, web, files, public_port, tls, refused)
     finally:

@@ -34,7 +34,7 @@ class TunnelRoute(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     service_id: str
-    workspace_id: UUID
+    workspace_id: str  # as the registry names workspaces ("ws_…")
     agent_id: UUID
     tunnel_port: int = Field(ge=1, le=65535)
     target_host: str = Field(max_length=253)

@@ -3,6 +3,10 @@
 group) that serves a table the caller writes, and a `service.*` integration event after each
 change so the edge reloads at once.
 
+Once the gateway has the catalog (`POST /v1/services/register` in /openapi.json) the feed
+registers real services instead (the registry then answers `Tunnels.ROUTES`; a second
+responder would make the edge's table flap), with the workspace key it was given.
+
 It also listens on agents' inboxes like a second subscriber would, so a test can see the
 `tunnel.open` messages (and their one-time tokens) the edge sends.
 """
@@ -17,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+import httpx
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -36,16 +41,24 @@ from agentplane.testing.system import RunningSystem, free_port
 T = TypeVar("T")
 
 
+def has_catalog(system: RunningSystem) -> bool:
+    paths = httpx.get(f"{system.base_url}/openapi.json", timeout=30).json()["paths"]
+    return "/v1/services/register" in paths
+
+
 class RoutesFeed:
-    def __init__(self, system: RunningSystem) -> None:
+    def __init__(self, system: RunningSystem, api_key: str) -> None:
         self.system = system
+        self.api_key = api_key
+        self.catalog = has_catalog(system)
         self.routes: dict[str, TunnelRoute] = {}
         self.opens: list[TunnelOpenBody] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.nc: Client = self._run(system.nats_connect())
-        self._run(self.nc.subscribe(Tunnels.ROUTES, queue="registry", cb=self._answer))
+        if not self.catalog:
+            self._run(self.nc.subscribe(Tunnels.ROUTES, queue="registry", cb=self._answer))
         self._run(self.nc.flush())
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -80,8 +93,10 @@ class RoutesFeed:
         is_public: bool = False,
         target_host: str = "127.0.0.1",
     ) -> TunnelRoute:
+        if self.catalog:
+            return self._register(agent_id, target_port, public_subdomain, is_public, target_host)
         route = TunnelRoute(
-            service_id=f"svc_{uuid.uuid4().hex[:12]}", workspace_id=uuid.uuid4(),
+            service_id=f"svc_{uuid.uuid4().hex[:12]}", workspace_id=f"ws_{uuid.uuid4().hex[:12]}",
             agent_id=UUID(agent_id), tunnel_port=free_port(), target_host=target_host,
             target_port=target_port, protocol="tcp", is_public=is_public,
             public_subdomain=public_subdomain,
@@ -91,8 +106,37 @@ class RoutesFeed:
         return route
 
     def remove(self, route: TunnelRoute) -> None:
+        if self.catalog:
+            deleted = self._http("DELETE", f"/v1/services/{route.service_id}")
+            assert deleted.status_code == 200, deleted.text
+            return
         self.routes.pop(route.service_id, None)
         self._run(self._changed(route.service_id))
+
+    def _http(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return httpx.request(
+            method, f"{self.system.base_url}{path}", json=body, timeout=30,
+            headers={"x-api-key": self.api_key},
+        )  # fmt: skip
+
+    def _register(
+        self, agent_id: str, port: int, subdomain: str | None, is_public: bool, host: str
+    ) -> TunnelRoute:
+        body = {"agentId": agent_id, "name": f"t-{uuid.uuid4().hex[:12]}", "targetHost": host,
+                "targetPort": port, "protocol": "tcp", "isPublic": is_public}  # fmt: skip
+        response = self._http("POST", "/v1/services/register", body)
+        assert response.status_code in (200, 201), response.text
+        service = response.json()["service"]
+        if subdomain and is_public:
+            path = f"/v1/services/{service['id']}/subdomain"
+            named = self._http("PATCH", path, {"subdomain": subdomain.removeprefix("pc-")})
+            assert named.status_code == 200, named.text
+        return TunnelRoute(
+            service_id=service["id"], workspace_id="", agent_id=UUID(agent_id),
+            tunnel_port=service["tunnelPort"], target_host=host, target_port=port,
+            protocol="tcp", is_public=is_public,
+            public_subdomain=subdomain if is_public else None,
+        )  # fmt: skip
 
     def watch_inbox(self, agent_id: str) -> None:
         async def on_message(msg: Msg) -> None:
