@@ -155,8 +155,16 @@ class TlsEnd(PlainEnd):
                         break
                     filled += n
                 pending = self._outgoing.pending
-            if pending:
-                self._flush()  # e.g. a KeyUpdate answer
+            if pending and self._send_lock.acquire(blocking=False):
+                # e.g. a KeyUpdate answer. When the writer holds the lock it may be blocked on
+                # a full socket: it sends these bytes with its own, so never wait for it here.
+                try:
+                    with self._lock:
+                        data = self._outgoing.read()
+                    if data:
+                        self.sock.sendall(data)
+                finally:
+                    self._send_lock.release()
             if filled or ended or self._eof:
                 return filled
             n = self.sock.recv_into(self._raw)
