@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agentplane.contracts.tunnels import TunnelOpenBody, TunnelStreamHello
-from agentplane.relay.ends import PlainEnd, TlsEnd, client_context
+from agentplane.relay.ends import PlainEnd, TlsEnd, client_context, tune_socket
 from agentplane.relay.hello import encode_hello
 from agentplane.relay.stream import Stream
 
@@ -44,11 +44,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _tune(sock: socket.socket) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 class TunnelDialer:
@@ -125,7 +120,7 @@ class TunnelDialer:
             log.info("tunnel stream %s: target unreachable: %s", body.stream_id, error)
             edge.close()
             return None
-        _tune(target)
+        tune_socket(target)
         stream = Stream(PlainEnd(target), edge, self._closed, label=f"tunnel-{body.service_id}")
         with self._lock:
             self.streams.add(stream)
@@ -141,7 +136,7 @@ class TunnelDialer:
                         body.service_id, type(exc).__name__, str(exc)[:200])  # fmt: skip
 
     async def _present(self, sock: socket.socket, body: TunnelOpenBody, hello: bytes) -> PlainEnd:
-        _tune(sock)
+        tune_socket(sock)
         if not body.tls:
             await asyncio.get_running_loop().sock_sendall(sock, hello)
             return PlainEnd(sock)

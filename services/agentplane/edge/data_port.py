@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from agentplane.contracts.tunnels import TunnelStreamHello
 from agentplane.edge.certificates import DataPortTls, is_loopback
-from agentplane.relay.ends import PlainEnd, TlsEnd
+from agentplane.relay.ends import PlainEnd, TlsEnd, tune_socket
 from agentplane.relay.hello import HEAD_SIZE, body_length, parse_body, read_hello
 
 log = logging.getLogger("agentplane.edge.data")
@@ -22,12 +22,6 @@ log = logging.getLogger("agentplane.edge.data")
 HANDSHAKE_TIMEOUT = 10.0
 TLS_RECORD_HANDSHAKE = b"\x16"
 Admitted = tuple[PlainEnd, TunnelStreamHello]
-
-
-def tune(sock: socket.socket) -> None:
-    """Interactive protocols must not wait for Nagle; dead peers are found by keepalive."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 @dataclass
@@ -122,7 +116,7 @@ class DataPort:
         """TLS in a pool thread (OpenSSL blocks); plain TCP on the loop, without a handoff:
         the one thread switch fewer shows in the new-connection latency."""
         loop = asyncio.get_running_loop()
-        tune(sock)
+        tune_socket(sock)
         if await _first_byte(sock) == TLS_RECORD_HANDSHAKE:
             return await loop.run_in_executor(self._pool, self._tls_handshake, sock)
         if not (self.plain_on_loopback and is_loopback(peer)):

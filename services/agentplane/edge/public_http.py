@@ -16,11 +16,10 @@ import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from agentplane.edge.data_port import tune
 from agentplane.edge.opener import OpenFailed, StreamOpener
 from agentplane.edge.routes import RouteTable
 from agentplane.edge.streams import ActiveStreams
-from agentplane.relay.ends import PlainEnd, TlsEnd
+from agentplane.relay.ends import PlainEnd, TlsEnd, tune_socket
 from agentplane.relay.stream import Stream
 
 log = logging.getLogger("agentplane.edge.public")
@@ -110,7 +109,7 @@ class PublicHttp:
 
     def _read_head(self, conn: socket.socket) -> tuple[PlainEnd, bytes]:
         conn.setblocking(True)
-        tune(conn)
+        tune_socket(conn)
         end: PlainEnd
         if self.context is not None:
             tls_end = TlsEnd(conn, self.context, server_side=True)

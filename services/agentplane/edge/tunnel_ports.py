@@ -9,11 +9,10 @@ import logging
 import socket
 
 from agentplane.contracts.tunnels import TunnelRoute
-from agentplane.edge.data_port import tune
 from agentplane.edge.opener import OpenFailed, StreamOpener
 from agentplane.edge.routes import RouteTable
 from agentplane.edge.streams import ActiveStreams
-from agentplane.relay.ends import PlainEnd
+from agentplane.relay.ends import PlainEnd, tune_socket
 from agentplane.relay.stream import Stream
 
 log = logging.getLogger("agentplane.edge.tunnels")
@@ -106,7 +105,7 @@ class TunnelPorts:
         except BaseException:
             conn.close()
             raise
-        tune(conn)
+        tune_socket(conn)
         stream = Stream(PlainEnd(conn), data, self.streams.closed, label=f"tunnel-{port}")
         self.streams.add(stream, route)
         stream.start()
