@@ -239,6 +239,19 @@ def test_removed_route_closes_its_port_and_streams(setup: Setup) -> None:
     wait_for(refused, 15, "the tunnel port closed")
 
 
+def test_an_agent_gone_offline_loses_its_streams(setup: Setup) -> None:
+    port = echo_port(setup)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+    sock.sendall(b"beating?")
+    assert sock.recv(100) == b"beating?"
+    setup.feed.went_offline(setup.agent_id)  # the heartbeat service's integration event
+    try:
+        assert sock.recv(100) in (b"", GOODBYE)
+    except ConnectionResetError:
+        pass
+    sock.close()
+
+
 def test_agent_exit_ends_its_streams(setup: Setup) -> None:
     # Last in the module: the agent does not come back.
     port = echo_port(setup)

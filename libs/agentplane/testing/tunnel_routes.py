@@ -75,14 +75,21 @@ class RoutesFeed:
         await msg.respond(reply.model_dump_json().encode())
 
     async def _changed(self, service_id: str) -> None:
+        await self._event("registry", "service.Changed", service_id)
+
+    async def _event(
+        self, app: str, topic: str, aggregate_id: str, agent_id: str | None = None
+    ) -> None:
         event = IntegrationEvent(
-            id=f"test:{uuid.uuid4().hex}", app="registry", position=0,
-            type="service.Changed", aggregate_id=service_id, aggregate_version=1,
-            occurred_at=datetime.now(UTC), data={},
+            id=f"test:{uuid.uuid4().hex}", app=app, position=0, type=topic,
+            aggregate_id=aggregate_id, aggregate_version=1, occurred_at=datetime.now(UTC),
+            agent_id=agent_id, data={},
         )  # fmt: skip
-        await self.nc.publish(
-            Events.subject("registry", event.type), event.model_dump_json().encode()
-        )
+        await self.nc.publish(Events.subject(app, topic), event.model_dump_json().encode())
+
+    def went_offline(self, agent_id: str) -> None:
+        """What the heartbeat service publishes when an agent's beats stop."""
+        self._run(self._event("heartbeat", "liveness.WentOffline", agent_id, agent_id))
 
     def add(
         self,
