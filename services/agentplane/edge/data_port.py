@@ -4,6 +4,7 @@ on loopback when allowed, plain TCP; then the stream's hello frame with its one-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -101,6 +102,9 @@ class DataPort:
         except Exception as exc:
             self.rejected += 1
             log.info("data connection from %s refused: %s", peer, str(exc)[:200] or type(exc))
+            # shutdown first: it wakes a handshake thread still blocked on the socket.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             sock.close()
             return
         pending = self.tokens.claim(hello)

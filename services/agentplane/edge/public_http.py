@@ -9,6 +9,7 @@ host's requests on a connection).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -142,9 +143,15 @@ class PublicHttp:
     async def _visit(self, conn: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         try:
-            end, head = await loop.run_in_executor(self._pool, self._read_head, conn)
-        except (OSError, ssl.SSLError, ConnectionError, BadRequest) as exc:
+            # The whole head within HEAD_TIMEOUT (a socket timeout bounds each read only): a
+            # client trickling bytes cannot hold a worker of the pool for long.
+            end, head = await asyncio.wait_for(
+                loop.run_in_executor(self._pool, self._read_head, conn), HEAD_TIMEOUT
+            )
+        except (OSError, ssl.SSLError, ConnectionError, BadRequest, TimeoutError) as exc:
             log.debug("public connection dropped: %s", exc)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # wakes the worker if it still reads
             conn.close()
             return
         host = host_of(head)

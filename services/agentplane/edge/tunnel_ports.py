@@ -105,6 +105,12 @@ class TunnelPorts:
         except BaseException:
             conn.close()
             raise
+        current = self.listeners.get(port)
+        if current is None or current.route != route:
+            # The route went or changed while the agent dialed back: not this stream.
+            data.close()
+            conn.close()
+            return
         tune_socket(conn)
         stream = Stream(PlainEnd(conn), data, self.streams.closed, label=f"tunnel-{port}")
         self.streams.add(stream, route)
