@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench import agent_channel, heartbeat, messages, registrations
+from bench import agent_channel, heartbeat, messages, registrations, tunnels
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     results.update(heartbeat.run())
     results.update(agent_channel.run())
     results.update(messages.run())
+    results.update(tunnels.run())
     print(json.dumps(results))
 
 

@@ -28,6 +28,7 @@ SERVICES = (
     "diagnostics",
     "lifecycle",
     "webhooks",
+    "edge",
 )
 BACKEND_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 

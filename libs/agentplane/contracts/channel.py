@@ -14,6 +14,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.tunnels import TunnelOpenBody
+
 # Bounds that keep one channel message small (a NATS message, one WebSocket frame).
 MAX_PARAMS_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 256 * 1024
@@ -249,6 +251,7 @@ BODY_MODELS: dict[HubKind, type[BaseModel]] = {
     HubKind.DRAIN: DrainBody,
     HubKind.TASK_OFFER: TaskOfferBody,
     HubKind.TASK_CANCEL: TaskCancelBody,
+    HubKind.TUNNEL_OPEN: TunnelOpenBody,
 }
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 PREFIX = "ap"
 
-SERVICES = ("registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "webhooks")
+# Every process the launcher runs beside the gateway (each answers `ping`); the edge is the
+# data plane of tunnels (DESIGN §2).
+SERVICES = (
+    "registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "webhooks",
+    "edge",
+)
 
 
 def ping(service: str) -> str:

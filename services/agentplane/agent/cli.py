@@ -56,6 +56,14 @@ def run(
             "heartbeat answers are always run: the hub leased them to this agent.",
         ),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="HOST:PORT a tunnel may reach (repeatable); with none, what the hub's "
+            "service registrations name",
+        ),
+    ] = None,
 ) -> None:
     """Enroll (seed 003) or register (seed 002) on first run, or use a seed 000 identity; then
     heartbeat and serve the channel (and, for seed 002, the task poll and stream)."""
@@ -63,6 +71,7 @@ def run(
     from agentplane.agent.orchestrator_tasks import SOURCES
     from agentplane.agent.runtime import Agent
     from agentplane.agent.state import StateDir
+    from agentplane.agent.tunnels import parse_allow
     from agentplane.agent.version import agent_version
     from agentplane.sdk import AgentplaneError
 
@@ -72,6 +81,12 @@ def run(
         typer.echo(f"--task-source: unknown {', '.join(unknown)}; use {', '.join(SOURCES)}",
                    err=True)  # fmt: skip
         raise typer.Exit(2)
+    for entry in allow or []:
+        try:
+            parse_allow(entry)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
     state = StateDir(state_dir)
     version = agent_version()
 
@@ -80,7 +95,7 @@ def run(
             state, server, enrollment_token, agent_id, token, version,
             registration_token, name, capability,
         )  # fmt: skip
-        agent = Agent(state, identity, version, name, capability, nats_url, task_source)
+        agent = Agent(state, identity, version, name, capability, nats_url, task_source, allow)
         return await agent.run()
 
     try:

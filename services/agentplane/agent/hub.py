@@ -1,7 +1,9 @@
 """Hub → agent messages: dedupe by id, ack after recording, then act (commands, tasks,
-drain, config). Kinds this agent cannot serve are refused in the ack, never dropped.
-Messages of other agents go to the inbox (`inbox.py`) before the ack: one that cannot be
-stored is not acknowledged, so the hub sends it again later."""
+drain, config, tunnel streams). Kinds this agent cannot serve are refused in the ack, never
+dropped. Messages of other agents go to the inbox (`inbox.py`) before the ack: one that cannot
+be stored is not acknowledged, so the hub sends it again later. A `tunnel.open` is not durable
+intent (its token is one-time and short-lived): it is deduplicated in memory, so opening a
+stream costs no write to the state dir."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from agentplane.agent.channel import FollowUp
 from agentplane.agent.commands import NOT_SUPPORTED, Commands, unknown_command
 from agentplane.agent.state import HandledIds
 from agentplane.agent.tasks import TaskRunner
+from agentplane.agent.tunnels import TunnelDialer
 from agentplane.contracts.channel import (
     BODY_MODELS,
     ChannelAck,
@@ -26,11 +29,12 @@ from agentplane.contracts.channel import (
     MessageBody,
     TaskCancelBody,
     TaskOfferBody,
+    TunnelOpenBody,
 )
 from agentplane.contracts.subjects import AgentChannel
 
 log = logging.getLogger("agentplane.agent")
-UNSERVED = {HubKind.REACH_REQUEST, HubKind.TUNNEL_OPEN}
+UNSERVED = {HubKind.REACH_REQUEST}
 
 
 class HubDispatch:
@@ -43,6 +47,7 @@ class HubDispatch:
         set_interval: Callable[[float], None],
         after_command: Callable[[str], Awaitable[None]],
         inbox: Callable[[MessageBody], None] | None = None,
+        tunnels: TunnelDialer | None = None,
     ) -> None:
         self.handled = handled
         self.inbox = inbox
@@ -51,8 +56,11 @@ class HubDispatch:
         self.publish = publish
         self.set_interval = set_interval
         self.after_command = after_command
+        self.tunnels = tunnels
 
     async def __call__(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        if message.kind == HubKind.TUNNEL_OPEN:
+            return self._tunnel(message)
         if message.id in self.handled:
             # A resend after a lost ack: acknowledge again, do not act twice.
             return ChannelAck(message_id=message.id), None
@@ -75,6 +83,22 @@ class HubDispatch:
         # Recorded before the ack: once the hub hears "ack" a crash never runs it twice.
         self.handled.add(message.id)
         return ChannelAck(message_id=message.id), self._follow_up(message, body)
+
+    def _tunnel(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        """Ack (or refuse) at once; the stream opens after the ack went out."""
+        tunnels = self.tunnels
+        if tunnels is None:
+            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}"), None
+        try:
+            body = TunnelOpenBody.model_validate(message.body)
+        except ValidationError as exc:
+            return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
+        refusal = tunnels.refusal(body)
+        if refusal is not None:
+            return self._refuse(message, refusal), None
+        if not tunnels.first_time(body.stream_id):
+            return ChannelAck(message_id=message.id), None
+        return ChannelAck(message_id=message.id), lambda: tunnels.open_logged(body)
 
     def _refuse(self, message: HubMessage, error: str) -> ChannelAck:
         log.warning("refused hub message %s: %s", message.id, error[:200])

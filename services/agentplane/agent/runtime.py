@@ -23,6 +23,7 @@ from agentplane.agent.inbox import MessageInbox
 from agentplane.agent.orchestrator_tasks import SOURCES, OrchestratorTasks
 from agentplane.agent.state import Identity, StateDir
 from agentplane.agent.tasks import TaskRunner, default_registry
+from agentplane.agent.tunnels import TunnelDialer
 from agentplane.contracts.channel import AgentHello, ChannelWelcome
 from agentplane.contracts.http.orchestrator import TaskAssignment
 from agentplane.sdk import AgentplaneError, AsyncClient
@@ -45,6 +46,7 @@ class Agent:
         capabilities: list[str] | None = None,
         nats_urls: list[str] | None = None,
         task_sources: list[str] | None = None,
+        allow: list[str] | None = None,
     ) -> None:
         self.state = state
         self.identity = identity
@@ -66,9 +68,11 @@ class Agent:
             if identity.dialect == "orchestrator"
             else None
         )
+        self.tunnels = TunnelDialer(allow)
         dispatch = HubDispatch(
             self.handled, Commands(self.status), self.tasks, self._publish,
             self._set_interval, self._after_command, MessageInbox(state.path).append,
+            self.tunnels,
         )  # fmt: skip
         self.channel = Channel(
             identity.agent_id,
@@ -110,6 +114,7 @@ class Agent:
             "draining": self.tasks.draining,
             "capabilities": self.capabilities,
             "channel": self.channel.describe(),
+            "tunnels": self.tunnels.describe(),
             "metrics": self.heartbeats.metrics.sample(),
         }
 
@@ -230,6 +235,8 @@ class Agent:
             )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), SHUTDOWN_STEP)
+        # Leaving ends every tunnel stream at once (the edge closes their visitors).
+        self.tunnels.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.channel.close(), SHUTDOWN_STEP)
         if self.orchestrator_tasks is not None:

@@ -1,0 +1,3 @@
+from agentplane.edge.main import main
+
+main()
