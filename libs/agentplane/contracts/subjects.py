@@ -7,7 +7,12 @@ PREFIX = "ap"
 # Every process the launcher runs beside the gateway (each answers `ping`); the edge is the
 # data plane of tunnels (DESIGN §2).
 SERVICES = (
-    "registry", "heartbeat", "messaging", "diagnostics", "lifecycle", "webhooks",
+    "registry",
+    "heartbeat",
+    "messaging",
+    "diagnostics",
+    "lifecycle",
+    "webhooks",
     "edge",
 )
 

@@ -31,11 +31,11 @@ from agentplane.gateway.routers import (
     orchestrator_heartbeat,
     pap,
     pap_export,
-    webhooks,
     tasks_agent,
     tasks_device,
     tasks_operator,
     tasks_stream,
+    webhooks,
 )
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token

@@ -21,7 +21,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 
 log = logging.getLogger("agentplane.messaging.tasks")
 

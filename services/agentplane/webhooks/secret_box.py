@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from agentplane.contracts.webhooks import SECRET_PREFIX
-from agentplane.security.server_key import load_or_create_text_secret
+from agentplane.security.secret_files import load_or_create_text_secret
 
 KEY_FILE = "webhook_secrets.key"
 
