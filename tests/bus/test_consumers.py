@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import nats
 
-from agentplane.bus.connection import make_broker
 from agentplane.bus.consumers import durable_subscriber, forward_dead_letters
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.streams import DEAD_LETTER_STREAM, MAX_DELIVER
 from agentplane.contracts.subjects import Events
 from agentplane.testing.nats import NatsServer
@@ -32,11 +32,14 @@ async def test_failures_are_redelivered_then_dead_lettered(nats_server: NatsServ
             raise RuntimeError("cannot handle it yet")
         handled.append(text)
 
-    broker = make_broker(nats_server.url, "test-consumer")
-    durable_subscriber(broker, stream=stream, subject=subject, durable=durable, handler=handler)
-    await broker.connect()
-    await forward_dead_letters(broker.connection, stream, durable)
-    await broker.start()
+    host = ServiceHost(f"test-consumer-{stream.lower()}", nats_server.url)
+    durable_subscriber(host, stream=stream, subject=subject, durable=durable, handler=handler)
+
+    async def dead_letters() -> None:
+        await forward_dead_letters(host.broker.connection, stream, durable)
+
+    host.on_start(dead_letters)
+    await host.start()
 
     dead = await js.subscribe(f"{Events.DEAD_LETTER}.{durable}", stream=DEAD_LETTER_STREAM)
     for text in ("ok", "flaky", "poison"):
@@ -54,5 +57,5 @@ async def test_failures_are_redelivered_then_dead_lettered(nats_server: NatsServ
     assert attempts["flaky"] == 3
     info = await js.consumer_info(stream, durable)
     assert info.config.max_deliver == MAX_DELIVER
-    await broker.stop()
+    await host.stop()
     await nc.close()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.streams import (
     ACK_WAIT_SECONDS,
     MAX_DELIVER,
@@ -27,38 +25,56 @@ StreamHandler = Callable[[bytes, int], Awaitable[None]]
 
 
 def durable_subscriber(
-    broker: NatsBroker,
+    host: ServiceHost,
     *,
     stream: str,
     subject: str,
     durable: str,
     handler: StreamHandler,
+    only: Callable[[str], bool] | None = None,
 ) -> None:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
 
     A raising handler NAKs the message (redelivered up to MAX_DELIVER times, then reported
-    by the server's max-deliveries advisory, which `forward_dead_letters` parks).
+    by the server's max-deliveries advisory, which `forward_dead_letters` parks). `only`
+    skips (and acks) messages by subject before anything decodes them.
+
+    A durable push consumer whose deliver group is the durable name (replicas share it),
+    consumed with plain nats-py, one message at a time in stream order: a framework's
+    per-message layer cost more than most handlers' work on every event of the system.
     """
 
-    async def on_message(msg: NatsMessage) -> None:
-        sequence = msg.raw_message.metadata.sequence.stream
-        await handler(msg.body, sequence)
+    async def on_message(msg: Msg) -> None:
+        if only is not None and not only(msg.subject):
+            await msg.ack()
+            return
+        try:
+            await handler(msg.data, msg.metadata.sequence.stream)
+        except Exception:
+            log.exception("%s failed on %s seq %s", durable, stream, msg.metadata.sequence.stream)
+            await msg.nak()
+            return
+        await msg.ack()
 
-    on_message.__name__ = durable.replace("-", "_")
-    with warnings.catch_warnings():
-        # FastStream warns about durable push consumers; the deliver group makes them scale.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        subscribe = broker.subscriber(
+    async def subscribe() -> None:
+        js = host.broker.connection.jetstream()
+        await js.subscribe(
             subject,
             # nats-py requires the deliver group to be the durable name; replicas share it.
             queue=durable,
             durable=durable,
-            stream=JStream(stream, declare=False),
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            config=ConsumerConfig(max_deliver=MAX_DELIVER, ack_wait=ACK_WAIT_SECONDS),
+            stream=stream,
+            cb=on_message,
+            manual_ack=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                max_deliver=MAX_DELIVER,
+                ack_wait=ACK_WAIT_SECONDS,
+            ),
         )
-    subscribe(on_message)
+
+    host.after_connect(subscribe)
 
 
 async def forward_dead_letters(nc: Client, stream: str, durable: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Recording
 
 from agentplane.eventstore.views import ViewStore, ViewTx
 
@@ -66,6 +67,28 @@ class ProjectionRunner:
                         self.projection.apply(self.app.mapper.to_domain_event(notification), tx)
                     tx.set_position(self.tracking_name, notifications[-1].id)
                 applied += len(notifications)
+
+    def apply_recorded(self, recordings: list[Recording[Any]]) -> int:
+        """Apply what a commit in this process just recorded, from memory.
+
+        Taken only when the recordings continue the view's position without a gap; anything
+        else (events of other writers in between, a gap) falls back to `catch_up`.
+        """
+        if not recordings:
+            return self.catch_up()
+        ids = [r.notification.id for r in recordings]
+        if ids != list(range(ids[0], ids[0] + len(ids))):
+            return self.catch_up()
+        with self._lock:
+            with self.store.transaction() as tx:
+                tx.lock(self.tracking_name)
+                position = tx.position(self.tracking_name)
+                if position + 1 == ids[0]:
+                    for recording in recordings:
+                        self.projection.apply(recording.domain_event, tx)
+                    tx.set_position(self.tracking_name, ids[-1])
+                    return len(ids)
+        return self.catch_up()
 
     def position(self) -> int:
         return self.store.position(self.tracking_name)

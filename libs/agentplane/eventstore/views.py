@@ -154,19 +154,31 @@ class _SqlViewStore:
 
 
 class SQLiteViewStore(_SqlViewStore):
-    """Views in a SQLite file (WAL); one writer at a time, readers never block it."""
+    """Views in a SQLite file (WAL); one writer at a time, readers never block it.
+
+    Reads use a connection per thread, so they neither wait for the writer's lock nor for
+    each other (WAL gives each read transaction its own snapshot).
+    """
 
     def __init__(self, path: Path | str, table: str = "view") -> None:
         self.path = str(path)
         self.table = table
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = self._connect()
         self._conn.execute("PRAGMA journal_mode=WAL")
-        # The view is rebuildable from the event log, and its position commits with it.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
         for stmt in _schema(table):
             self._conn.execute(stmt)
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        # An in-memory database exists only on its own connection.
+        self._in_memory = self.path in ("", ":memory:")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # The view is rebuildable from the event log, and its position commits with it.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[_SqlTx]:
@@ -182,8 +194,29 @@ class SQLiteViewStore(_SqlViewStore):
 
     @contextmanager
     def read(self) -> Iterator[_SqlTx]:
+        if self._in_memory:
+            with self._lock:
+                yield _SqlTx(self._conn.cursor(), self.table, "?")
+            return
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        cur = conn.cursor()
+        # One snapshot for the whole read, however many statements it runs.
+        cur.execute("BEGIN")
+        try:
+            yield _SqlTx(cur, self.table, "?")
+        finally:
+            cur.execute("COMMIT")
+
+    def close(self) -> None:
         with self._lock:
-            yield _SqlTx(self._conn.cursor(), self.table, "?")
+            for conn in self._reader_conns:
+                conn.close()
+            self._conn.close()
 
 
 class PostgresViewStore(_SqlViewStore):

@@ -26,7 +26,7 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         await audit.applied(sequence)
 
     durable_subscriber(
-        host.broker,
+        host,
         stream=EVENTS_STREAM,
         subject=Events.ALL,
         durable=AUDIT_CONSUMER,

@@ -44,9 +44,11 @@ def subscribe_registry_events(
             log.info("queued commands of agent %s cancelled (%s)", event.agent_id, event.type)
 
     durable_subscriber(
-        host.broker,
+        host,
         stream=EVENTS_STREAM,
         subject=Events.of_app("registry"),
         durable=CONSUMER,
         handler=on_event,
+        # Registrations and the like are most of the traffic: skipped before decoding.
+        only=frozenset(Events.subject("registry", t) for t in AGENT_GONE).__contains__,
     )

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from agentplane.contracts.agents import (
     AgentIdentity,
@@ -48,12 +48,19 @@ from agentplane.registry.domain.agent_name import AgentName, agent_name_id
 from agentplane.registry.domain.enrollment import enrollment_token_id
 from agentplane.registry.domain.workspace import external_id
 from agentplane.registry.idempotency import Answer, IdempotentAnswers
-from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
+from agentplane.registry.projections import (
+    AGENT,
+    WORKSPACE,
+    WORKSPACE_KEY,
+    RegistryProjection,
+    agent_doc,
+)
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.shred_keys import ShredKeys
 
 API_KEY_PREFIX = "pc_"
 AGENT_TOKEN_PREFIX = "agent_tok_"
+MAX_CACHED_WORKSPACES = 100_000
 ENROLLMENT_PREFIXES = {
     EnrollmentKind.REGISTRATION: "ap_reg_",
     EnrollmentKind.ENROLLMENT: "ap_enr_",
@@ -90,11 +97,21 @@ class Registry:
         self.agent_domain = agent_domain
         self.clock = clock
         self.projector = ProjectionRunner(store, views, RegistryProjection())
-        self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
+        self.committer = GroupCommitter(store, recorded=self._recorded)
+        # Who else takes each commit's recordings from memory (the outbox relay).
+        self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
+        # Workspaces never change once created: their view documents are kept here.
+        self._workspaces: dict[str, dict[str, Any]] = {}
+
+    def _recorded(self, recordings: list[Recording[Any]]) -> None:
+        # The projection applies each group right after its commit, so the view includes
+        # the command's events before its reply goes out (read-your-writes).
+        self.projector.apply_recorded(recordings)
+        for hook in self.recorded_hooks:
+            hook(recordings)
 
     def _save(self, *aggregates: Any) -> int:
-        # Concurrent commands share a transaction; the projection catches up after each
-        # group, so the view includes the command's events before its reply goes out.
+        # Concurrent commands share a transaction (group commit).
         return self.committer.save(*aggregates)
 
     # -- workspaces -------------------------------------------------------------------------
@@ -166,10 +183,15 @@ class Registry:
         return WorkspaceIdentity.model_validate(workspace)
 
     def _workspace(self, workspace_id: str) -> dict[str, Any]:
+        if (known := self._workspaces.get(workspace_id)) is not None:
+            return known
         with self.views.read() as tx:
             workspace = tx.get(WORKSPACE, workspace_id)
         if workspace is None:
             raise not_found("Workspace not found")
+        if len(self._workspaces) >= MAX_CACHED_WORKSPACES:
+            self._workspaces.clear()
+        self._workspaces[workspace_id] = workspace
         return workspace
 
     # -- agents -----------------------------------------------------------------------------
@@ -236,10 +258,13 @@ class Registry:
                 public_prefix(cmd.token, AGENT_TOKEN_PREFIX),
                 self.clock() + self.agent_token_ttl,
             )
+            # The answer is what the projection makes of the event: no read-back needed.
+            record = AgentRecord.model_validate(agent_doc(agent.pending_events[0]))
             try:
                 position = self._save(agent)
             except IntegrityError:
                 raise conflict("Agent with this agentId already exists", field="agentId") from None
+            return record, position
         return self.get_agent(
             GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
         ), position

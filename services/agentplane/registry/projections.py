@@ -19,6 +19,28 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def agent_doc(event: Agent.Provisioned | Agent.Registered | Agent.Enrolled) -> dict[str, Any]:
+    """The view document of a newly created agent (also its first `AgentRecord`)."""
+    agent_id = str(event.originator_id)
+    return {
+        "id": agent_id,
+        "workspace_id": event.workspace_id,
+        "name": event.name,
+        "label": event.label,
+        "client_type": getattr(event, "client_type", None),
+        "dialect": getattr(event, "dialect", "v1"),
+        "attributes": getattr(event, "attributes", {}),
+        "registered": not isinstance(event, Agent.Provisioned),
+        "created_at": _iso(event.timestamp),
+        "token_prefix": event.token_prefix,
+        "token_expires_at": _iso(event.token_expires_at),
+        "capabilities": [],
+        "services": [],
+        "deleted": False,
+        "terminated_at": None,
+    }
+
+
 class RegistryProjection:
     """Pure mapping of registry events onto view documents."""
 
@@ -35,29 +57,7 @@ class RegistryProjection:
             # Keyed hash → workspace: how a presented key is resolved without scanning.
             tx.put(WORKSPACE_KEY, event.api_key_hash, {"workspace_id": ws_id})
         elif isinstance(event, Agent.Provisioned | Agent.Registered | Agent.Enrolled):
-            agent_id = str(event.originator_id)
-            tx.put(
-                AGENT,
-                agent_id,
-                {
-                    "id": agent_id,
-                    "workspace_id": event.workspace_id,
-                    "name": event.name,
-                    "label": event.label,
-                    "client_type": getattr(event, "client_type", None),
-                    "dialect": getattr(event, "dialect", "v1"),
-                    "attributes": getattr(event, "attributes", {}),
-                    "registered": not isinstance(event, Agent.Provisioned),
-                    "created_at": _iso(event.timestamp),
-                    "token_prefix": event.token_prefix,
-                    "token_expires_at": _iso(event.token_expires_at),
-                    "capabilities": [],
-                    "services": [],
-                    "deleted": False,
-                    "terminated_at": None,
-                },
-                scope=event.workspace_id,
-            )
+            tx.put(AGENT, str(event.originator_id), agent_doc(event), scope=event.workspace_id)
         else:
             self._change_agent(event, tx)
 
