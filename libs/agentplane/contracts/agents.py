@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.idempotency import Idempotency
+from agentplane.contracts.paging import PageQuery
 
 
 class ClientType(StrEnum):
@@ -104,12 +105,15 @@ class AgentIdentity(BaseModel):
     token_expires_at: datetime | None = None
 
 
-class ListAgents(BaseModel):
-    """All agents of a workspace."""
+class ListAgents(PageQuery):
+    """A page of the agents of a workspace, oldest first; `dialect` and `capability` (exact
+    name) filter it (a filtered page may be short: only `next_after` None ends the list)."""
 
     model_config = ConfigDict(frozen=True)
 
     workspace_id: str
+    dialect: str | None = Field(default=None, max_length=32)
+    capability: str | None = Field(default=None, max_length=100)
 
 
 class GetAgent(BaseModel):
@@ -172,8 +176,9 @@ class EnrollmentTokenIssued(BaseModel):
 
 
 class AgentList(BaseModel):
-    """Agents of a workspace, oldest first."""
+    """A page of agents of a workspace, oldest first; `next_after` None on the last page."""
 
     model_config = ConfigDict(frozen=True)
 
     agents: list[AgentRecord]
+    next_after: str | None = None

@@ -18,7 +18,11 @@ log = logging.getLogger("agentplane.projection")
 
 
 class Projection(Protocol):
-    """Pure function of (view, event): no I/O besides the transaction it is given."""
+    """Pure function of (view, event): no I/O besides the transaction it is given.
+
+    A projection may declare `version: int` (default 1); raising it makes `migrate` replay
+    the log over the view once, e.g. to fill new fields or order keys of older documents.
+    """
 
     name: str
 
@@ -92,6 +96,30 @@ class ProjectionRunner:
 
     def position(self) -> int:
         return self.store.position(self.tracking_name)
+
+    def migrate(self) -> int:
+        """Replay the whole log over the view if it was built by another projection version.
+
+        Run before the service answers. The replay overwrites every document in order (the
+        final state is what a fresh build gives); a crash midway resumes at the next start.
+        Returns how many events were re-applied.
+        """
+        version = int(getattr(self.projection, "version", 1))
+        marker = f"projection-version:{self.projection.name}"
+        with self._lock:
+            with self.store.transaction() as tx:
+                tx.lock(self.tracking_name)
+                if tx.position(marker) == version:
+                    return 0
+                replay = tx.position(self.tracking_name) > 0
+                tx.set_position(self.tracking_name, 0)
+                tx.set_position(marker, version)
+        if not replay:
+            return 0
+        count = self.catch_up()
+        log.info("projection %s: replayed %d events for version %d", self.projection.name,
+                 count, version)  # fmt: skip
+        return count
 
     async def run(self) -> None:
         while True:

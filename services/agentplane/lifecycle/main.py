@@ -25,6 +25,8 @@ def build(settings: Settings) -> ServiceHost:
         js = nc.jetstream()
         await ensure_events_stream(js)
         await forward_dead_letters(nc, EVENTS_STREAM, AUDIT_CONSUMER)
+        await asyncio.to_thread(audit.order_old_entries)
+        audit.reply_budget = nc.max_payload // 2
         register_handlers(host, audit, js)
 
     host.on_start(start)

@@ -34,6 +34,7 @@ from agentplane.contracts.workspaces import (
 )
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
+from agentplane.eventstore.paging import Scanned, scan
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.registry.domain import (
@@ -102,6 +103,9 @@ class Registry:
         self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
         # Workspaces never change once created: their view documents are kept here.
         self._workspaces: dict[str, dict[str, Any]] = {}
+        # Bytes of documents one page may carry: its reply must fit one NATS message (main
+        # sets half the server's max_payload once connected; pages are re-encoded).
+        self.reply_budget = 256 * 1024
 
     def _recorded(self, recordings: list[Recording[Any]]) -> None:
         # The projection applies each group right after its commit, so the view includes
@@ -348,10 +352,30 @@ class Registry:
         return issued
 
     def list_agents(self, query: ListAgents) -> AgentList:
+        def keep(doc: dict[str, Any]) -> bool:
+            if doc.get("deleted") or (query.dialect and doc.get("dialect") != query.dialect):
+                return False
+            wanted = query.capability
+            return wanted is None or any(c.get("name") == wanted for c in doc["capabilities"])
+
+        page = self.page_agents(query.workspace_id, query.after, query.limit, keep)
+        agents = [AgentRecord.model_validate(d) for d in page.docs]
+        return AgentList(agents=agents, next_after=page.next_after)
+
+    def page_agents(
+        self,
+        workspace_id: str,
+        after: str | None,
+        limit: int,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+        kind: str = AGENT,
+    ) -> Scanned:
+        """A page of a workspace's agent documents, oldest first (or another agent index)."""
         with self.views.read() as tx:
-            docs = [d for d in tx.list(AGENT, query.workspace_id) if not d.get("deleted")]
-        docs.sort(key=lambda d: (d["created_at"], d["id"]))
-        return AgentList(agents=[AgentRecord.model_validate(d) for d in docs])
+            return scan(
+                tx, kind, workspace_id, after=after, limit=limit,
+                max_bytes=self.reply_budget, keep=keep,
+            )  # fmt: skip
 
     def get_agent(self, query: GetAgent) -> AgentRecord:
         with self.views.read() as tx:

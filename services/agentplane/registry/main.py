@@ -91,6 +91,10 @@ def build(settings: Settings) -> RegistryService:
     nats_url = settings.nats_url
 
     async def start_relay() -> None:
+        # A view built by an older projection version is replayed before anything answers.
+        await asyncio.to_thread(registry.projector.migrate)
+        # A page's reply must fit one NATS message (half: records re-encode at their size).
+        registry.reply_budget = host.broker.connection.max_payload // 2
         js = host.broker.connection.jetstream()
         service.relay = OutboxRelay(registry.store, js, registry.views)
         await service.relay.start()

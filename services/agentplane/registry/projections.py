@@ -1,4 +1,9 @@
-"""The registry's read model: workspaces, their key hashes, and agents."""
+"""The registry's read model: workspaces, their key hashes, and agents.
+
+Agents are listed per workspace in creation order (`sort` = creation time), and their live
+tokens once more by expiry (`AGENT_EXPIRY`, soonest first); a deleted agent leaves both
+lists (its document stays, unscoped, for lookups by id).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
+from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
 from agentplane.registry.domain import Agent, Workspace
 from agentplane.registry.domain.workspace import external_id
@@ -13,6 +19,8 @@ from agentplane.registry.domain.workspace import external_id
 WORKSPACE = "workspace"
 WORKSPACE_KEY = "workspace_key"
 AGENT = "agent"
+# Agents whose token can still expire (not deleted, terminated or revoked), by expiry time.
+AGENT_EXPIRY = "agent_expiry"
 
 
 def _iso(value: Any) -> str | None:
@@ -45,6 +53,8 @@ class RegistryProjection:
     """Pure mapping of registry events onto view documents."""
 
     name = "registry"
+    # 2: agents ordered by creation and indexed by token expiry (a replay fills both).
+    version = 2
 
     def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
         if isinstance(event, Workspace.Created):
@@ -57,7 +67,9 @@ class RegistryProjection:
             # Keyed hash → workspace: how a presented key is resolved without scanning.
             tx.put(WORKSPACE_KEY, event.api_key_hash, {"workspace_id": ws_id})
         elif isinstance(event, Agent.Provisioned | Agent.Registered | Agent.Enrolled):
-            tx.put(AGENT, str(event.originator_id), agent_doc(event), scope=event.workspace_id)
+            doc = agent_doc(event)
+            tx.put(AGENT, doc["id"], doc, scope=event.workspace_id, sort=sort_key(event.timestamp))
+            _index_expiry(doc, tx)
         else:
             self._change_agent(event, tx)
 
@@ -84,4 +96,16 @@ class RegistryProjection:
             doc["terminated_at"] = _iso(event.at)
         else:
             return
-        tx.put(AGENT, doc["id"], doc, scope=doc["workspace_id"])
+        tx.put(AGENT, doc["id"], doc, scope="" if doc["deleted"] else doc["workspace_id"])
+        _index_expiry(doc, tx)
+
+
+def _index_expiry(doc: dict[str, Any], tx: ViewTx) -> None:
+    """Keep the agent in the expiry index while its token can still expire."""
+    live = not (doc["deleted"] or doc.get("terminated_at") or doc.get("revoked"))
+    if live and doc.get("token_expires_at"):
+        entry = {"id": doc["id"], "name": doc["name"], "token_expires_at": doc["token_expires_at"]}
+        sort = sort_key(doc["token_expires_at"])
+        tx.put(AGENT_EXPIRY, doc["id"], entry, scope=doc["workspace_id"], sort=sort)
+    else:
+        tx.delete(AGENT_EXPIRY, doc["id"])

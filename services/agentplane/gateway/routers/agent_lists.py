@@ -1,0 +1,147 @@
+"""Seed 000 agent lists (`GET /v1/agents`, `/online`, `/orchestration`, `/by-capability/…`,
+`/expiring-tokens`): the whole list streamed, or a page with `limit` + `cursor` (see
+`gateway.paging`). Included before the `/v1/agents/{agent_id}` routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agent_credentials import (
+    ExpiringTokenList,
+    FindAgentsByCapability,
+    ListExpiringTokens,
+)
+from agentplane.contracts.agents import AgentList, AgentRecord, ListAgents
+from agentplane.contracts.liveness import LivenessReport
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.agent_views import capability_json, liveness, services_json, summary
+from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
+
+router = APIRouter(tags=["agents (seed 000)"])
+
+CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+async def _agent_page(
+    bus: BusClient, workspace_id: str, after: str | None, limit: int, **filters: str
+) -> tuple[list[AgentRecord], LivenessReport, str | None]:
+    """One page of the workspace's agents (oldest first) and their liveness."""
+    query = ListAgents(workspace_id=workspace_id, after=after, limit=limit, **filters)
+    page = AgentList.model_validate(await bus.request(Registry.AGENT_LIST, query))
+    return page.agents, await liveness(bus, page.agents), page.next_after
+
+
+@router.get("/v1/agents", responses=paged_responses("The workspace's agents, oldest first"))
+async def list_agents(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    """Every agent of the workspace (streamed), or one page with `limit`/`cursor`."""
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        return [summary(a, report) for a in agents], next_after
+
+    return await collection(fetch, limit, cursor)
+
+
+@router.get(
+    "/v1/agents/online",
+    responses=paged_responses("The workspace's online agents, oldest first (a page may be "
+                              "short: only a missing X-Next-Cursor ends the list)"),
+)  # fmt: skip
+async def list_online(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        summaries = (summary(a, report) for a in agents)
+        return [s for s in summaries if s["isOnline"]], next_after
+
+    return await collection(fetch, limit, cursor)
+
+
+def _orchestrated(agent: AgentRecord, report: LivenessReport) -> Item:
+    shown = summary(agent, report)
+    return {
+        "id": shown["id"],
+        "name": agent.name,
+        "label": agent.label,
+        "isOnline": shown["isOnline"],
+        "lastSeenAt": shown["lastSeenAt"],
+        "capabilities": [capability_json(c) for c in agent.capabilities],
+        "services": services_json(agent),
+    }
+
+
+@router.get(
+    "/v1/agents/orchestration",
+    responses=paged_responses("Every agent with its capabilities and services", "agents"),
+)
+async def orchestration(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        return [_orchestrated(a, report) for a in agents], next_after
+
+    return await collection(fetch, limit, cursor, field="agents")
+
+
+@router.get(
+    "/v1/agents/by-capability/{name}",
+    responses=paged_responses("Agents with a capability of exactly that name", "agents"),
+)
+async def bycapability_json(
+    name: CapabilityName, ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = FindAgentsByCapability(
+            workspace_id=ws.workspace_id, name=name, after=after, limit=size
+        )
+        page = AgentList.model_validate(await bus.request(Registry.AGENT_FIND_BY_CAPABILITY, query))
+        report = await liveness(bus, page.agents)
+        items = [
+            {
+                "id": str(agent.id),
+                "name": agent.name,
+                "isOnline": summary(agent, report)["isOnline"],
+                "capability": capability_json(
+                    next(c for c in agent.capabilities if c.name == name)
+                ),
+            }
+            for agent in page.agents
+        ]
+        return items, page.next_after
+
+    return await collection(fetch, limit, cursor, field="agents")
+
+
+@router.get(
+    "/v1/agents/expiring-tokens",
+    responses=paged_responses("Agents whose token expires within a day, soonest first", "agents"),
+)
+async def expiring_tokens(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = ListExpiringTokens(workspace_id=ws.workspace_id, after=after, limit=size)
+        found = ExpiringTokenList.model_validate(
+            await bus.request(Registry.AGENT_EXPIRING_TOKENS, query)
+        )
+        items = [
+            {
+                "id": str(e.agent_id),
+                "name": e.name,
+                "tokenExpiresAt": iso_ms(e.token_expires_at),
+                "hoursUntilExpiry": e.hours_until_expiry,
+            }
+            for e in found.agents
+        ]
+        return items, found.next_after
+
+    return await collection(fetch, limit, cursor, field="agents")
