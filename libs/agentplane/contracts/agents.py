@@ -175,6 +175,35 @@ class EnrollmentTokenIssued(BaseModel):
     expires_at: datetime
 
 
+class ListAgentSummaries(PageQuery):
+    """A page of the agents of a workspace, oldest first, as summaries (what a plain list
+    shows: far less to send and decode per agent than whole records)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+
+
+class AgentSummary(BaseModel):
+    """An agent as a plain list shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    name: str | None = None
+    label: str | None = None
+    created_at: datetime
+
+
+class AgentSummaryList(BaseModel):
+    """A page of agent summaries, oldest first; `next_after` None on the last page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agents: list[AgentSummary]
+    next_after: str | None = None
+
+
 class AgentList(BaseModel):
     """A page of agents of a workspace, oldest first; `next_after` None on the last page."""
 

@@ -59,10 +59,25 @@ def parse_position(after: str | None) -> tuple[str, str] | None:
 
 @dataclass
 class Scanned:
-    """One page: the documents, and where the next page starts (None: this was the last)."""
+    """One page: the documents' stored JSON, and where the next page starts (None: this was
+    the last). A service may splice `texts` into its answer as they are (`encoded_page`)
+    when its contract model has the documents' shape, or decode them (`docs`)."""
 
-    docs: list[Doc] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
     next_after: str | None = None
+    decoded: list[Doc] | None = None
+
+    @property
+    def docs(self) -> list[Doc]:
+        if self.decoded is None:
+            self.decoded = [json.loads(text) for text in self.texts]
+        return self.decoded
+
+
+def encoded_page(field_name: str, texts: list[str], next_after: str | None) -> bytes:
+    """`{"<field_name>": [<texts>], "next_after": …}` without decoding the texts."""
+    head = '{"' + field_name + '":['
+    return (head + ",".join(texts) + '],"next_after":' + json.dumps(next_after) + "}").encode()
 
 
 def scan(
@@ -80,26 +95,28 @@ def scan(
 ) -> Scanned:
     """Up to `limit` documents of `scope` after `after` that `keep` accepts, whose stored JSON
     adds up to at most `max_bytes` (always at least one), reading at most `budget` rows
-    (default: 20 times `limit`, at least 2,000)."""
+    (default: 20 times `limit`, at least 2,000). Without `keep` nothing is decoded."""
     position = parse_position(after)
     budget = budget if budget is not None else max(20 * limit, 2000)
-    page = Scanned()
+    page = Scanned(decoded=[] if keep is not None else None)
     size = scanned = 0
     last = position
     while True:
-        batch = min(max(limit - len(page.docs) + 1, 2), _BATCH_MAX)
+        batch = min(max(limit - len(page.texts) + 1, 2), _BATCH_MAX)
         rows = tx.page(kind, scope, batch, after=last, until=until, descending=descending)
         for sort, key, text in rows:
-            if len(page.docs) >= limit or scanned >= budget:
+            if len(page.texts) >= limit or scanned >= budget:
                 # A row is left: the caller continues from the last one handled.
                 page.next_after = position_token(*last) if last else None
                 return page
-            doc = json.loads(text)
-            if keep is None or keep(doc):
-                if page.docs and size + len(text) > max_bytes:
+            doc = json.loads(text) if keep is not None else None
+            if keep is None or (doc is not None and keep(doc)):
+                if page.texts and size + len(text) > max_bytes:
                     page.next_after = position_token(*last) if last else None
                     return page
-                page.docs.append(doc)
+                page.texts.append(text)
+                if page.decoded is not None and doc is not None:
+                    page.decoded.append(doc)
                 size += len(text)
             scanned += 1
             last = (sort, key)

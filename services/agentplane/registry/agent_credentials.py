@@ -22,7 +22,7 @@ from agentplane.contracts.agent_credentials import (
     ReplaceCapabilities,
     RotateAgentToken,
 )
-from agentplane.contracts.agents import AgentList, AgentRecord
+from agentplane.contracts.agents import AgentList, ListAgents
 from agentplane.contracts.errors import conflict, invalid, not_found, unauthorized
 from agentplane.eventstore.paging import parse_position, position_token, scan, sort_key
 from agentplane.registry.application import AGENT_TOKEN_PREFIX, Registry, RegistryStore
@@ -120,17 +120,19 @@ class AgentCredentials:
 
     def find_by_capability(self, query: FindAgentsByCapability) -> AgentList:
         """A page of the agents with a capability of exactly that name, oldest first."""
-        page = self.registry.page_agents(
-            query.workspace_id,
-            query.after,
-            query.limit,
-            lambda d: (
-                not d.get("deleted")
-                and any(c.get("name") == query.name for c in d.get("capabilities", []))
-            ),
+        return self.registry.list_agents(self._listing(query))
+
+    def find_by_capability_encoded(self, query: FindAgentsByCapability) -> bytes:
+        return self.registry.list_agents_encoded(self._listing(query))
+
+    @staticmethod
+    def _listing(query: FindAgentsByCapability) -> ListAgents:
+        return ListAgents(
+            workspace_id=query.workspace_id,
+            after=query.after,
+            limit=query.limit,
+            capability=query.name,
         )
-        agents = [AgentRecord.model_validate(d) for d in page.docs]
-        return AgentList(agents=agents, next_after=page.next_after)
 
     def expiring_tokens(self, query: ListExpiringTokens) -> ExpiringTokenList:
         """A page of the agents whose token still works now but stops within the window,

@@ -21,6 +21,7 @@ from agentplane.contracts.agents import (
     GetAgent,
     IssueEnrollmentToken,
     ListAgents,
+    ListAgentSummaries,
     ProvisionAgent,
     RegisterAgent,
 )
@@ -34,7 +35,7 @@ from agentplane.contracts.workspaces import (
 )
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
-from agentplane.eventstore.paging import Scanned, scan
+from agentplane.eventstore.paging import Scanned, encoded_page, scan
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.registry.domain import (
@@ -51,6 +52,7 @@ from agentplane.registry.domain.workspace import external_id
 from agentplane.registry.idempotency import Answer, IdempotentAnswers
 from agentplane.registry.projections import (
     AGENT,
+    AGENT_SUMMARY,
     WORKSPACE,
     WORKSPACE_KEY,
     RegistryProjection,
@@ -352,15 +354,33 @@ class Registry:
         return issued
 
     def list_agents(self, query: ListAgents) -> AgentList:
+        page = self._agent_list(query)
+        agents = [AgentRecord.model_validate(d) for d in page.docs]
+        return AgentList(agents=agents, next_after=page.next_after)
+
+    def list_agents_encoded(self, query: ListAgents) -> bytes:
+        """`list_agents` as the JSON of its `AgentList`, spliced from the stored documents
+        (they have the record's shape): a page of a big fleet is never decoded here."""
+        page = self._agent_list(query)
+        return encoded_page("agents", page.texts, page.next_after)
+
+    def agent_summaries_encoded(self, query: ListAgentSummaries) -> bytes:
+        """A page of `AgentSummaryList` JSON, spliced from the stored summaries."""
+        page = self.page_agents(query.workspace_id, query.after, query.limit, kind=AGENT_SUMMARY)
+        return encoded_page("agents", page.texts, page.next_after)
+
+    def _agent_list(self, query: ListAgents) -> Scanned:
+        if query.dialect is None and query.capability is None:
+            # Deleted agents are not in the workspace's scope: nothing to filter.
+            return self.page_agents(query.workspace_id, query.after, query.limit)
+
         def keep(doc: dict[str, Any]) -> bool:
             if doc.get("deleted") or (query.dialect and doc.get("dialect") != query.dialect):
                 return False
             wanted = query.capability
             return wanted is None or any(c.get("name") == wanted for c in doc["capabilities"])
 
-        page = self.page_agents(query.workspace_id, query.after, query.limit, keep)
-        agents = [AgentRecord.model_validate(d) for d in page.docs]
-        return AgentList(agents=agents, next_after=page.next_after)
+        return self.page_agents(query.workspace_id, query.after, query.limit, keep)
 
     def page_agents(
         self,

@@ -21,6 +21,9 @@ WORKSPACE_KEY = "workspace_key"
 AGENT = "agent"
 # Agents whose token can still expire (not deleted, terminated or revoked), by expiry time.
 AGENT_EXPIRY = "agent_expiry"
+# The `AgentSummary` of each agent, in the same scope and order as its `AGENT` document.
+AGENT_SUMMARY = "agent_summary"
+SUMMARY_FIELDS = ("id", "name", "label", "created_at")
 
 
 def _iso(value: Any) -> str | None:
@@ -53,7 +56,8 @@ class RegistryProjection:
     """Pure mapping of registry events onto view documents."""
 
     name = "registry"
-    # 2: agents ordered by creation and indexed by token expiry (a replay fills both).
+    # 2: agents ordered by creation, as summaries too, and indexed by token expiry (a replay
+    # fills them).
     version = 2
 
     def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
@@ -68,7 +72,9 @@ class RegistryProjection:
             tx.put(WORKSPACE_KEY, event.api_key_hash, {"workspace_id": ws_id})
         elif isinstance(event, Agent.Provisioned | Agent.Registered | Agent.Enrolled):
             doc = agent_doc(event)
-            tx.put(AGENT, doc["id"], doc, scope=event.workspace_id, sort=sort_key(event.timestamp))
+            sort = sort_key(event.timestamp)
+            tx.put(AGENT, doc["id"], doc, scope=event.workspace_id, sort=sort)
+            tx.put(AGENT_SUMMARY, doc["id"], _summary(doc), scope=event.workspace_id, sort=sort)
             _index_expiry(doc, tx)
         else:
             self._change_agent(event, tx)
@@ -96,8 +102,14 @@ class RegistryProjection:
             doc["terminated_at"] = _iso(event.at)
         else:
             return
-        tx.put(AGENT, doc["id"], doc, scope="" if doc["deleted"] else doc["workspace_id"])
+        scope = "" if doc["deleted"] else doc["workspace_id"]
+        tx.put(AGENT, doc["id"], doc, scope=scope)
+        tx.put(AGENT_SUMMARY, doc["id"], _summary(doc), scope=scope)
         _index_expiry(doc, tx)
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {field: doc[field] for field in SUMMARY_FIELDS}
 
 
 def _index_expiry(doc: dict[str, Any], tx: ViewTx) -> None:

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_credentials import (
@@ -14,10 +15,14 @@ from agentplane.contracts.agent_credentials import (
     FindAgentsByCapability,
     ListExpiringTokens,
 )
-from agentplane.contracts.agents import AgentList, AgentRecord, ListAgents
-from agentplane.contracts.liveness import LivenessReport
+from agentplane.contracts.agents import ListAgents, ListAgentSummaries
 from agentplane.contracts.subjects import Registry
-from agentplane.gateway.agent_views import capability_json, liveness, services_json, summary
+from agentplane.gateway.agent_views import (
+    capability_of_doc,
+    liveness_of_docs,
+    services_of_doc,
+    summary_of_doc,
+)
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
@@ -28,12 +33,18 @@ CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
 async def _agent_page(
-    bus: BusClient, workspace_id: str, after: str | None, limit: int, **filters: str
-) -> tuple[list[AgentRecord], LivenessReport, str | None]:
-    """One page of the workspace's agents (oldest first) and their liveness."""
-    query = ListAgents(workspace_id=workspace_id, after=after, limit=limit, **filters)
-    page = AgentList.model_validate(await bus.request(Registry.AGENT_LIST, query))
-    return page.agents, await liveness(bus, page.agents), page.next_after
+    bus: BusClient, workspace_id: str, after: str | None, limit: int, summaries: bool = False
+) -> tuple[list[Item], dict[str, Any], str | None]:
+    """One page of the workspace's agents (`AgentRecord` or, enough for plain lists,
+    `AgentSummary` JSON; oldest first), their liveness, and the next page's position."""
+    if summaries:
+        query: BaseModel = ListAgentSummaries(workspace_id=workspace_id, after=after, limit=limit)
+        page = await bus.request(Registry.AGENT_SUMMARIES, query)
+    else:
+        query = ListAgents(workspace_id=workspace_id, after=after, limit=limit)
+        page = await bus.request(Registry.AGENT_LIST, query)
+    docs: list[Item] = page["agents"]
+    return docs, await liveness_of_docs(bus, docs), page.get("next_after")
 
 
 @router.get("/v1/agents", responses=paged_responses("The workspace's agents, oldest first"))
@@ -43,8 +54,8 @@ async def list_agents(
     """Every agent of the workspace (streamed), or one page with `limit`/`cursor`."""
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
-        return [summary(a, report) for a in agents], next_after
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        return [summary_of_doc(d, live.get(d["id"])) for d in docs], next_after
 
     return await collection(fetch, limit, cursor)
 
@@ -58,23 +69,23 @@ async def list_online(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
-        summaries = (summary(a, report) for a in agents)
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        summaries = (summary_of_doc(d, live.get(d["id"])) for d in docs)
         return [s for s in summaries if s["isOnline"]], next_after
 
     return await collection(fetch, limit, cursor)
 
 
-def _orchestrated(agent: AgentRecord, report: LivenessReport) -> Item:
-    shown = summary(agent, report)
+def _orchestrated(doc: Item, live: dict[str, Any] | None) -> Item:
+    shown = summary_of_doc(doc, live)
     return {
         "id": shown["id"],
-        "name": agent.name,
-        "label": agent.label,
+        "name": shown["name"],
+        "label": shown["label"],
         "isOnline": shown["isOnline"],
         "lastSeenAt": shown["lastSeenAt"],
-        "capabilities": [capability_json(c) for c in agent.capabilities],
-        "services": services_json(agent),
+        "capabilities": [capability_of_doc(c) for c in doc.get("capabilities") or []],
+        "services": services_of_doc(doc),
     }
 
 
@@ -86,8 +97,8 @@ async def orchestration(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        agents, report, next_after = await _agent_page(bus, ws.workspace_id, after, size)
-        return [_orchestrated(a, report) for a in agents], next_after
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        return [_orchestrated(d, live.get(d["id"])) for d in docs], next_after
 
     return await collection(fetch, limit, cursor, field="agents")
 
@@ -96,27 +107,28 @@ async def orchestration(
     "/v1/agents/by-capability/{name}",
     responses=paged_responses("Agents with a capability of exactly that name", "agents"),
 )
-async def bycapability_json(
+async def by_capability(
     name: CapabilityName, ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
         query = FindAgentsByCapability(
             workspace_id=ws.workspace_id, name=name, after=after, limit=size
         )
-        page = AgentList.model_validate(await bus.request(Registry.AGENT_FIND_BY_CAPABILITY, query))
-        report = await liveness(bus, page.agents)
+        page = await bus.request(Registry.AGENT_FIND_BY_CAPABILITY, query)
+        docs: list[Item] = page["agents"]
+        live = await liveness_of_docs(bus, docs)
         items = [
             {
-                "id": str(agent.id),
-                "name": agent.name,
-                "isOnline": summary(agent, report)["isOnline"],
-                "capability": capability_json(
-                    next(c for c in agent.capabilities if c.name == name)
+                "id": doc["id"],
+                "name": doc.get("name"),
+                "isOnline": bool((live.get(doc["id"]) or {}).get("online")),
+                "capability": capability_of_doc(
+                    next(c for c in doc["capabilities"] if c["name"] == name)
                 ),
             }
-            for agent in page.agents
+            for doc in docs
         ]
-        return items, page.next_after
+        return items, page.get("next_after")
 
     return await collection(fetch, limit, cursor, field="agents")
 
