@@ -10,17 +10,20 @@ service sees them the way it sees registrations.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.registry.application import AGENT_TOKEN_PREFIX, RegistryStore
 from agentplane.registry.domain import Agent
 from agentplane.security import keyed_hash, public_prefix
 from agentplane.security.server_key import server_key
 from agentplane.settings import Settings
+from agentplane.testing.system import RunningSystem
 
 BATCH = 1000
 
@@ -42,8 +45,13 @@ def append_agents(
                 agent_id, token = uuid4(), AGENT_TOKEN_PREFIX + uuid4().hex + uuid4().hex
                 batch.append(
                     Agent.register(
-                        agent_id, workspace_id, f"agent-{n}", "bench",
-                        keyed_hash(token, key), public_prefix(token, AGENT_TOKEN_PREFIX), expires,
+                        agent_id,
+                        workspace_id,
+                        f"agent-{n}",
+                        "bench",
+                        keyed_hash(token, key),
+                        public_prefix(token, AGENT_TOKEN_PREFIX),
+                        expires,
                     )  # fmt: skip
                 )
                 agents.append((str(agent_id), token))
@@ -72,3 +80,25 @@ def wait_projected(data_dir: Path, position: int, timeout: float = 600.0) -> flo
             raise TimeoutError(f"registry view did not reach {position}")
         time.sleep(0.2)
     return time.monotonic() - started
+
+
+async def wait_quiet(system: RunningSystem, timeout: float = 900.0) -> float:
+    """Wait until the events of the appended fleet are published and every durable consumer
+    of the event stream (audit, …) has handled them: measure lists, not the ingest."""
+    nc = await system.nats_connect(name="bench-fleet")
+    js = nc.jetstream()
+    started = time.monotonic()
+    try:
+        last_seq = -1
+        while time.monotonic() - started < timeout:
+            info = await js.stream_info(EVENTS_STREAM)
+            busy = info.state.last_seq != last_seq
+            last_seq = info.state.last_seq
+            for consumer in await js.consumers_info(EVENTS_STREAM):
+                busy = busy or consumer.num_pending > 0 or consumer.num_ack_pending > 0
+            if not busy:
+                return time.monotonic() - started
+            await asyncio.sleep(1.0)
+        raise TimeoutError("the system did not settle")
+    finally:
+        await nc.close()

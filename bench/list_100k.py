@@ -2,7 +2,8 @@
 
 The fleet is appended straight into the running registry's event store (`bench.fleet`: the
 same `agent.Registered` events as HTTP registrations, 1,000 per transaction) and projected
-and published by the running services. Then the whole list is fetched `RUNS` times, streamed
+and published by the running services; the runs start once every consumer of the events
+(audit, …) has caught up. Then the whole list is fetched `RUNS` times, streamed
 by a plain HTTP client; each run reports the seconds until the last byte, and every run
 must return all agents. The gateway's RSS is sampled every 5 ms during the runs; growth is
 the peak minus the RSS before the first run. Targets: p50 ≤ 2 s, RSS growth ≤ 200 MB.
@@ -13,6 +14,7 @@ the peak minus the RSS before the first run. Targets: p50 ≤ 2 s, RSS growth �
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -26,7 +28,7 @@ import httpx
 
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
-from bench.fleet import append_agents, wait_projected
+from bench.fleet import append_agents, wait_projected, wait_quiet
 
 AGENTS = 100_000
 
@@ -81,6 +83,8 @@ def measure(system: RunningSystem, agents: int, runs: int) -> dict[str, Any]:
     appended = time.perf_counter() - started
     wait_projected(system.data_dir, last)
     projected = time.perf_counter() - started
+    asyncio.run(wait_quiet(system))
+    settled = time.perf_counter() - started
     gateway = system.pid_of("gateway")
     before = rss_bytes(gateway)
     times: list[float] = []
@@ -101,6 +105,7 @@ def measure(system: RunningSystem, agents: int, runs: int) -> dict[str, Any]:
         "list_100k_gateway_rss_peak_mb": round(peak.peak / 1e6, 1),
         "list_100k_populate_append_s": round(appended, 1),
         "list_100k_populate_projected_s": round(projected, 1),
+        "list_100k_populate_settled_s": round(settled, 1),
     }
 
 
