@@ -52,7 +52,7 @@ def append_agents(
                         keyed_hash(token, key),
                         public_prefix(token, AGENT_TOKEN_PREFIX),
                         expires,
-                    )  # fmt: skip
+                    )
                 )
                 agents.append((str(agent_id), token))
             recordings = store.save(*batch)
