@@ -105,6 +105,10 @@ class ServiceHost:
         if self._started:
             self._tasks.append(asyncio.create_task(subscribe()))  # type: ignore[arg-type]
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` from now on until the host stops (call while it runs or starts)."""
+        self._tasks.append(asyncio.create_task(work))
+
     def loop(self, factory: Loop) -> None:
         """Run a background coroutine for the life of the process."""
         self._loops.append(factory)

@@ -28,12 +28,18 @@ class AuditLogs:
         self._advanced = asyncio.Condition()
 
     def apply(self, body: bytes, sequence: int) -> None:
-        event = IntegrationEvent.model_validate_json(body)
+        self.apply_batch([(body, sequence)])
+
+    def apply_batch(self, items: list[tuple[bytes, int]]) -> None:
+        """Apply stream events in stream order, all in one transaction (idempotent)."""
+        events = [(IntegrationEvent.model_validate_json(body), seq) for body, seq in items]
         with self.views.transaction() as tx:
-            self.projection.apply(event, tx)
-            self.states.apply(event, tx)
-            if sequence > tx.position(TRACKING):
-                tx.set_position(TRACKING, sequence)
+            for event, _ in events:
+                self.projection.apply(event, tx)
+                self.states.apply(event, tx)
+            last = max(seq for _, seq in events)
+            if last > tx.position(TRACKING):
+                tx.set_position(TRACKING, last)
 
     async def applied(self, sequence: int) -> None:
         async with self._advanced:

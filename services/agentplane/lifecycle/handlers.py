@@ -25,12 +25,18 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         await asyncio.to_thread(audit.apply, body, sequence)
         await audit.applied(sequence)
 
+    async def on_events(items: list[tuple[bytes, int]]) -> None:
+        # What arrived together is applied together: one thread hop and one transaction.
+        await asyncio.to_thread(audit.apply_batch, items)
+        await audit.applied(max(sequence for _, sequence in items))
+
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
         subject=Events.ALL,
         durable=AUDIT_CONSUMER,
         handler=on_event,
+        batch=on_events,
     )
 
     @replying(AuditQuery)

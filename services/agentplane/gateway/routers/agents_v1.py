@@ -43,6 +43,8 @@ from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_res
 
 router = APIRouter(tags=["agents (seed 000)"])
 
+REGISTER_TIMEOUT_SECONDS = 30.0
+
 
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
 
@@ -95,7 +97,10 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
         label=body.label,
         name=body.name,
     )
-    agent = AgentRecord.model_validate(await bus.request(Registry.AGENT_REGISTER, cmd))
+    # A storm of registrations queues at the registry: each is answered once committed, so
+    # waiting longer than a query beats a 503 for a registration that then succeeds.
+    data = await bus.request(Registry.AGENT_REGISTER, cmd, timeout=REGISTER_TIMEOUT_SECONDS)
+    agent = AgentRecord.model_validate(data)
     return {
         "success": True,
         "agent": {
