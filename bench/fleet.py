@@ -95,6 +95,8 @@ async def wait_quiet(system: RunningSystem, timeout: float = 900.0) -> float:
             busy = info.state.last_seq != last_seq
             last_seq = info.state.last_seq
             for consumer in await js.consumers_info(EVENTS_STREAM):
+                if not consumer.config.deliver_subject:
+                    continue  # a pull consumer pulls when it wants (replays at start, …)
                 busy = busy or consumer.num_pending > 0 or consumer.num_ack_pending > 0
             if not busy:
                 return time.monotonic() - started

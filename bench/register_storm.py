@@ -66,6 +66,7 @@ def measure(system: RunningSystem, api_key: str, storm: int, rounds: int) -> dic
     echoes: list[float] = []
     storms: list[float] = []
     failed = 0
+    statuses: dict[str, int] = {}
     for round_no in range(rounds):
         runs = ["echo", "storm"] if round_no % 2 == 0 else ["storm", "echo"]
         for run in runs:
@@ -75,12 +76,14 @@ def measure(system: RunningSystem, api_key: str, storm: int, rounds: int) -> dic
                 result = load(port, registrations(api_key, storm), storm, storm)
                 storms.append(result["per_s"])
                 failed += int(result["failed"])
-                print(result, file=sys.stderr)
+                for status, n in result["statuses"].items():
+                    statuses[status] = statuses.get(status, 0) + n
     paired = [s / e for s, e in zip(storms, echoes, strict=True)]
     return {
         "echo_per_s": round(statistics.median(echoes), 1),
         "register_storm_per_s": round(statistics.median(storms), 1),
         "register_storm_failed": failed,
+        "register_storm_statuses": statuses,
         "register_storm_ratio_to_echo": round(statistics.median(paired), 3),
         "register_storm_rounds": {
             "echo": [round(r) for r in echoes],
