@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 
-from bench import agent_channel, heartbeat, messages, registrations, tunnels
+from bench import (
+    agent_channel,
+    heartbeat,
+    list_100k,
+    messages,
+    register_storm,
+    registrations,
+    tunnels,
+)
 
 
 def main() -> None:
     results: dict[str, object] = {}
     results.update(registrations.run())
+    results.update(register_storm.run())
+    results.update(list_100k.run())
     results.update(heartbeat.run())
     results.update(agent_channel.run())
     results.update(messages.run())

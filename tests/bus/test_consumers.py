@@ -17,8 +17,8 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from agentplane.bus.connection import make_broker
 from agentplane.bus.consumers import DEAD_LETTERS, durable_subscriber, ensure_dead_letter_stream
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.streams import (
     DEAD_LETTER_STREAM,
     EVENTS_STREAM,
@@ -65,11 +65,11 @@ async def test_failures_are_retried_with_growing_delays_then_dead_lettered(
             raise RuntimeError(f"cannot handle {text} yet")
         handled.append(text)
 
-    broker = make_broker(nats_server.url, "test-consumer")
+    host = ServiceHost(f"test-consumer-{stream.lower()}", nats_server.url)
     durable_subscriber(
-        broker, stream=stream, subject=subject, durable=durable, handler=handler, backoff=BACKOFF
+        host, stream=stream, subject=subject, durable=durable, handler=handler, backoff=BACKOFF
     )
-    await broker.start()
+    await host.start()
     dead = await js.subscribe(Events.dead_letter_of(durable), stream=DEAD_LETTER_STREAM)
     with caplog.at_level(logging.WARNING, logger="agentplane.consumers"):
         for text in ("ok", "flaky", "poison"):
@@ -102,7 +102,7 @@ async def test_failures_are_retried_with_growing_delays_then_dead_lettered(
     # Parked once: no later delivery of the terminated message.
     await asyncio.sleep(2 * BACKOFF[-1])
     assert len(attempts["poison"]) == len(BACKOFF) + 1
-    await broker.stop()
+    await host.stop()
     await nc.close()
 
 
@@ -136,11 +136,11 @@ async def test_redrive_after_a_fix_processes_a_dead_letter_once(
         if sequence not in processed:  # idempotent by stream sequence, as every handler is
             processed.add(sequence)
 
-    broker = make_broker(nats_server.url, "test-redrive")
+    host = ServiceHost(f"test-redrive-{stream.lower()}", nats_server.url)
     durable_subscriber(
-        broker, stream=stream, subject=subject, durable=durable, handler=handler, backoff=BACKOFF
+        host, stream=stream, subject=subject, durable=durable, handler=handler, backoff=BACKOFF
     )
-    await broker.start()
+    await host.start()
     dead = await js.subscribe(Events.dead_letter_of(durable), stream=DEAD_LETTER_STREAM)
     ack = await js.publish(subject, b'{"job": 1}')
     await dead.next_msg(timeout=30)
@@ -175,7 +175,7 @@ async def test_redrive_after_a_fix_processes_a_dead_letter_once(
     assert after.returncode == 0 and after.stdout == "", after.stdout
     await asyncio.sleep(2 * BACKOFF[-1])
     assert calls == calls_before + 1
-    await broker.stop()
+    await host.stop()
     await nc.close()
 
 
@@ -191,3 +191,55 @@ async def test_the_running_system_consumers_retry_and_redrive_lists(
     listed = await asyncio.to_thread(system.cli, "events", "redrive", "--list")
     assert listed.returncode == 0, listed.stderr
     assert "parked 0 dead letter(s)" in listed.stderr
+
+
+async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
+    nats_server: NatsServer,
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    stream, subject, durable = await _stream(nc)
+    texts = [f"m{n}" for n in range(300)]
+    texts[150] = "poison"
+    for text in texts:  # published before the consumer exists: they arrive together
+        await js.publish(subject, text.encode())
+    handled: list[str] = []
+    batches: list[int] = []
+    poison_attempts = 0
+
+    async def one(body: bytes, sequence: int) -> None:
+        nonlocal poison_attempts
+        if body == b"poison":
+            poison_attempts += 1
+            raise RuntimeError("cannot handle it")
+        handled.append(body.decode())
+
+    async def batch(items: list[tuple[bytes, int]]) -> None:
+        bodies = [body.decode() for body, _ in items]
+        if "poison" in bodies:
+            raise RuntimeError("cannot handle it")  # all or none, like a view transaction
+        batches.append(len(bodies))
+        handled.extend(bodies)
+
+    host = ServiceHost(f"test-batch-{stream.lower()}", nats_server.url)
+    durable_subscriber(
+        host, stream=stream, subject=subject, durable=durable, handler=one, batch=batch,
+        backoff=BACKOFF,
+    )  # fmt: skip
+    dead = await js.subscribe(Events.dead_letter_of(durable), stream=DEAD_LETTER_STREAM)
+    await host.start()
+    try:
+        parked = await dead.next_msg(timeout=30)
+        assert parked.data == b"poison"
+        for _ in range(100):
+            if len(handled) >= 299:
+                break
+            await asyncio.sleep(0.1)
+        assert handled == [t for t in texts if t != "poison"]  # each once, in stream order
+        assert poison_attempts == len(BACKOFF) + 1
+        assert max(batches) > 1  # batches, not one message at a time
+        info = await js.consumer_info(stream, durable)
+        assert info.num_ack_pending == 0
+    finally:
+        await host.stop()
+        await nc.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -28,8 +29,22 @@ from agentplane.contracts.subjects import Events
 REGISTRY_AGENT_EVENTS = Events.subject("registry", "agent.>")
 
 
+# `IntegrationEvent` JSON as the relay encodes it: its envelope fields in declaration order,
+# so the first `"agent_id":` is the envelope's (`data`, which may name agents too, is last).
+_ENVELOPE_AGENT = re.compile(
+    rb'"aggregate_id":"([^"\\]*)".*?"agent_id":(?:null|"([^"\\]*)"),"data":'
+)
+
+
 def agent_of(data: bytes) -> str | None:
-    """The agent an integration event (`IntegrationEvent` JSON) concerns."""
+    """The agent an integration event (`IntegrationEvent` JSON) concerns.
+
+    Every subscriber of the registry's events asks this of every event: the envelope is
+    matched without decoding the whole event, and decoded only when it has another form.
+    """
+    found = _ENVELOPE_AGENT.search(data)
+    if found is not None:
+        return (found.group(2) or found.group(1)).decode()
     try:
         event = json.loads(data)
         agent_id = event.get("agent_id") or event.get("aggregate_id")

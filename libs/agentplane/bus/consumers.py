@@ -14,18 +14,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from agentplane.bus.handlers import replying
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.dead_letters import RedriveDeadLetter, Redriven
 from agentplane.contracts.streams import (
     ACK_WAIT_SECONDS,
@@ -38,6 +38,11 @@ from agentplane.contracts.subjects import Events
 log = logging.getLogger("agentplane.consumers")
 
 StreamHandler = Callable[[bytes, int], Awaitable[None]]
+# (body, stream sequence) of what arrived together, in stream order
+BatchHandler = Callable[[list[tuple[bytes, int]]], Awaitable[None]]
+
+# Messages handed to a batch handler at once (what has arrived, up to this many).
+MAX_BATCH = 500
 # Messages this process parked, per durable consumer (the dead-letter stream holds the rest).
 DEAD_LETTERS: Counter[str] = Counter()
 _ERROR_HEADER_MAX = 500
@@ -84,52 +89,90 @@ async def park(
 
 
 def durable_subscriber(
-    broker: NatsBroker,
+    host: ServiceHost,
     *,
     stream: str,
     subject: str,
     durable: str,
     handler: StreamHandler,
+    only: Callable[[str], bool] | None = None,
+    batch: BatchHandler | None = None,
     backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
 ) -> None:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
 
     Also answers redrives of its dead letters and parks what the server gave up on.
-    `backoff` is the wait before each retry (tests shorten it).
+    `backoff` is the wait before each retry (tests shorten it). `only` skips (and acks)
+    messages by subject before anything decodes them. With `batch`, the messages that have
+    arrived (up to MAX_BATCH) go to `batch(items)` at once, in stream order (one transaction
+    for many events, say); if it raises, they go one by one to `handler`, so a poison message
+    fails alone and is retried and parked as above.
+
+    A durable push consumer whose deliver group is the durable name (replicas share it),
+    consumed with plain nats-py: a framework's per-message layer cost more than most
+    handlers' work on every event of the system.
     """
     max_deliver = len(backoff) + 1
 
-    async def on_message(msg: NatsMessage) -> None:
-        raw = msg.raw_message
-        meta = raw.metadata
-        sequence = meta.sequence.stream
-        attempt = meta.num_delivered
-        try:
-            await handler(msg.body, sequence)
-        except Exception as exc:
-            if attempt < max_deliver:
-                delay = backoff[attempt - 1]
-                log.warning(
-                    "%s failed on %s seq %d (delivery %d of %d), retrying in %.0f s: %r",
-                    durable, stream, sequence, attempt, max_deliver, delay, exc,
-                    exc_info=exc,
-                )  # fmt: skip
-                await raw.nak(delay=delay)
-                return
-            log.error("%s failed on %s seq %d for the last time", durable, stream, sequence,
-                      exc_info=exc)  # fmt: skip
-            await park(
-                broker.connection,
-                durable=durable,
-                stream=stream,
-                sequence=sequence,
-                subject=raw.subject,
-                body=msg.body,
-                error=repr(exc),
-            )
-            await raw.term()
+    async def failed(msg: Msg, exc: Exception) -> None:
+        meta = msg.metadata
+        sequence, attempt = meta.sequence.stream, meta.num_delivered
+        if attempt < max_deliver:
+            delay = backoff[attempt - 1]
+            log.warning(
+                "%s failed on %s seq %d (delivery %d of %d), retrying in %.0f s: %r",
+                durable, stream, sequence, attempt, max_deliver, delay, exc,
+                exc_info=exc,
+            )  # fmt: skip
+            await msg.nak(delay=delay)
             return
-        await raw.ack()
+        log.error("%s failed on %s seq %d for the last time", durable, stream, sequence,
+                  exc_info=exc)  # fmt: skip
+        await park(
+            host.broker.connection,
+            durable=durable,
+            stream=stream,
+            sequence=sequence,
+            subject=msg.subject,
+            body=msg.data,
+            error=repr(exc),
+        )
+        await msg.term()
+
+    async def one(msg: Msg) -> None:
+        try:
+            await handler(msg.data, msg.metadata.sequence.stream)
+        except Exception as exc:
+            await failed(msg, exc)
+            return
+        await msg.ack()
+
+    async def on_message(msg: Msg) -> None:
+        if only is not None and not only(msg.subject):
+            await msg.ack()
+            return
+        await one(msg)
+
+    async def consume(sub: Subscription) -> None:
+        assert batch is not None
+        while True:
+            msgs = [await sub.next_msg(timeout=None)]
+            while len(msgs) < MAX_BATCH and sub.pending_msgs > 0:
+                msgs.append(await sub.next_msg(timeout=None))
+            wanted = [m for m in msgs if only is None or only(m.subject)]
+            skipped = [m for m in msgs if only is not None and not only(m.subject)]
+            try:
+                if wanted:
+                    await batch([(m.data, m.metadata.sequence.stream) for m in wanted])
+            except Exception:
+                log.warning("%s: a batch of %d failed; one by one", durable, len(wanted))
+                for msg in wanted:
+                    await one(msg)  # acks, delays or parks each
+            else:
+                for msg in wanted:
+                    await msg.ack()
+            for msg in skipped:
+                await msg.ack()
 
     @replying(RedriveDeadLetter)
     async def on_redrive(request: RedriveDeadLetter) -> Redriven:
@@ -139,15 +182,16 @@ def durable_subscriber(
         log.info("%s processed redriven %s seq %d", durable, request.stream, request.sequence)
         return Redriven(durable=durable, sequence=request.sequence)
 
-    async def on_max_deliveries(msg: NatsMessage) -> None:
-        info = json.loads(msg.body)
+    async def on_max_deliveries(msg: Msg) -> None:
+        info = json.loads(msg.data)
         sequence = int(info.get("stream_seq", 0))
+        nc = host.broker.connection
         try:
-            original = await broker.connection.jetstream().get_msg(stream, sequence)
+            original = await nc.jetstream().get_msg(stream, sequence)
         except NotFoundError:
             return
         await park(
-            broker.connection,
+            nc,
             durable=durable,
             stream=stream,
             sequence=sequence,
@@ -156,32 +200,32 @@ def durable_subscriber(
             error=f"no acknowledgement after {info.get('deliveries', max_deliver)} deliveries",
         )
 
-    name = durable.replace("-", "_")
-    on_message.__name__ = name
-    on_redrive.__name__ = f"{name}_redrive"
-    on_max_deliveries.__name__ = f"{name}_max_deliveries"
-    with warnings.catch_warnings():
-        # FastStream warns about durable push consumers; the deliver group makes them scale.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        subscribe = broker.subscriber(
+    async def subscribe() -> None:
+        nc = host.broker.connection
+        await nc.subscribe(max_deliveries_advisory(stream, durable), queue=durable,
+                           cb=on_max_deliveries)  # fmt: skip
+        sub = await nc.jetstream().subscribe(
             subject,
             # nats-py requires the deliver group to be the durable name; replicas share it.
             queue=durable,
             durable=durable,
-            stream=JStream(stream, declare=False),
-            deliver_policy=DeliverPolicy.ALL,
+            stream=stream,
+            cb=None if batch is not None else on_message,
             # Acknowledged here: a delayed NAK (backoff) or park-and-terminate on failure.
-            ack_policy=AckPolicy.MANUAL,
-            config=ConsumerConfig(max_deliver=max_deliver, ack_wait=ACK_WAIT_SECONDS),
+            manual_ack=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                max_deliver=max_deliver,
+                ack_wait=ACK_WAIT_SECONDS,
+            ),
         )
-    subscribe(on_message)
+        if batch is not None:
+            host.spawn(consume(sub))
 
-    async def redrive(msg: NatsMessage) -> bytes:
-        return await on_redrive(msg.body)
-
-    redrive.__name__ = on_redrive.__name__
-    broker.subscriber(Events.redrive(durable), queue=durable)(redrive)
-    broker.subscriber(max_deliveries_advisory(stream, durable), queue=durable)(on_max_deliveries)
+    on_redrive.__name__ = f"{durable.replace('-', '_')}_redrive"
+    host.handle(Events.redrive(durable), on_redrive, queue=durable)
+    host.after_connect(subscribe)
 
 
 def max_deliveries_advisory(stream: str, durable: str) -> str:

@@ -28,20 +28,32 @@ def validation_details(exc: ValidationError) -> dict[str, Any]:
     }
 
 
+class EncodedData(bytes):
+    """A use case's answer already encoded as the JSON of its contract model (a big page
+    spliced from stored JSON documents, say); sent as the reply's `data` as it is."""
+
+
+def success(result: BaseModel | EncodedData) -> bytes:
+    """`Reply.success(result)` encoded, without decoding and re-encoding `result`."""
+    data = result if isinstance(result, EncodedData) else result.model_dump_json().encode()
+    return b'{"ok":true,"data":' + data + b',"error":null}'
+
+
 def replying(
     request_model: type[Req],
-) -> Callable[[Callable[[Req], Awaitable[BaseModel]]], Callable[[bytes], Awaitable[bytes]]]:
+) -> Callable[
+    [Callable[[Req], Awaitable[BaseModel | EncodedData]]], Callable[[bytes], Awaitable[bytes]]
+]:
     """Decode the request, run the use case, encode `Reply` — errors included."""
 
     def wrap(
-        use_case: Callable[[Req], Awaitable[BaseModel]],
+        use_case: Callable[[Req], Awaitable[BaseModel | EncodedData]],
     ) -> Callable[[bytes], Awaitable[bytes]]:
         @functools.wraps(use_case)
         async def handle(raw: bytes) -> bytes:
             try:
                 request = request_model.model_validate_json(raw)
-                result = await use_case(request)
-                reply = Reply.success(result)
+                return success(await use_case(request))
             except ValidationError as exc:
                 reply = Reply.failure(
                     ErrorBody(

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from agentplane.bus.connection import make_broker
 from agentplane.bus.readiness import wait_until_answering
@@ -45,27 +46,68 @@ class ServiceHost:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._handlers: list[tuple[str, Handler, str, int]] = []
+        self._subscriptions: list[Subscription] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._started = False
+        self._subscribers: list[Callable[[], Awaitable[None]]] = []
         self.handle(subjects.ping(service), self._pong)
 
     async def _pong(self, _raw: bytes) -> bytes:
         return Pong(service=self.service, instance=self.instance).model_dump_json().encode()
 
     def handle(
-        self, subject: str, handler: Handler, *, queue: str | None = None, concurrency: int = 64
+        self, subject: str, handler: Handler, *, queue: str | None = None, concurrency: int = 256
     ) -> None:
         """Answer requests on `subject` in the service's queue group, many at a time.
 
-        Concurrency lets slow commands overlap (their relay waits and store writes batch up)
-        instead of queueing behind each other.
+        A plain nats-py subscription, not a FastStream subscriber: request/reply handlers
+        decode and reply themselves (`bus.handlers.replying`), so a framework's per-message
+        layer (dependency injection, middlewares, task groups) would only add cost — it was
+        about half of the registry's CPU in a registration storm. Concurrency lets slow
+        commands overlap (their relay waits and store writes batch up) instead of queueing
+        behind each other; beyond it, messages wait in the subscription's pending queue.
         """
+        entry = (subject, handler, queue or self.service, concurrency)
+        self._handlers.append(entry)
+        if self._started:
+            self._tasks.append(asyncio.create_task(self._subscribe(*entry)))
 
-        async def on_message(msg: NatsMessage) -> bytes:
-            return await handler(msg.body)
+    async def _subscribe(self, subject: str, handler: Handler, queue: str, limit: int) -> None:
+        nc = self.broker.connection
+        slots = asyncio.Semaphore(limit)
+        name = getattr(handler, "__name__", subject)
 
-        on_message.__name__ = handler.__name__
-        self.broker.subscriber(subject, queue=queue or self.service, max_workers=concurrency)(
-            on_message
-        )
+        async def answer(msg: Msg) -> None:
+            try:
+                reply = await handler(msg.data)
+                if msg.reply:
+                    await nc.publish(msg.reply, reply)
+            except Exception:
+                # `replying` handlers turn errors into replies; this is a bug or a lost link.
+                log.exception("handler %s failed on %s", name, subject)
+            finally:
+                slots.release()
+
+        async def on_message(msg: Msg) -> None:
+            # Waiting here holds the subscription's delivery: back-pressure at `limit`.
+            await slots.acquire()
+            task = asyncio.create_task(answer(msg))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+        self._subscriptions.append(await nc.subscribe(subject, queue=queue, cb=on_message))
+
+    def after_connect(self, subscribe: Callable[[], Awaitable[None]]) -> None:
+        """Run `subscribe` once connected, after the start hooks and request handlers (or at
+        once when the host already started): how stream consumers join."""
+        self._subscribers.append(subscribe)
+        if self._started:
+            self._tasks.append(asyncio.create_task(subscribe()))  # type: ignore[arg-type]
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` from now on until the host stops (call while it runs or starts)."""
+        self._tasks.append(asyncio.create_task(work))
 
     def loop(self, factory: Loop) -> None:
         """Run a background coroutine for the life of the process."""
@@ -82,8 +124,13 @@ class ServiceHost:
         await self.broker.connect()
         for hook in self._on_start:
             await hook()
+        for subject, handler, queue, limit in self._handlers:
+            await self._subscribe(subject, handler, queue, limit)
+        for subscribe in self._subscribers:
+            await subscribe()
+        self._started = True
         await self.broker.start()
-        self._tasks = [asyncio.create_task(factory()) for factory in self._loops]
+        self._tasks += [asyncio.create_task(factory()) for factory in self._loops]
         await wait_until_answering(self.broker.connection, subjects.ping(self.service))
         log.info("%s ready (%s)", self.service, self.instance)
 
@@ -91,6 +138,14 @@ class ServiceHost:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for subscription in self._subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except Exception:  # the connection may already be gone
+                pass
+        if self._in_flight:
+            # Requests already taken get their answers before the connection closes.
+            await asyncio.wait(list(self._in_flight), timeout=5.0)
         await self.broker.stop()
         for hook in self._on_stop:
             await hook()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -11,8 +12,7 @@ from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel
 
-from agentplane.contracts.errors import ErrorKind, ServiceError
-from agentplane.contracts.reply import Reply
+from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
 
 
 class BusClient:
@@ -23,13 +23,14 @@ class BusClient:
         self.timeout = timeout
 
     async def request(
-        self, subject: str, payload: BaseModel, timeout: float | None = None
+        self, subject: str, payload: BaseModel | bytes, timeout: float | None = None
     ) -> dict[str, Any]:
-        """Send a request; raise ServiceError for an error reply or an unreachable service."""
+        """Send a request (a contract model, or its JSON already encoded); raise ServiceError
+        for an error reply or an unreachable service."""
         service = subject.split(".")[1] if subject.count(".") >= 2 else subject
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
-        data = payload.model_dump_json().encode()
+        data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
         delay = 0.05
         while True:
             try:
@@ -57,9 +58,17 @@ class BusClient:
                 raise ServiceError(ErrorKind.UNAVAILABLE, "message bus is unavailable") from None
         if self.nc.is_closed or not msg.data:
             raise ServiceError(ErrorKind.UNAVAILABLE, f"{service} service sent no answer")
-        reply = Reply.model_validate_json(msg.data)
-        if not reply.ok:
-            assert reply.error is not None
-            error = ServiceError(reply.error.kind, reply.error.message, **reply.error.details)
-            raise error
-        return reply.data or {}
+        # The `Reply` envelope, decoded once: the caller validates `data` with its own model
+        # (a typed envelope would walk a big page twice).
+        try:
+            reply = json.loads(msg.data)
+            ok = reply["ok"] is True
+        except (ValueError, TypeError, KeyError):
+            raise ServiceError(
+                ErrorKind.INTERNAL, f"{service} service sent a malformed reply"
+            ) from None
+        if not ok:
+            error = ErrorBody.model_validate(reply.get("error"))
+            raise ServiceError(error.kind, error.message, **error.details)
+        data = reply.get("data")
+        return data if isinstance(data, dict) else {}

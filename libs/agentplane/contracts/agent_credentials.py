@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.agents import Capability
+from agentplane.contracts.paging import PageQuery
 
 # Seed 000: "agents whose tokens will expire soon" means within the next 24 hours.
 EXPIRING_WITHIN_SECONDS = 24 * 3600
@@ -52,8 +53,8 @@ class CapabilitySet(BaseModel):
     capabilities: list[Capability]
 
 
-class FindAgentsByCapability(BaseModel):
-    """Agents of a workspace that have the named capability (exact name)."""
+class FindAgentsByCapability(PageQuery):
+    """A page of the agents of a workspace that have the named capability (exact name)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -61,8 +62,9 @@ class FindAgentsByCapability(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-class ListExpiringTokens(BaseModel):
-    """Agents of a workspace whose token is still valid but expires within the window."""
+class ListExpiringTokens(PageQuery):
+    """A page of the agents of a workspace whose token is still valid but expires within the
+    window, soonest first."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -82,8 +84,9 @@ class ExpiringToken(BaseModel):
 
 
 class ExpiringTokenList(BaseModel):
-    """Agents with expiring tokens, soonest first."""
+    """A page of agents with expiring tokens, soonest first; `next_after` None on the last."""
 
     model_config = ConfigDict(frozen=True)
 
     agents: list[ExpiringToken]
+    next_after: str | None = None

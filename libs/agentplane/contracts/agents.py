@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.idempotency import Idempotency
+from agentplane.contracts.paging import PageQuery
 
 
 class ClientType(StrEnum):
@@ -104,12 +105,15 @@ class AgentIdentity(BaseModel):
     token_expires_at: datetime | None = None
 
 
-class ListAgents(BaseModel):
-    """All agents of a workspace."""
+class ListAgents(PageQuery):
+    """A page of the agents of a workspace, oldest first; `dialect` and `capability` (exact
+    name) filter it (a filtered page may be short: only `next_after` None ends the list)."""
 
     model_config = ConfigDict(frozen=True)
 
     workspace_id: str
+    dialect: str | None = Field(default=None, max_length=32)
+    capability: str | None = Field(default=None, max_length=100)
 
 
 class GetAgent(BaseModel):
@@ -171,9 +175,39 @@ class EnrollmentTokenIssued(BaseModel):
     expires_at: datetime
 
 
+class ListAgentSummaries(PageQuery):
+    """A page of the agents of a workspace, oldest first, as summaries (what a plain list
+    shows: far less to send and decode per agent than whole records)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+
+
+class AgentSummary(BaseModel):
+    """An agent as a plain list shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    name: str | None = None
+    label: str | None = None
+    created_at: datetime
+
+
+class AgentSummaryList(BaseModel):
+    """A page of agent summaries, oldest first; `next_after` None on the last page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agents: list[AgentSummary]
+    next_after: str | None = None
+
+
 class AgentList(BaseModel):
-    """Agents of a workspace, oldest first."""
+    """A page of agents of a workspace, oldest first; `next_after` None on the last page."""
 
     model_config = ConfigDict(frozen=True)
 
     agents: list[AgentRecord]
+    next_after: str | None = None

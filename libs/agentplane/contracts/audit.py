@@ -8,14 +8,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.paging import MAX_AFTER
+
 
 class AuditQuery(BaseModel):
-    """Audit entries of one agent of a workspace, newest first."""
+    """A page of the audit entries of one agent of a workspace, newest first."""
 
     model_config = ConfigDict(frozen=True)
 
     workspace_id: str
     agent_id: UUID
+    after: str | None = Field(default=None, max_length=MAX_AFTER)
     limit: int = Field(default=100, ge=1, le=1000)
 
 
@@ -31,8 +34,9 @@ class AuditEntry(BaseModel):
 
 
 class AuditLog(BaseModel):
-    """Audit entries, newest first."""
+    """A page of audit entries, newest first; `next_after` None on the last page."""
 
     model_config = ConfigDict(frozen=True)
 
     logs: list[AuditEntry]
+    next_after: str | None = None

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.paging import PageQuery
+
 # A DNS label (RFC 1123): what Kubernetes accepts as a deployment name and a host label.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_LABEL_MAX = 63
@@ -47,8 +49,8 @@ class CreatePapAgent(BaseModel):
     resources: PapResources = Field(default_factory=PapResources)
 
 
-class ListPapAgents(BaseModel):
-    """The PAP agents of a workspace, terminated ones included."""
+class ListPapAgents(PageQuery):
+    """A page of the PAP agents of a workspace, terminated ones included, oldest first."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -102,11 +104,12 @@ class PapAgentCreated(BaseModel):
 
 
 class PapAgentList(BaseModel):
-    """PAP agents of a workspace, oldest first."""
+    """A page of PAP agents of a workspace, oldest first; `next_after` None on the last."""
 
     model_config = ConfigDict(frozen=True)
 
     agents: list[PapAgent]
+    next_after: str | None = None
 
 
 class PapAgentDetails(BaseModel):

@@ -31,6 +31,8 @@ class Registry:
     AGENT_REGISTER = f"{PREFIX}.registry.agent.register"
     AGENT_AUTHENTICATE = f"{PREFIX}.registry.agent.authenticate"
     AGENT_LIST = f"{PREFIX}.registry.agent.list"
+    # ListAgentSummaries → AgentSummaryList: the same pages, four fields per agent.
+    AGENT_SUMMARIES = f"{PREFIX}.registry.agent.summaries"
     AGENT_GET = f"{PREFIX}.registry.agent.get"
     AGENT_ROTATE_TOKEN = f"{PREFIX}.registry.agent.rotate_token"
     AGENT_REPLACE_CAPABILITIES = f"{PREFIX}.registry.agent.replace_capabilities"

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Recording
 
 from agentplane.eventstore.views import ViewStore, ViewTx
 
@@ -17,7 +18,11 @@ log = logging.getLogger("agentplane.projection")
 
 
 class Projection(Protocol):
-    """Pure function of (view, event): no I/O besides the transaction it is given."""
+    """Pure function of (view, event): no I/O besides the transaction it is given.
+
+    A projection may declare `version: int` (default 1); raising it makes `migrate` replay
+    the log over the view once, e.g. to fill new fields or order keys of older documents.
+    """
 
     name: str
 
@@ -67,8 +72,54 @@ class ProjectionRunner:
                     tx.set_position(self.tracking_name, notifications[-1].id)
                 applied += len(notifications)
 
+    def apply_recorded(self, recordings: list[Recording[Any]]) -> int:
+        """Apply what a commit in this process just recorded, from memory.
+
+        Taken only when the recordings continue the view's position without a gap; anything
+        else (events of other writers in between, a gap) falls back to `catch_up`.
+        """
+        if not recordings:
+            return self.catch_up()
+        ids = [r.notification.id for r in recordings]
+        if ids != list(range(ids[0], ids[0] + len(ids))):
+            return self.catch_up()
+        with self._lock:
+            with self.store.transaction() as tx:
+                tx.lock(self.tracking_name)
+                position = tx.position(self.tracking_name)
+                if position + 1 == ids[0]:
+                    for recording in recordings:
+                        self.projection.apply(recording.domain_event, tx)
+                    tx.set_position(self.tracking_name, ids[-1])
+                    return len(ids)
+        return self.catch_up()
+
     def position(self) -> int:
         return self.store.position(self.tracking_name)
+
+    def migrate(self) -> int:
+        """Replay the whole log over the view if it was built by another projection version.
+
+        Run before the service answers. The replay overwrites every document in order (the
+        final state is what a fresh build gives); a crash midway resumes at the next start.
+        Returns how many events were re-applied.
+        """
+        version = int(getattr(self.projection, "version", 1))
+        marker = f"projection-version:{self.projection.name}"
+        with self._lock:
+            with self.store.transaction() as tx:
+                tx.lock(self.tracking_name)
+                if tx.position(marker) == version:
+                    return 0
+                replay = tx.position(self.tracking_name) > 0
+                tx.set_position(self.tracking_name, 0)
+                tx.set_position(marker, version)
+        if not replay:
+            return 0
+        count = self.catch_up()
+        log.info("projection %s: replayed %d events for version %d", self.projection.name,
+                 count, version)  # fmt: skip
+        return count
 
     async def run(self) -> None:
         while True:

@@ -7,15 +7,29 @@ position together with the stream sequence of the last ack. On start it reads wh
 stream holds of this app after that sequence and advances only over ids that are present
 without a gap, so a crash at any point neither republishes nor skips, whatever the time
 since the crash.
+
+Fast path: a writer in this process hands its recordings over (`offer`) right after its
+commit, so the relay publishes them without reading back and decoding what was just
+written. Only a contiguous continuation of the published position is taken from there;
+anything else (other writers, gaps, a full buffer) is read from the log as before. The
+running relay stores its position at most every `store_every` seconds and when idle — the
+recovery above makes a late position cost a stream scan at start, never a duplicate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
+import time
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Recording
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -29,6 +43,9 @@ from agentplane.eventstore.views import ViewStore
 log = logging.getLogger("agentplane.relay")
 
 MSG_ID = "Nats-Msg-Id"
+
+# Recordings handed over but not yet published; beyond this the relay reads the log instead.
+MAX_OFFERED = 20_000
 
 
 async def ensure_events_stream(js: JetStreamContext) -> None:
@@ -55,6 +72,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.25,
         ack_timeout: float = 5.0,
+        store_every: float = 1.0,
     ) -> None:
         self.app = app
         self.app_name = app.name.lower()
@@ -63,18 +81,28 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.ack_timeout = ack_timeout
+        self.store_every = store_every
         self.tracking_name = f"relay:{self.app_name}"
         self.sequence_name = f"relay-seq:{self.app_name}"
         self.sequence = 0
         self.position = 0
         self.published_total = 0
+        self.offered_total = 0
         self._wake = asyncio.Event()
-        self._advanced = asyncio.Condition()
+        # (position, tiebreak, future) of callers waiting until `position` is published.
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tiebreak = itertools.count()
+        self._offered: deque[tuple[int, DomainEventProtocol[Any]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stored = (0, 0)
+        self._stored_at = 0.0
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await ensure_events_stream(self.js)
         stored = await asyncio.to_thread(self.positions.position, self.tracking_name)
         stored_seq = await asyncio.to_thread(self.positions.position, self.sequence_name)
+        self._stored = (stored, stored_seq)
         self.position, self.sequence = await self._recover(stored, stored_seq)
 
     async def _recover(self, position: int, sequence: int) -> tuple[int, int]:
@@ -114,23 +142,50 @@ class OutboxRelay:
         """Tell the relay that new events were recorded."""
         self._wake.set()
 
+    def offer(self, recordings: Sequence[Recording[Any]]) -> None:
+        """Hand over what a commit just recorded (any thread); the relay publishes it from
+        memory when it continues the published sequence, and reads the log otherwise."""
+        if self._loop is None or not recordings:
+            return
+        entries = [(r.notification.id, r.domain_event) for r in recordings]
+        self._loop.call_soon_threadsafe(self._accept, entries)
+
+    def _accept(self, entries: list[tuple[int, DomainEventProtocol[Any]]]) -> None:
+        if len(self._offered) + len(entries) > MAX_OFFERED:
+            self._offered.clear()  # the relay is behind: the log has it all
+        self._offered.extend(entries)
+        self.offered_total += len(entries)
+        self._wake.set()
+
     async def wait_published(self, position: int, timeout: float = 5.0) -> bool:
         """Wait until every notification up to `position` is in the stream."""
+        if self.position >= position:
+            return True
         self.wake()
-        async with self._advanced:
-            try:
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.position >= position), timeout
-                )
-            except TimeoutError:
-                return False
+        waiter = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (position, next(self._tiebreak), waiter))
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return False
         return True
+
+    def _advance(self, position: int, sequence: int, published: int) -> None:
+        self.position = position
+        self.sequence = sequence
+        self.published_total += published
+        while self._waiters and self._waiters[0][0] <= position:
+            waiter = heapq.heappop(self._waiters)[2]
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def run(self) -> None:
         """Publish forever; survive NATS outages by retrying from the stored position."""
         while True:
             try:
-                published = await self.publish_pending()
+                published = await self.publish_pending(store=False)
+                if published == 0 or time.monotonic() - self._stored_at >= self.store_every:
+                    await self._store_if_moved()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -144,25 +199,45 @@ class OutboxRelay:
                 continue
             if published == 0:
                 self._wake.clear()
+                if self._offered and self._offered[-1][0] > self.position:
+                    continue  # offered while the last batch was out
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 except TimeoutError:
                     pass
 
-    async def publish_pending(self) -> int:
-        """Publish the next batch after the current position; return how many were sent."""
+    def _take_offered(self) -> list[tuple[int, DomainEventProtocol[Any]]]:
+        """The offered events that continue the published position without a gap."""
+        offered = self._offered
+        while offered and offered[0][0] <= self.position:
+            offered.popleft()
+        taken: list[tuple[int, DomainEventProtocol[Any]]] = []
+        expected = self.position + 1
+        while offered and offered[0][0] == expected and len(taken) < self.batch_size:
+            taken.append(offered.popleft())
+            expected += 1
+        return taken
+
+    async def _read_log(self) -> list[tuple[int, DomainEventProtocol[Any]]]:
         notifications = await asyncio.to_thread(
             self.app.recorder.select_notifications,
             self.position,
             self.batch_size,
             inclusive_of_start=False,
         )
-        if not notifications:
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+
+    async def publish_pending(self, store: bool = True) -> int:
+        """Publish the next batch after the current position; return how many were sent.
+
+        `store` also records the new position at once (the background `run` does it lazily).
+        """
+        batch = self._take_offered() or await self._read_log()
+        if not batch:
             return 0
         acks = []
-        for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
-            integration = to_integration(self.app_name, notification.id, event)
+        for position, event in batch:
+            integration = to_integration(self.app_name, position, event)
             acks.append(
                 await self.js.publish_async(
                     Events.subject(self.app_name, integration.type),
@@ -171,15 +246,22 @@ class OutboxRelay:
                 )
             )
         done = await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
-        last = notifications[-1].id
+        last = batch[-1][0]
         sequence = max(ack.seq for ack in done)
-        await asyncio.to_thread(self._store_position, last, sequence)
-        async with self._advanced:
-            self.position = last
-            self.sequence = sequence
-            self.published_total += len(notifications)
-            self._advanced.notify_all()
-        return len(notifications)
+        if store:
+            await asyncio.to_thread(self._store_position, last, sequence)
+            self._stored = (last, sequence)
+            self._stored_at = time.monotonic()
+        self._advance(last, sequence, len(batch))
+        return len(batch)
+
+    async def _store_if_moved(self) -> None:
+        if self._stored == (self.position, self.sequence):
+            return
+        position, sequence = self.position, self.sequence
+        await asyncio.to_thread(self._store_position, position, sequence)
+        self._stored = (position, sequence)
+        self._stored_at = time.monotonic()
 
     def _store_position(self, position: int, sequence: int) -> None:
         with self.positions.transaction() as tx:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # A NATS WebSocket listener (ws://, same authentication) for agents behind HTTP proxies;
     # off when unset. Only the embedded nats-server honours it.
     nats_websocket_port: int | None = None
+    # The embedded nats-server's maximum message payload in bytes (its default, 1 MB, when
+    # unset). Collections are paged by it, so lowering it only makes pages smaller.
+    nats_max_payload: int | None = Field(default=None, ge=16 * 1024, le=64 * 1024 * 1024)
     # Where agents are told to reach NATS (`GET /v1/agent-channel`), comma-separated; default:
     # the NATS URL the gateway itself uses. Set it when agents see NATS under another name.
     agent_nats_url: str | None = None

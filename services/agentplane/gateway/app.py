@@ -20,6 +20,7 @@ from agentplane.gateway.openapi import install_truthful_openapi
 from agentplane.gateway.rate_limits import install_rate_limits
 from agentplane.gateway.routers import (
     admin,
+    agent_lists,
     agents_v1,
     channel,
     commands,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(agent_lists.router)
     app.include_router(agents_v1.router)
     app.include_router(enrollment.router)
     app.include_router(device.router)

@@ -245,15 +245,23 @@ class LivenessEngine:
         self.trust_cleared_at = self.clock()
 
     def report(self, agent_ids: Iterable[str]) -> dict[str, AgentLiveness]:
-        agents: dict[str, AgentLiveness] = {}
+        return {
+            agent_id: AgentLiveness.model_validate(live)
+            for agent_id, live in self.report_json(agent_ids).items()
+        }
+
+    def report_json(self, agent_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """`report` in the JSON form of `AgentLiveness` (answers for whole list pages are
+        built without a model per agent)."""
+        agents: dict[str, dict[str, Any]] = {}
         table = self.table
         for agent_id in agent_ids:
             slot = table.slot(agent_id)
             if slot is not None:
-                agents[agent_id] = AgentLiveness(
-                    online=bool(table.online[slot]),
-                    last_seen_at=epoch_to_datetime(table.last_seen[slot]),
-                )
+                agents[agent_id] = {
+                    "online": bool(table.online[slot]),
+                    "last_seen_at": epoch_to_datetime(table.last_seen[slot]).isoformat(),
+                }
         return agents
 
     def query(self, query: LivenessQuery) -> LivenessReport:

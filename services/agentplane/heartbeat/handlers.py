@@ -7,21 +7,22 @@ framework layer: they are the hot path). Everything else is ordinary request/rep
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections import defaultdict
+from typing import Any
 from uuid import UUID
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import BaseModel
 
-from agentplane.bus.handlers import replying
+from agentplane.bus.handlers import EncodedData, replying, success
 from agentplane.bus.host import ServiceHost
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.liveness import (
-    AgentLiveness,
     BenchFill,
     LivenessQuery,
-    LivenessReport,
     TelemetryQuery,
     partition_of,
 )
@@ -30,6 +31,10 @@ from agentplane.contracts.subjects import Heartbeat as Subjects
 from agentplane.heartbeat.bench_fill import fill
 from agentplane.heartbeat.intake import BeatIntake
 from agentplane.heartbeat.telemetry import recent_telemetry
+
+# Agent ids as `str(UUID)` writes them (the liveness table's keys).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_LIVENESS_IDS = 100_000
 
 
 async def subscribe_beats(nc: Client, intake: BeatIntake, service: str) -> None:
@@ -61,29 +66,56 @@ def register_handlers(
 ) -> None:
     engine = intake.engine
 
-    @replying(LivenessQuery)
-    async def liveness(query: LivenessQuery) -> BaseModel:
-        """Scatter by partition, gather the owners' answers."""
-        by_partition: dict[int, list[UUID]] = defaultdict(list)
-        for agent_id in query.agent_ids:
-            by_partition[partition_of(str(agent_id), intake.partitions)].append(agent_id)
-        agents: dict[str, AgentLiveness] = {}
+    async def gather(agent_ids: list[str]) -> EncodedData:
+        """Scatter by partition, gather the owners' answers (a `LivenessReport`, encoded
+        without a model per agent: list pages ask for thousands)."""
+        by_partition: dict[int, list[str]] = defaultdict(list)
+        if intake.partitions == 1:
+            by_partition[0] = agent_ids
+        else:
+            for agent_id in agent_ids:
+                by_partition[partition_of(agent_id, intake.partitions)].append(agent_id)
+        agents: dict[str, dict[str, Any]] = {}
         remote = [p for p in by_partition if p not in intake.owned]
         for partition in by_partition.keys() - set(remote):
-            agents.update(engine.report(str(a) for a in by_partition[partition]))
+            agents.update(engine.report_json(by_partition[partition]))
         answers = await asyncio.gather(
             *(
-                bus.request(Subjects.liveness_query_of(p), LivenessQuery(agent_ids=by_partition[p]))
+                bus.request(
+                    Subjects.liveness_query_of(p),
+                    LivenessQuery(agent_ids=[UUID(a) for a in by_partition[p]]),
+                )
                 for p in remote
             )
         )
         for answer in answers:
-            agents.update(LivenessReport.model_validate(answer).agents)
-        return LivenessReport(agents=agents)
+            agents.update(answer.get("agents") or {})
+        return EncodedData(json.dumps({"agents": agents}, separators=(",", ":")).encode())
 
     @replying(LivenessQuery)
-    async def liveness_of_partition(query: LivenessQuery) -> BaseModel:
-        return engine.query(query)
+    async def validated_liveness(query: LivenessQuery) -> EncodedData:
+        return await gather([str(a) for a in query.agent_ids])
+
+    async def liveness(raw: bytes) -> bytes:
+        """Ids in canonical form (what every caller sends) skip the model; anything else
+        takes the validating path, errors included."""
+        try:
+            ids = json.loads(raw)["agent_ids"]
+            canonical = (
+                isinstance(ids, list)
+                and len(ids) <= MAX_LIVENESS_IDS
+                and all(isinstance(a, str) and _CANONICAL_UUID.fullmatch(a) for a in ids)
+            )
+        except (ValueError, TypeError, KeyError):
+            canonical = False
+        if not canonical:
+            return await validated_liveness(raw)
+        return success(await gather(ids))
+
+    @replying(LivenessQuery)
+    async def liveness_of_partition(query: LivenessQuery) -> EncodedData:
+        report = engine.report_json(str(a) for a in query.agent_ids)
+        return EncodedData(json.dumps({"agents": report}, separators=(",", ":")).encode())
 
     @replying(TelemetryQuery)
     async def telemetry_recent(query: TelemetryQuery) -> BaseModel:

@@ -41,13 +41,18 @@ class EmbeddedNats:
     """
 
     def __init__(
-        self, data_dir: Path, preexec: object = None, websocket_port: int | None = None
+        self,
+        data_dir: Path,
+        preexec: object = None,
+        websocket_port: int | None = None,
+        max_payload: int | None = None,
     ) -> None:
         self.dir = data_dir / "nats"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.credentials = load_or_create(data_dir)
         self.config_path = auth_dir(data_dir) / NATS_CONFIG_FILE
         self.websocket_port = websocket_port
+        self.max_payload = max_payload
         self.preexec = preexec
         self.proc: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
@@ -70,6 +75,7 @@ class EmbeddedNats:
             # The store dir of earlier versions (`-sd nats/jetstream`) keeps its streams.
             store_dir=self.dir / "jetstream",
             websocket_port=self.websocket_port,
+            max_payload=self.max_payload,
         )
         write_private(self.config_path, config)
         args = [str(nats_server_binary()), "-c", str(self.config_path)]

@@ -97,6 +97,7 @@ class Launcher:
                 data_dir,
                 preexec=_die_with_parent,
                 websocket_port=self.settings.nats_websocket_port,
+                max_payload=self.settings.nats_max_payload,
             )
             self.nats_url = self.nats.start()
             self.say(f"nats-server with JetStream on {self.nats_url} (store {self.nats.dir})")

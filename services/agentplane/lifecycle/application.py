@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
 from agentplane.contracts.audit import AuditEntry, AuditLog, AuditQuery
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.paging import scan, sort_key
 from agentplane.eventstore.views import ViewStore
 from agentplane.lifecycle.pap_states import PapStateProjection, agent_states
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
@@ -23,13 +23,15 @@ class AuditLogs:
         self.projection = AuditProjection()
         self.states = PapStateProjection()
         self.applied_seq = views.position(TRACKING)
+        # Bytes of entries one page may carry (main sets half the NATS max_payload).
+        self.reply_budget = 256 * 1024
         self._advanced = asyncio.Condition()
 
     def apply(self, body: bytes, sequence: int) -> None:
-        self.apply_many([(body, sequence)])
+        self.apply_batch([(body, sequence)])
 
-    def apply_many(self, items: list[tuple[bytes, int]]) -> None:
-        """Stream events, in one transaction with the position (all or none)."""
+    def apply_batch(self, items: list[tuple[bytes, int]]) -> None:
+        """Apply stream events in stream order, all in one transaction (idempotent)."""
         events = [(IntegrationEvent.model_validate_json(body), seq) for body, seq in items]
         with self.views.transaction() as tx:
             for event, _ in events:
@@ -54,11 +56,23 @@ class AuditLogs:
             except TimeoutError:
                 pass
 
+    def order_old_entries(self) -> int:
+        """Give entries written before entries had an order key theirs (once, at start)."""
+        with self.views.transaction() as tx:
+            unsorted = tx.unsorted(AUDIT)
+            for key, doc in unsorted:
+                tx.set_sort(AUDIT, key, sort_key(doc["timestamp"]))
+        return len(unsorted)
+
     def query(self, query: AuditQuery) -> AuditLog:
+        """A page of the agent's entries, newest first."""
         with self.views.read() as tx:
-            docs = tx.list(AUDIT, str(query.agent_id))
-        docs.sort(key=lambda d: (datetime.fromisoformat(d["timestamp"]), d["id"]), reverse=True)
-        return AuditLog(logs=[AuditEntry.model_validate(d) for d in docs[: query.limit]])
+            page = scan(
+                tx, AUDIT, str(query.agent_id), after=query.after, limit=query.limit,
+                max_bytes=self.reply_budget, descending=True,
+            )  # fmt: skip
+        logs = [AuditEntry.model_validate(d) for d in page.docs]
+        return AuditLog(logs=logs, next_after=page.next_after)
 
     def agent_states(self, query: AgentStatesQuery) -> AgentStates:
         with self.views.read() as tx:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
-from agentplane.bus.batch_consumer import consume_batches
+from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agent_states import AgentStatesQuery
@@ -18,36 +17,27 @@ from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
 
-AUDIT_CONSUMER = "lifecycle-audit-batch"
-# The push consumer this one replaced; a data dir from before still has it (nobody reads it).
-OLD_PUSH_CONSUMER = "lifecycle-audit"
-
-
-async def forget_push_consumer(js: JetStreamContext) -> None:
-    try:
-        await js.delete_consumer(EVENTS_STREAM, OLD_PUSH_CONSUMER)
-    except NotFoundError:
-        pass
+AUDIT_CONSUMER = "lifecycle-audit"
 
 
 def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext) -> None:
+    async def on_event(body: bytes, sequence: int) -> None:
+        await asyncio.to_thread(audit.apply, body, sequence)
+        await audit.applied(sequence)
+
     async def on_events(items: list[tuple[bytes, int]]) -> None:
-        await asyncio.to_thread(audit.apply_many, items)
-        await audit.applied(max(seq for _, seq in items))
+        # What arrived together is applied together: one thread hop and one transaction.
+        await asyncio.to_thread(audit.apply_batch, items)
+        await audit.applied(max(sequence for _, sequence in items))
 
-    async def consume() -> None:
-        # Every integration event passes here: taken in batches, one transaction each.
-        await forget_push_consumer(js)
-        await consume_batches(
-            host.broker.connection,
-            stream=EVENTS_STREAM,
-            subject=Events.ALL,
-            durable=AUDIT_CONSUMER,
-            handler=on_events,
-            start_after=audit.applied_seq,
-        )
-
-    host.loop(consume)
+    durable_subscriber(
+        host,
+        stream=EVENTS_STREAM,
+        subject=Events.ALL,
+        durable=AUDIT_CONSUMER,
+        handler=on_event,
+        batch=on_events,
+    )
 
     @replying(AuditQuery)
     async def audit_list(query: AuditQuery) -> BaseModel:

@@ -22,6 +22,8 @@ def build(settings: Settings) -> ServiceHost:
         nc = host.broker.connection
         js = nc.jetstream()
         await ensure_events_stream(js)
+        await asyncio.to_thread(audit.order_old_entries)
+        audit.reply_budget = nc.max_payload // 2
         register_handlers(host, audit, js)
 
     host.on_start(start)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
 
 AUDIT = "audit"
@@ -83,4 +84,6 @@ class AuditProjection:
                 "event_id": event.id,
             },
             scope=event.agent_id,
+            # Listed newest first: by time, then by entry id.
+            sort=sort_key(event.occurred_at),
         )

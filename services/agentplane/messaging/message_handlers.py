@@ -17,6 +17,7 @@ from agentplane.contracts.messages import (
     MarkMessagesRead,
     SendMessage,
 )
+from agentplane.contracts.paging import PAGE_MAX
 from agentplane.contracts.subjects import Registry
 from agentplane.messaging.delivery import Deliverer
 from agentplane.messaging.known_agents import KnownAgents
@@ -64,15 +65,16 @@ class MessageHandlers:
 
     async def broadcast(self, cmd: BroadcastMessage) -> BaseModel:
         await self._agent(cmd.workspace_id, cmd.from_agent_id)
-        data = await self.bus.request(
-            Registry.AGENT_LIST, ListAgents(workspace_id=cmd.workspace_id)
-        )
         sender = str(cmd.from_agent_id)
-        recipients = [
-            str(a.id)
-            for a in AgentList.model_validate(data).agents
-            if _live(a) and str(a.id) != sender
-        ]
+        recipients: list[str] = []
+        after: str | None = None
+        while True:
+            # The registry answers a page at a time: no reply grows with the fleet.
+            query = ListAgents(workspace_id=cmd.workspace_id, after=after, limit=PAGE_MAX)
+            page = AgentList.model_validate(await self.bus.request(Registry.AGENT_LIST, query))
+            recipients += [str(a.id) for a in page.agents if _live(a) and str(a.id) != sender]
+            if (after := page.next_after) is None:
+                break
         sent, position = await asyncio.to_thread(
             self.messages.broadcast, cmd.workspace_id, cmd.from_agent_id, recipients, cmd.message
         )

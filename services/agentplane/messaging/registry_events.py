@@ -58,9 +58,11 @@ def subscribe_registry_events(
             await react(event.agent_id)
 
     durable_subscriber(
-        host.broker,
+        host,
         stream=EVENTS_STREAM,
         subject=Events.of_app("registry"),
         durable=CONSUMER,
         handler=on_event,
+        # Registrations and the like are most of the traffic: skipped before decoding.
+        only=frozenset(Events.subject("registry", t) for t in AGENT_GONE).__contains__,
     )

@@ -7,7 +7,6 @@ every registry use case, are synchronous: handlers call them through a thread.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -23,11 +22,12 @@ from agentplane.contracts.agent_credentials import (
     ReplaceCapabilities,
     RotateAgentToken,
 )
-from agentplane.contracts.agents import AgentList, AgentRecord
+from agentplane.contracts.agents import AgentList, ListAgents
 from agentplane.contracts.errors import conflict, invalid, not_found, unauthorized
+from agentplane.eventstore.paging import parse_position, position_token, scan, sort_key
 from agentplane.registry.application import AGENT_TOKEN_PREFIX, Registry, RegistryStore
 from agentplane.registry.domain import Agent
-from agentplane.registry.projections import AGENT
+from agentplane.registry.projections import AGENT_EXPIRY
 from agentplane.security import keyed_hash, matches, new_secret, public_prefix
 
 # Only seed 000 agents hold an `agent_tok_` token; the other dialects keep their primary
@@ -118,42 +118,49 @@ class AgentCredentials:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def _agents(self, workspace_id: str) -> list[dict[str, Any]]:
-        with self.registry.views.read() as tx:
-            docs = [d for d in tx.list(AGENT, workspace_id) if not d.get("deleted")]
-        docs.sort(key=lambda d: (d["created_at"], d["id"]))
-        return docs
-
     def find_by_capability(self, query: FindAgentsByCapability) -> AgentList:
-        """Agents with a capability of exactly that name, oldest first."""
-        docs = [
-            d
-            for d in self._agents(query.workspace_id)
-            if any(c.get("name") == query.name for c in d.get("capabilities", []))
-        ]
-        return AgentList(agents=[AgentRecord.model_validate(d) for d in docs])
+        """A page of the agents with a capability of exactly that name, oldest first."""
+        return self.registry.list_agents(self._listing(query))
+
+    def find_by_capability_encoded(self, query: FindAgentsByCapability) -> bytes:
+        return self.registry.list_agents_encoded(self._listing(query))
+
+    @staticmethod
+    def _listing(query: FindAgentsByCapability) -> ListAgents:
+        return ListAgents(
+            workspace_id=query.workspace_id,
+            after=query.after,
+            limit=query.limit,
+            capability=query.name,
+        )
 
     def expiring_tokens(self, query: ListExpiringTokens) -> ExpiringTokenList:
-        """Agents whose token still works now but stops within the window, soonest first.
+        """A page of the agents whose token still works now but stops within the window,
+        soonest first (the expiry index, read from now to the horizon).
 
         Already expired tokens are left out (they need a new agent token, not a rotation),
-        as are agents that are terminated or whose credentials were revoked.
+        as are agents that are deleted, terminated or whose credentials were revoked.
         """
         now = self.registry.clock()
         horizon = now + timedelta(seconds=query.within_seconds)
-        found: list[ExpiringToken] = []
-        for doc in self._agents(query.workspace_id):
-            if doc.get("terminated_at") or doc.get("revoked") or not doc.get("token_expires_at"):
-                continue
+        # Strictly after now, whatever a cursor from earlier says.
+        start = (sort_key(now), "\uffff")
+        position = parse_position(query.after)
+        after = position_token(*max(position, start) if position else start)
+        with self.registry.views.read() as tx:
+            page = scan(
+                tx, AGENT_EXPIRY, query.workspace_id, after=after, limit=query.limit,
+                max_bytes=self.registry.reply_budget, until=sort_key(horizon),
+            )  # fmt: skip
+        found = []
+        for doc in page.docs:
             expires_at = datetime.fromisoformat(doc["token_expires_at"])
-            if now < expires_at <= horizon:
-                found.append(
-                    ExpiringToken(
-                        agent_id=UUID(doc["id"]),
-                        name=doc.get("name"),
-                        token_expires_at=expires_at,
-                        hours_until_expiry=int((expires_at - now) // timedelta(hours=1)),
-                    )
+            found.append(
+                ExpiringToken(
+                    agent_id=UUID(doc["id"]),
+                    name=doc.get("name"),
+                    token_expires_at=expires_at,
+                    hours_until_expiry=int((expires_at - now) // timedelta(hours=1)),
                 )
-        found.sort(key=lambda e: (e.token_expires_at, str(e.agent_id)))
-        return ExpiringTokenList(agents=found)
+            )
+        return ExpiringTokenList(agents=found, next_after=page.next_after)

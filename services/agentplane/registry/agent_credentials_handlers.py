@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agentplane.bus.handlers import replying
+from agentplane.bus.handlers import EncodedData, replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agent_credentials import (
     FindAgentsByCapability,
@@ -33,8 +33,8 @@ def register_credential_handlers(
         return await command(credentials.replace_capabilities, cmd)
 
     @replying(FindAgentsByCapability)
-    async def find_by_capability(q: FindAgentsByCapability) -> BaseModel:
-        return await query(credentials.find_by_capability, q)
+    async def find_by_capability(q: FindAgentsByCapability) -> EncodedData:
+        return EncodedData(await query(credentials.find_by_capability_encoded, q))
 
     @replying(ListExpiringTokens)
     async def expiring_tokens(q: ListExpiringTokens) -> BaseModel:

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from agentplane.contracts.agents import (
     AgentIdentity,
@@ -21,6 +21,7 @@ from agentplane.contracts.agents import (
     GetAgent,
     IssueEnrollmentToken,
     ListAgents,
+    ListAgentSummaries,
     ProvisionAgent,
     RegisterAgent,
 )
@@ -34,6 +35,7 @@ from agentplane.contracts.workspaces import (
 )
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
+from agentplane.eventstore.paging import Scanned, encoded_page, scan
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.registry.domain import (
@@ -48,12 +50,20 @@ from agentplane.registry.domain.agent_name import AgentName, agent_name_id
 from agentplane.registry.domain.enrollment import enrollment_token_id
 from agentplane.registry.domain.workspace import external_id
 from agentplane.registry.idempotency import Answer, IdempotentAnswers
-from agentplane.registry.projections import AGENT, WORKSPACE, WORKSPACE_KEY, RegistryProjection
+from agentplane.registry.projections import (
+    AGENT,
+    AGENT_SUMMARY,
+    WORKSPACE,
+    WORKSPACE_KEY,
+    RegistryProjection,
+    agent_doc,
+)
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.shred_keys import ShredKeys
 
 API_KEY_PREFIX = "pc_"
 AGENT_TOKEN_PREFIX = "agent_tok_"
+MAX_CACHED_WORKSPACES = 100_000
 ENROLLMENT_PREFIXES = {
     EnrollmentKind.REGISTRATION: "ap_reg_",
     EnrollmentKind.ENROLLMENT: "ap_enr_",
@@ -90,11 +100,24 @@ class Registry:
         self.agent_domain = agent_domain
         self.clock = clock
         self.projector = ProjectionRunner(store, views, RegistryProjection())
-        self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
+        self.committer = GroupCommitter(store, recorded=self._recorded)
+        # Who else takes each commit's recordings from memory (the outbox relay).
+        self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
+        # Workspaces never change once created: their view documents are kept here.
+        self._workspaces: dict[str, dict[str, Any]] = {}
+        # Bytes of documents one page may carry: its reply must fit one NATS message (main
+        # sets half the server's max_payload once connected; pages are re-encoded).
+        self.reply_budget = 256 * 1024
+
+    def _recorded(self, recordings: list[Recording[Any]]) -> None:
+        # The projection applies each group right after its commit, so the view includes
+        # the command's events before its reply goes out (read-your-writes).
+        self.projector.apply_recorded(recordings)
+        for hook in self.recorded_hooks:
+            hook(recordings)
 
     def _save(self, *aggregates: Any) -> int:
-        # Concurrent commands share a transaction; the projection catches up after each
-        # group, so the view includes the command's events before its reply goes out.
+        # Concurrent commands share a transaction (group commit).
         return self.committer.save(*aggregates)
 
     # -- workspaces -------------------------------------------------------------------------
@@ -166,10 +189,15 @@ class Registry:
         return WorkspaceIdentity.model_validate(workspace)
 
     def _workspace(self, workspace_id: str) -> dict[str, Any]:
+        if (known := self._workspaces.get(workspace_id)) is not None:
+            return known
         with self.views.read() as tx:
             workspace = tx.get(WORKSPACE, workspace_id)
         if workspace is None:
             raise not_found("Workspace not found")
+        if len(self._workspaces) >= MAX_CACHED_WORKSPACES:
+            self._workspaces.clear()
+        self._workspaces[workspace_id] = workspace
         return workspace
 
     # -- agents -----------------------------------------------------------------------------
@@ -236,10 +264,13 @@ class Registry:
                 public_prefix(cmd.token, AGENT_TOKEN_PREFIX),
                 self.clock() + self.agent_token_ttl,
             )
+            # The answer is what the projection makes of the event: no read-back needed.
+            record = AgentRecord.model_validate(agent_doc(agent.pending_events[0]))
             try:
                 position = self._save(agent)
             except IntegrityError:
                 raise conflict("Agent with this agentId already exists", field="agentId") from None
+            return record, position
         return self.get_agent(
             GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
         ), position
@@ -323,10 +354,48 @@ class Registry:
         return issued
 
     def list_agents(self, query: ListAgents) -> AgentList:
+        page = self._agent_list(query)
+        agents = [AgentRecord.model_validate(d) for d in page.docs]
+        return AgentList(agents=agents, next_after=page.next_after)
+
+    def list_agents_encoded(self, query: ListAgents) -> bytes:
+        """`list_agents` as the JSON of its `AgentList`, spliced from the stored documents
+        (they have the record's shape): a page of a big fleet is never decoded here."""
+        page = self._agent_list(query)
+        return encoded_page("agents", page.texts, page.next_after)
+
+    def agent_summaries_encoded(self, query: ListAgentSummaries) -> bytes:
+        """A page of `AgentSummaryList` JSON, spliced from the stored summaries."""
+        page = self.page_agents(query.workspace_id, query.after, query.limit, kind=AGENT_SUMMARY)
+        return encoded_page("agents", page.texts, page.next_after)
+
+    def _agent_list(self, query: ListAgents) -> Scanned:
+        if query.dialect is None and query.capability is None:
+            # Deleted agents are not in the workspace's scope: nothing to filter.
+            return self.page_agents(query.workspace_id, query.after, query.limit)
+
+        def keep(doc: dict[str, Any]) -> bool:
+            if doc.get("deleted") or (query.dialect and doc.get("dialect") != query.dialect):
+                return False
+            wanted = query.capability
+            return wanted is None or any(c.get("name") == wanted for c in doc["capabilities"])
+
+        return self.page_agents(query.workspace_id, query.after, query.limit, keep)
+
+    def page_agents(
+        self,
+        workspace_id: str,
+        after: str | None,
+        limit: int,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+        kind: str = AGENT,
+    ) -> Scanned:
+        """A page of a workspace's agent documents, oldest first (or another agent index)."""
         with self.views.read() as tx:
-            docs = [d for d in tx.list(AGENT, query.workspace_id) if not d.get("deleted")]
-        docs.sort(key=lambda d: (d["created_at"], d["id"]))
-        return AgentList(agents=[AgentRecord.model_validate(d) for d in docs])
+            return scan(
+                tx, kind, workspace_id, after=after, limit=limit,
+                max_bytes=self.reply_budget, keep=keep,
+            )  # fmt: skip
 
     def get_agent(self, query: GetAgent) -> AgentRecord:
         with self.views.read() as tx:

@@ -7,14 +7,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from agentplane.eventstore.relay import OutboxRelay
 
 Command = Callable[[Callable[[Any], tuple[BaseModel, int]], Any], Any]
-Query = Callable[[Callable[[Any], BaseModel], Any], Any]
+Query = Callable[[Callable[[Any], Any], Any], Any]
+
+Result = TypeVar("Result")
 
 log = logging.getLogger("agentplane.registry.dispatch")
 
@@ -49,5 +51,5 @@ class Dispatch:
             log.warning("events up to %d are saved but not yet published", position)
         return result
 
-    async def query(self, use_case: Callable[[Any], BaseModel], q: Any) -> BaseModel:
+    async def query(self, use_case: Callable[[Any], Result], q: Any) -> Result:
         return await asyncio.to_thread(use_case, q)

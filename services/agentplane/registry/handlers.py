@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agentplane.bus.handlers import replying
+from agentplane.bus.handlers import EncodedData, replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agents import (
     AuthenticateAgent,
     GetAgent,
     IssueEnrollmentToken,
     ListAgents,
+    ListAgentSummaries,
     ProvisionAgent,
     RegisterAgent,
 )
@@ -48,8 +49,12 @@ def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch)
         return await query(registry.authenticate_agent, q)
 
     @replying(ListAgents)
-    async def list_agents(q: ListAgents) -> BaseModel:
-        return await query(registry.list_agents, q)
+    async def list_agents(q: ListAgents) -> EncodedData:
+        return EncodedData(await query(registry.list_agents_encoded, q))
+
+    @replying(ListAgentSummaries)
+    async def agent_summaries(q: ListAgentSummaries) -> EncodedData:
+        return EncodedData(await query(registry.agent_summaries_encoded, q))
 
     @replying(GetAgent)
     async def get_agent(q: GetAgent) -> BaseModel:
@@ -66,6 +71,7 @@ def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch)
     host.handle(Subjects.AGENT_REGISTER, register_agent)
     host.handle(Subjects.AGENT_AUTHENTICATE, authenticate_agent)
     host.handle(Subjects.AGENT_LIST, list_agents)
+    host.handle(Subjects.AGENT_SUMMARIES, agent_summaries)
     host.handle(Subjects.AGENT_GET, get_agent)
     register_credential_handlers(host, AgentCredentials(registry), dispatch)
     register_pap_handlers(host, PapAgents(registry, registry.agent_domain), dispatch)

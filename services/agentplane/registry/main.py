@@ -66,7 +66,7 @@ async def start_nats_agent_access(
     responder = CalloutResponder(admission, dispatch, secrets)
     closer = ConnectionCloser(secrets.system_password)
     await closer.start(nats_url)
-    close_on_revocation(host.broker, closer)
+    close_on_revocation(host, closer)
     await responder.start(nats_url)
     host.on_stop(responder.stop)
     host.on_stop(closer.stop)
@@ -91,9 +91,14 @@ def build(settings: Settings) -> RegistryService:
     nats_url = settings.nats_url
 
     async def start_relay() -> None:
+        # A view built by an older projection version is replayed before anything answers.
+        await asyncio.to_thread(registry.projector.migrate)
+        # A page's reply must fit one NATS message (half: records re-encode at their size).
+        registry.reply_budget = host.broker.connection.max_payload // 2
         js = host.broker.connection.jetstream()
         service.relay = OutboxRelay(registry.store, js, registry.views)
         await service.relay.start()
+        registry.recorded_hooks.append(service.relay.offer)
         dispatch = Dispatch(service.relay)
         register_handlers(host, registry, dispatch)
         register_device_handlers(host, device, releases, dispatch)

@@ -17,7 +17,6 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
@@ -25,9 +24,10 @@ from nats.errors import TimeoutError as NatsTimeout
 from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
 from agentplane.bus.connection import connect
 from agentplane.bus.consumers import durable_subscriber
+from agentplane.bus.host import ServiceHost
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.streams import EVENTS_STREAM
-from agentplane.contracts.subjects import AgentChannel
+from agentplane.contracts.subjects import AgentChannel, Events
 from agentplane.security.nats_credentials import SYSTEM_USER
 
 log = logging.getLogger("agentplane.registry.nats_revocation")
@@ -134,7 +134,7 @@ class ConnectionCloser:
         return closed
 
 
-def close_on_revocation(broker: NatsBroker, closer: ConnectionCloser) -> None:
+def close_on_revocation(host: ServiceHost, closer: ConnectionCloser) -> None:
     """Subscribe the registry's agent events; close connections an ending event revokes."""
 
     async def on_event(body: bytes, _sequence: int) -> None:
@@ -152,10 +152,13 @@ def close_on_revocation(broker: NatsBroker, closer: ConnectionCloser) -> None:
                 closed, agent_id, event.type, (time.monotonic() - started) * 1000,
             )  # fmt: skip
 
+    ending = frozenset(Events.subject("registry", t) for t in ENDING)
     durable_subscriber(
-        broker,
+        host,
         stream=EVENTS_STREAM,
         subject=REGISTRY_AGENT_EVENTS,
         durable=DURABLE,
         handler=on_event,
+        # Registrations and the like are most of the traffic: skipped before decoding.
+        only=ending.__contains__,
     )

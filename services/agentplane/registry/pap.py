@@ -165,14 +165,13 @@ class PapAgents:
         return PapAgentCreated(agent=pap_agent(self._doc(cmd.workspace_id, agent_id))), position
 
     def list(self, query: ListPapAgents) -> PapAgentList:
-        with self.registry.views.read() as tx:
-            docs = [
-                d
-                for d in tx.list(AGENT, query.workspace_id)
-                if d.get("dialect") == PAP_DIALECT and not d.get("deleted")
-            ]
-        docs.sort(key=lambda d: (d["created_at"], d["id"]))
-        return PapAgentList(agents=[pap_agent(d) for d in docs])
+        page = self.registry.page_agents(
+            query.workspace_id,
+            query.after,
+            query.limit,
+            lambda d: d.get("dialect") == PAP_DIALECT and not d.get("deleted"),
+        )
+        return PapAgentList(agents=[pap_agent(d) for d in page.docs], next_after=page.next_after)
 
     def get(self, query: GetPapAgent) -> PapAgentDetails:
         return PapAgentDetails(agent=pap_agent(self._doc(query.workspace_id, query.agent_id)))

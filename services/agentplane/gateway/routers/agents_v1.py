@@ -6,26 +6,21 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_credentials import (
     AgentTokenRotated,
     CapabilitySet,
-    ExpiringTokenList,
-    FindAgentsByCapability,
-    ListExpiringTokens,
     ReplaceCapabilities,
     RotateAgentToken,
 )
 from agentplane.contracts.agents import (
-    AgentList,
     AgentProvisioned,
     AgentRecord,
     Capability,
     GetAgent,
-    ListAgents,
     ProvisionAgent,
     RegisterAgent,
 )
@@ -37,56 +32,21 @@ from agentplane.contracts.http.agents import (
     RegisterBody,
     RotateTokenBody,
 )
-from agentplane.contracts.liveness import AgentBeat, LivenessQuery, LivenessReport
+from agentplane.contracts.liveness import AgentBeat
 from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry
+from agentplane.gateway.agent_views import capability_json, liveness, services_json, summary
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
+from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.path_ids import agent_uuid
 
 router = APIRouter(tags=["agents (seed 000)"])
 
+REGISTER_TIMEOUT_SECONDS = 30.0
+
 
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
-
-
-async def _liveness(bus: BusClient, agents: list[AgentRecord]) -> LivenessReport:
-    if not agents:
-        return LivenessReport(agents={})
-    data = await bus.request(
-        Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[a.id for a in agents])
-    )
-    return LivenessReport.model_validate(data)
-
-
-def _capability(capability: Capability) -> dict[str, Any]:
-    return {"name": capability.name, "metadata": capability.metadata}
-
-
-def _services(agent: AgentRecord) -> list[dict[str, Any]]:
-    return [
-        {"id": s.id, "name": s.name, "targetPort": s.target_port, "status": s.status}
-        for s in agent.services
-    ]
-
-
-def _summary(agent: AgentRecord, report: LivenessReport) -> dict[str, Any]:
-    live = report.agents.get(str(agent.id))
-    return {
-        "id": str(agent.id),
-        "name": agent.name,
-        "label": agent.label,
-        "isOnline": bool(live and live.online),
-        "lastSeenAt": iso_ms(live.last_seen_at) if live else None,
-        "createdAt": iso_ms(agent.created_at),
-    }
-
-
-async def _list(bus: BusClient, workspace_id: str) -> tuple[list[AgentRecord], LivenessReport]:
-    agents = AgentList.model_validate(
-        await bus.request(Registry.AGENT_LIST, ListAgents(workspace_id=workspace_id))
-    ).agents
-    return agents, await _liveness(bus, agents)
 
 
 async def _get(bus: BusClient, workspace_id: str, agent_id: UUID) -> AgentRecord:
@@ -130,7 +90,10 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
         label=body.label,
         name=body.name,
     )
-    agent = AgentRecord.model_validate(await bus.request(Registry.AGENT_REGISTER, cmd))
+    # A storm of registrations queues at the registry: each is answered once committed, so
+    # waiting longer than a query beats a 503 for a registration that then succeeds.
+    data = await bus.request(Registry.AGENT_REGISTER, cmd, timeout=REGISTER_TIMEOUT_SECONDS)
+    agent = AgentRecord.model_validate(data)
     return {
         "success": True,
         "agent": {
@@ -168,94 +131,20 @@ async def rotate_token(body: RotateTokenBody, request: Request, bus: Bus) -> dic
     return {"success": True, "newToken": result.new_token, "expiresAt": iso_ms(result.expires_at)}
 
 
-@router.get("/v1/agents")
-async def list_agents(ws: Workspace, bus: Bus) -> list[dict[str, Any]]:
-    agents, report = await _list(bus, ws.workspace_id)
-    return [_summary(a, report) for a in agents]
-
-
-@router.get("/v1/agents/online")
-async def list_online(ws: Workspace, bus: Bus) -> list[dict[str, Any]]:
-    agents, report = await _list(bus, ws.workspace_id)
-    return [s for s in (_summary(a, report) for a in agents) if s["isOnline"]]
-
-
-@router.get("/v1/agents/orchestration")
-async def orchestration(ws: Workspace, bus: Bus) -> dict[str, Any]:
-    agents, report = await _list(bus, ws.workspace_id)
-    view = []
-    for agent in agents:
-        summary = _summary(agent, report)
-        view.append(
-            {
-                "id": summary["id"],
-                "name": agent.name,
-                "label": agent.label,
-                "isOnline": summary["isOnline"],
-                "lastSeenAt": summary["lastSeenAt"],
-                "capabilities": [_capability(c) for c in agent.capabilities],
-                "services": _services(agent),
-            }
-        )
-    return {"agents": view}
-
-
-@router.get("/v1/agents/by-capability/{name}")
-async def by_capability(name: CapabilityName, ws: Workspace, bus: Bus) -> dict[str, Any]:
-    agents = AgentList.model_validate(
-        await bus.request(
-            Registry.AGENT_FIND_BY_CAPABILITY,
-            FindAgentsByCapability(workspace_id=ws.workspace_id, name=name),
-        )
-    ).agents
-    report = await _liveness(bus, agents)
-    return {
-        "agents": [
-            {
-                "id": str(agent.id),
-                "name": agent.name,
-                "isOnline": _summary(agent, report)["isOnline"],
-                "capability": _capability(next(c for c in agent.capabilities if c.name == name)),
-            }
-            for agent in agents
-        ]
-    }
-
-
-@router.get("/v1/agents/expiring-tokens")
-async def expiring_tokens(ws: Workspace, bus: Bus) -> dict[str, Any]:
-    found = ExpiringTokenList.model_validate(
-        await bus.request(
-            Registry.AGENT_EXPIRING_TOKENS, ListExpiringTokens(workspace_id=ws.workspace_id)
-        )
-    )
-    return {
-        "agents": [
-            {
-                "id": str(e.agent_id),
-                "name": e.name,
-                "tokenExpiresAt": iso_ms(e.token_expires_at),
-                "hoursUntilExpiry": e.hours_until_expiry,
-            }
-            for e in found.agents
-        ]
-    }
-
-
 @router.get("/v1/agents/{agent_id}")
 async def get_agent(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
     agent = await _get(bus, ws.workspace_id, agent_uuid(agent_id))
-    summary = _summary(agent, await _liveness(bus, [agent]))
+    shown = summary(agent, await liveness(bus, [agent]))
     return {
-        "id": summary["id"],
+        "id": shown["id"],
         "name": agent.name,
         "label": agent.label,
         "workspaceId": agent.workspace_id,
-        "isOnline": summary["isOnline"],
-        "lastSeenAt": summary["lastSeenAt"],
-        "createdAt": summary["createdAt"],
-        "capabilities": [_capability(c) for c in agent.capabilities],
-        "services": _services(agent),
+        "isOnline": shown["isOnline"],
+        "lastSeenAt": shown["lastSeenAt"],
+        "createdAt": shown["createdAt"],
+        "capabilities": [capability_json(c) for c in agent.capabilities],
+        "services": services_json(agent),
     }
 
 
@@ -271,19 +160,24 @@ async def replace_capabilities(
     result = CapabilitySet.model_validate(
         await bus.request(Registry.AGENT_REPLACE_CAPABILITIES, cmd)
     )
-    return {"success": True, "capabilities": [_capability(c) for c in result.capabilities]}
+    return {"success": True, "capabilities": [capability_json(c) for c in result.capabilities]}
 
 
-@router.get("/v1/agents/{agent_id}/audit-logs")
-async def audit_logs(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
+@router.get(
+    "/v1/agents/{agent_id}/audit-logs",
+    responses=paged_responses("The agent's audit entries, newest first", "logs"),
+)
+async def audit_logs(
+    agent_id: str, ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
     agent = await _get(bus, ws.workspace_id, agent_uuid(agent_id))
-    log = AuditLog.model_validate(
-        await bus.request(
-            Lifecycle.AUDIT_LIST, AuditQuery(workspace_id=ws.workspace_id, agent_id=agent.id)
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = AuditQuery(
+            workspace_id=ws.workspace_id, agent_id=agent.id, after=after, limit=min(size, 1000)
         )
-    )
-    return {
-        "logs": [
+        log = AuditLog.model_validate(await bus.request(Lifecycle.AUDIT_LIST, query))
+        items = [
             {
                 "id": e.id,
                 "action": e.action,
@@ -292,4 +186,6 @@ async def audit_logs(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
             }
             for e in log.logs
         ]
-    }
+        return items, log.next_after
+
+    return await collection(fetch, limit, cursor, field="logs")

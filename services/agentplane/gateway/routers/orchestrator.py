@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
@@ -33,6 +33,7 @@ from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
 from agentplane.gateway.liveness import latest_heartbeats, liveness_of
 from agentplane.gateway.orchestrator_auth import AGENT_NOT_FOUND, Caller
+from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.security.ca import new_private_key, private_key_pem, public_key_pem
 
 router = APIRouter(tags=["orchestrator agents (seed 002)"])
@@ -153,30 +154,41 @@ async def register(
     }
 
 
-@router.get("/api/v1/agents")
+@router.get(
+    "/api/v1/agents",
+    responses=paged_responses("The workspace's orchestrator agents, oldest first (with a "
+                              "filter a page may be short: only a missing X-Next-Cursor ends it)"),
+)  # fmt: skip
 async def list_agents(
     caller: Caller,
     bus: Bus,
     status: AgentStatus | None = None,
     capability: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-) -> list[dict[str, Any]]:
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> Response:
     # The fleet view is the operator's; an agent sees only itself (GET /api/v1/agents/{id}).
     caller.require_operator()
-    agents = [
-        a
-        for a in AgentList.model_validate(
-            await bus.request(Registry.AGENT_LIST, ListAgents(workspace_id=caller.workspace_id))
-        ).agents
-        if a.dialect == ORCHESTRATOR_DIALECT
-        and (capability is None or any(c.name == capability for c in a.capabilities))
-    ]
-    report = await liveness_of(bus, [a.id for a in agents])
-    live = {a.id: report.agents.get(str(a.id)) for a in agents}
-    if status is not None:
-        agents = [a for a in agents if _status(a, live[a.id]) is status]
-    # Only agents ever heard from have heartbeat telemetry.
-    heartbeats = await latest_heartbeats(bus, [a.id for a in agents if live[a.id]])
-    return [_summary(a, live[a.id], heartbeats.get(a.id)) for a in agents]
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = ListAgents(
+            workspace_id=caller.workspace_id,
+            after=after,
+            limit=size,
+            dialect=ORCHESTRATOR_DIALECT,
+            capability=capability,
+        )
+        page = AgentList.model_validate(await bus.request(Registry.AGENT_LIST, query))
+        agents = page.agents
+        report = await liveness_of(bus, [a.id for a in agents])
+        live = {a.id: report.agents.get(str(a.id)) for a in agents}
+        if status is not None:
+            agents = [a for a in agents if _status(a, live[a.id]) is status]
+        # Only agents ever heard from have heartbeat telemetry.
+        heartbeats = await latest_heartbeats(bus, [a.id for a in agents if live[a.id]])
+        return [_summary(a, live[a.id], heartbeats.get(a.id)) for a in agents], page.next_after
+
+    return await collection(fetch, limit, cursor)
 
 
 @router.get("/api/v1/agents/{agent_id}")

@@ -13,8 +13,8 @@ Where each field comes from: the registry (the record, NEW/TERMINATED), the life
 second); `last_heartbeat_at` follows at once.
 
 Heartbeats and metrics of a terminated agent answer 409 `Agent is terminated`: the record
-exists (404 would be a lie), and the agent learns it should stop instead of lingering as a
-zombie.
+exists (404 would be a lie), and the agent learns it should stop instead of lingering.
+The list is streamed, or paged with `limit` + `cursor` (`gateway.paging`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from nats.errors import Error as NatsError
 
 from agentplane.bus.requests import BusClient
@@ -68,17 +68,17 @@ from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
 from agentplane.gateway.liveness import liveness_of, record_beat
+from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.pap_auth import BearerWorkspace, PapWorkspace
 from agentplane.gateway.pap_reports import heartbeat_body, json_object, metrics_body
 
 router = APIRouter(tags=["PAP agents (seed 004)"])
 
-NAME_REQUIRED = "Name is required"
+NAME_REQUIRED = "Name is required"  # the seed's 400 messages
 NAME_NOT_DNS_SAFE = "Name must be DNS-safe: lowercase alphanumeric and hyphens only"
 AGENT_NOT_FOUND = "Agent not found"
 AGENT_TERMINATED = "Agent is terminated"
-RECENT = 10  # "Last 10 heartbeats", "Last 10 metric reports"
-_DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
+RECENT, _DNS_LABEL = 10, re.compile(DNS_LABEL_PATTERN)  # "Last 10 heartbeats", "… metrics"
 
 
 def dns_safe_name(name: Any) -> str:
@@ -98,9 +98,7 @@ def _agent_id(raw: str) -> UUID:
 
 
 def agent_json(
-    agent: PapAgent,
-    report: LivenessReport | None = None,
-    states: AgentStates | None = None,
+    agent: PapAgent, report: LivenessReport | None = None, states: AgentStates | None = None
 ) -> dict[str, Any]:
     live = report.agents.get(str(agent.uuid)) if report else None
     machine = states.agents.get(str(agent.uuid)) if states else None
@@ -224,13 +222,19 @@ async def create_agent(
     }
 
 
-@router.get("/api/agents")
-async def list_agents(ws: PapWorkspace, bus: Bus) -> list[dict[str, Any]]:
-    agents = PapAgentList.model_validate(
-        await bus.request(Registry.PAP_AGENT_LIST, ListPapAgents(workspace_id=ws.workspace_id))
-    ).agents
-    report, states = await asyncio.gather(_liveness(bus, agents), _states(bus, agents))
-    return [agent_json(a, report, states) for a in agents]
+@router.get("/api/agents", responses=paged_responses("The workspace's PAP agents, oldest first"))
+async def list_agents(
+    ws: PapWorkspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = ListPapAgents(workspace_id=ws.workspace_id, after=after, limit=size)
+        page = PapAgentList.model_validate(await bus.request(Registry.PAP_AGENT_LIST, query))
+        report, states = await asyncio.gather(
+            _liveness(bus, page.agents), _states(bus, page.agents)
+        )
+        return [agent_json(a, report, states) for a in page.agents], page.next_after
+
+    return await collection(fetch, limit, cursor)
 
 
 @router.get("/api/agents/{agent_uuid}")

@@ -1,0 +1,159 @@
+"""Seed 000 agent lists (`GET /v1/agents`, `/online`, `/orchestration`, `/by-capability/…`,
+`/expiring-tokens`): the whole list streamed, or a page with `limit` + `cursor` (see
+`gateway.paging`). Included before the `/v1/agents/{agent_id}` routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel
+
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.agent_credentials import (
+    ExpiringTokenList,
+    FindAgentsByCapability,
+    ListExpiringTokens,
+)
+from agentplane.contracts.agents import ListAgents, ListAgentSummaries
+from agentplane.contracts.subjects import Registry
+from agentplane.gateway.agent_views import (
+    capability_of_doc,
+    liveness_of_docs,
+    services_of_doc,
+    summary_of_doc,
+)
+from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
+
+router = APIRouter(tags=["agents (seed 000)"])
+
+CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+async def _agent_page(
+    bus: BusClient, workspace_id: str, after: str | None, limit: int, summaries: bool = False
+) -> tuple[list[Item], dict[str, Any], str | None]:
+    """One page of the workspace's agents (`AgentRecord` or, enough for plain lists,
+    `AgentSummary` JSON; oldest first), their liveness, and the next page's position."""
+    if summaries:
+        query: BaseModel = ListAgentSummaries(workspace_id=workspace_id, after=after, limit=limit)
+        page = await bus.request(Registry.AGENT_SUMMARIES, query)
+    else:
+        query = ListAgents(workspace_id=workspace_id, after=after, limit=limit)
+        page = await bus.request(Registry.AGENT_LIST, query)
+    docs: list[Item] = page["agents"]
+    return docs, await liveness_of_docs(bus, docs), page.get("next_after")
+
+
+@router.get("/v1/agents", responses=paged_responses("The workspace's agents, oldest first"))
+async def list_agents(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    """Every agent of the workspace (streamed), or one page with `limit`/`cursor`."""
+
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        return [summary_of_doc(d, live.get(d["id"])) for d in docs], next_after
+
+    return await collection(fetch, limit, cursor)
+
+
+@router.get(
+    "/v1/agents/online",
+    responses=paged_responses("The workspace's online agents, oldest first (a page may be "
+                              "short: only a missing X-Next-Cursor ends the list)"),
+)  # fmt: skip
+async def list_online(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        summaries = (summary_of_doc(d, live.get(d["id"])) for d in docs)
+        return [s for s in summaries if s["isOnline"]], next_after
+
+    return await collection(fetch, limit, cursor)
+
+
+def _orchestrated(doc: Item, live: dict[str, Any] | None) -> Item:
+    shown = summary_of_doc(doc, live)
+    return {
+        "id": shown["id"],
+        "name": shown["name"],
+        "label": shown["label"],
+        "isOnline": shown["isOnline"],
+        "lastSeenAt": shown["lastSeenAt"],
+        "capabilities": [capability_of_doc(c) for c in doc.get("capabilities") or []],
+        "services": services_of_doc(doc),
+    }
+
+
+@router.get(
+    "/v1/agents/orchestration",
+    responses=paged_responses("Every agent with its capabilities and services", "agents"),
+)
+async def orchestration(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        return [_orchestrated(d, live.get(d["id"])) for d in docs], next_after
+
+    return await collection(fetch, limit, cursor, field="agents")
+
+
+@router.get(
+    "/v1/agents/by-capability/{name}",
+    responses=paged_responses("Agents with a capability of exactly that name", "agents"),
+)
+async def by_capability(
+    name: CapabilityName, ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = FindAgentsByCapability(
+            workspace_id=ws.workspace_id, name=name, after=after, limit=size
+        )
+        page = await bus.request(Registry.AGENT_FIND_BY_CAPABILITY, query)
+        docs: list[Item] = page["agents"]
+        live = await liveness_of_docs(bus, docs)
+        items = [
+            {
+                "id": doc["id"],
+                "name": doc.get("name"),
+                "isOnline": bool((live.get(doc["id"]) or {}).get("online")),
+                "capability": capability_of_doc(
+                    next(c for c in doc["capabilities"] if c["name"] == name)
+                ),
+            }
+            for doc in docs
+        ]
+        return items, page.get("next_after")
+
+    return await collection(fetch, limit, cursor, field="agents")
+
+
+@router.get(
+    "/v1/agents/expiring-tokens",
+    responses=paged_responses("Agents whose token expires within a day, soonest first", "agents"),
+)
+async def expiring_tokens(
+    ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
+) -> Response:
+    async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
+        query = ListExpiringTokens(workspace_id=ws.workspace_id, after=after, limit=size)
+        found = ExpiringTokenList.model_validate(
+            await bus.request(Registry.AGENT_EXPIRING_TOKENS, query)
+        )
+        items = [
+            {
+                "id": str(e.agent_id),
+                "name": e.name,
+                "tokenExpiresAt": iso_ms(e.token_expires_at),
+                "hoursUntilExpiry": e.hours_until_expiry,
+            }
+            for e in found.agents
+        ]
+        return items, found.next_after
+
+    return await collection(fetch, limit, cursor, field="agents")
