@@ -237,7 +237,18 @@ async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
             await asyncio.sleep(0.1)
         assert handled == [t for t in texts if t != "poison"]  # each once, in stream order
         assert poison_attempts == len(BACKOFF) + 1
-        assert max(batches) > 1  # batches, not one message at a time
+        # The batch that held the poison went one by one; what comes next comes in batches.
+        await host.stop()
+        more = [f"n{n}" for n in range(100)]
+        for text in more:
+            await js.publish(subject, text.encode())
+        await host.start()
+        for _ in range(100):
+            if len(handled) >= 399:
+                break
+            await asyncio.sleep(0.1)
+        assert handled == [t for t in texts if t != "poison"] + more
+        assert max(batches) > 1
         info = await js.consumer_info(stream, durable)
         assert info.num_ack_pending == 0
     finally:
