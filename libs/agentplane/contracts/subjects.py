@@ -60,6 +60,15 @@ class Registry:
     CHANNEL_ADMIT = f"{PREFIX}.registry.channel.admit"
     # AgentDialectQuery → AgentDialect (services only).
     AGENT_DIALECT = f"{PREFIX}.registry.agent.dialect"
+    # The service catalog (contracts/services.py).
+    SERVICE_REGISTER = f"{PREFIX}.registry.service.register"
+    SERVICE_CREATE_EXTERNAL = f"{PREFIX}.registry.service.create_external"
+    SERVICE_GET = f"{PREFIX}.registry.service.get"
+    SERVICE_LIST = f"{PREFIX}.registry.service.list"
+    SERVICE_RENAME = f"{PREFIX}.registry.service.rename"
+    SERVICE_DELETE = f"{PREFIX}.registry.service.delete"
+    SERVICE_SET_SUBDOMAIN = f"{PREFIX}.registry.service.set_subdomain"
+    SERVICE_CHECK_SUBDOMAIN = f"{PREFIX}.registry.service.check_subdomain"
 
 
 class Heartbeat:
@@ -109,6 +118,13 @@ class Telemetry:
     @staticmethod
     def subject(kind: str, agent_id: str) -> str:
         return f"{PREFIX}.telemetry.{kind}.{agent_id}"
+
+
+class Diagnostics:
+    """Subjects of the diagnostics service (queue group `diagnostics`)."""
+
+    # ServiceHealthQuery → ServiceHealthReport (contracts/service_health.py).
+    HEALTH = f"{PREFIX}.diagnostics.health"
 
 
 class Lifecycle:
