@@ -99,7 +99,7 @@ def test_unserved_kinds_and_invalid_bodies_are_refused_in_the_ack(
     reach = asyncio.run(hub.send("r1", "reach.request", {}))
     tunnel = asyncio.run(hub.send("t1", "tunnel.open", {}))
     bad = asyncio.run(hub.send("b1", "config", {"heartbeat_interval_seconds": -5}))
-    assert not reach.accepted and NOT_SUPPORTED in (reach.error or "")
+    assert not reach.accepted and "invalid reach.request body" in (reach.error or "")
     assert not tunnel.accepted and not bad.accepted and "invalid config" in (bad.error or "")
     assert "r1" not in hub.handled and published.items == []
 
@@ -169,3 +169,25 @@ def test_the_inbox_file_is_rotated_when_full(tmp_path: Path) -> None:
     older = tmp_path / "inbox.jsonl.1"
     kept = [json.loads(x)["id"] for x in (older.read_text() + inbox.path.read_text()).splitlines()]
     assert kept[-1] == "msg_3" and len(kept) >= 2 and inbox.path.stat().st_size < 800
+
+
+def test_a_reach_request_probes_the_target_and_publishes_the_result(
+    tmp_path: Path, published: Published
+) -> None:
+    async def scenario() -> None:
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        hub = Harness(tmp_path, published)
+        body = {"check_id": "chk1", "service_id": "svc_1", "target_host": "127.0.0.1",
+                "target_port": port, "mode": "tcp", "timeout_ms": 2000}  # fmt: skip
+        ack = await hub.send("r1", "reach.request", body)
+        server.close()
+        await server.wait_closed()
+        closed = await hub.send("r2", "reach.request", {**body, "check_id": "chk2"})
+        assert ack.accepted and closed.accepted
+        first, second = published.of(AgentChannel.REACH_RESULT)
+        assert (first.check_id, first.tcp_status, first.tls_status) == ("chk1", "OK", "N/A")
+        assert first.tcp_latency_ms is not None
+        assert (second.check_id, second.tcp_status) == ("chk2", "FAILED") and second.tcp_error
+
+    asyncio.run(scenario())

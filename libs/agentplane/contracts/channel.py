@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.diagnostics import ReachRequestBody
 from agentplane.contracts.tunnels import TunnelOpenBody
 
 # Bounds that keep one channel message small (a NATS message, one WebSocket frame).
@@ -252,6 +253,7 @@ BODY_MODELS: dict[HubKind, type[BaseModel]] = {
     HubKind.TASK_OFFER: TaskOfferBody,
     HubKind.TASK_CANCEL: TaskCancelBody,
     HubKind.TUNNEL_OPEN: TunnelOpenBody,
+    HubKind.REACH_REQUEST: ReachRequestBody,
 }
 
 

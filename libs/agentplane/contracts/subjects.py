@@ -125,6 +125,12 @@ class Diagnostics:
 
     # ServiceHealthQuery → ServiceHealthReport (contracts/service_health.py).
     HEALTH = f"{PREFIX}.diagnostics.health"
+    # contracts/diagnostics.py: RunCheck → CheckAnswer, HistoryQuery → DiagnosticList,
+    # RunReach → ReachAnswer, SessionsQuery → SessionList.
+    CHECK = f"{PREFIX}.diagnostics.check"
+    HISTORY = f"{PREFIX}.diagnostics.history"
+    REACH = f"{PREFIX}.diagnostics.reach"
+    SESSIONS = f"{PREFIX}.diagnostics.sessions"
 
 
 class Lifecycle:

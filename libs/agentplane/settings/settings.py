@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     public_tls_key_file: Path | None = None
     public_tls_internal_ca: bool = False
 
+    # Diagnostics (seed 001): every service is checked from the hub this often (0: never);
+    # `check_failure_threshold` failed checks in a row turn an active service `error`,
+    # `check_success_threshold` passed ones turn it back (the first check decides at once).
+    # `diagnostics_ca_file` adds a trusted CA for TLS checks (e.g. an internal CA).
+    # `diagnostics_scheduler`: this replica runs the periodic checks (one replica should).
+    check_interval_seconds: float = Field(default=60.0, ge=0)
+    check_timeout_seconds: float = Field(default=5.0, gt=0)
+    check_failure_threshold: int = Field(default=3, ge=1)
+    check_success_threshold: int = Field(default=1, ge=1)
+    check_concurrency: int = Field(default=100, ge=1)
+    diagnostics_ca_file: Path | None = None
+    diagnostics_scheduler: bool = True
+
     # Seed 000 agents are expected to heartbeat every 30 s; three missed beats mean offline.
     heartbeat_interval_seconds: float = 30.0
     heartbeat_missed_beats: int = 3

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from agentplane.agent.channel import FollowUp
 from agentplane.agent.commands import NOT_SUPPORTED, Commands, unknown_command
+from agentplane.agent.reach import refusal as reach_refusal
+from agentplane.agent.reach import run_reach
 from agentplane.agent.state import HandledIds
 from agentplane.agent.tasks import TaskRunner
 from agentplane.agent.tunnels import TunnelDialer
@@ -31,10 +33,10 @@ from agentplane.contracts.channel import (
     TaskOfferBody,
     TunnelOpenBody,
 )
+from agentplane.contracts.diagnostics import ReachRequestBody
 from agentplane.contracts.subjects import AgentChannel
 
 log = logging.getLogger("agentplane.agent")
-UNSERVED = {HubKind.REACH_REQUEST}
 
 
 class HubDispatch:
@@ -61,11 +63,11 @@ class HubDispatch:
     async def __call__(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
         if message.kind == HubKind.TUNNEL_OPEN:
             return self._tunnel(message)
+        if message.kind == HubKind.REACH_REQUEST:
+            return self._reach(message)
         if message.id in self.handled:
             # A resend after a lost ack: acknowledge again, do not act twice.
             return ChannelAck(message_id=message.id), None
-        if message.kind in UNSERVED:
-            return self._refuse(message, f"{message.kind.value}: {NOT_SUPPORTED}"), None
         model = BODY_MODELS.get(message.kind)
         try:
             body = model.model_validate(message.body) if model is not None else None
@@ -99,6 +101,17 @@ class HubDispatch:
         if not tunnels.first_time(body.stream_id):
             return ChannelAck(message_id=message.id), None
         return ChannelAck(message_id=message.id), lambda: tunnels.open_logged(body)
+
+    def _reach(self, message: HubMessage) -> tuple[ChannelAck, FollowUp]:
+        """Ack at once; the probe runs after the ack (a repeat just probes again)."""
+        try:
+            body = ReachRequestBody.model_validate(message.body)
+        except ValidationError as exc:
+            return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
+        refused = reach_refusal(body, self.tunnels.allow if self.tunnels is not None else None)
+        if refused is not None:
+            return self._refuse(message, refused), None
+        return ChannelAck(message_id=message.id), lambda: run_reach(body, self.publish)
 
     def _refuse(self, message: HubMessage, error: str) -> ChannelAck:
         log.warning("refused hub message %s: %s", message.id, error[:200])

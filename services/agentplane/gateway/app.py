@@ -26,6 +26,7 @@ from agentplane.gateway.routers import (
     commands,
     device,
     device_operator,
+    diagnostics,
     enrollment,
     health,
     messages,
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(channel.router)
     app.include_router(commands.router)
     app.include_router(messages.router)
+    app.include_router(diagnostics.router)
     app.include_router(webhooks.router)
     app.include_router(tasks_operator.router)
     app.include_router(tasks_agent.router)

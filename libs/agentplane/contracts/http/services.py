@@ -131,7 +131,8 @@ class ReachResult(CamelModel):
     """`POST /v1/services/{id}/reach`."""
 
     success: bool
-    diagnostic: Diagnostic
+    # None when the agent refused the request or sent no result in time (see the session).
+    diagnostic: Diagnostic | None = None
     session: DiagnosticSession | None = None
 
 

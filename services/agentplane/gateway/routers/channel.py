@@ -39,6 +39,7 @@ from agentplane.contracts.channel import (
     TaskProgress,
     TaskResult,
 )
+from agentplane.contracts.diagnostics import ReachResultBody
 from agentplane.contracts.errors import ErrorKind, ServiceError, forbidden
 from agentplane.contracts.http.channel_info import ChannelInfo
 from agentplane.contracts.subjects import AgentChannel
@@ -64,8 +65,7 @@ PUBLISHED: dict[str, type[BaseModel] | None] = {
     AgentChannel.TASK_PROGRESS: TaskProgress,
     AgentChannel.TASK_LOG: TaskLogLine,
     AgentChannel.TASK_RESULT: TaskResult,
-    # Reach checks have no contract model yet (the services issue): passed on as sent.
-    AgentChannel.REACH_RESULT: None,
+    AgentChannel.REACH_RESULT: ReachResultBody,
 }
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid agent credentials (X-Agent-ID + credential)"},
