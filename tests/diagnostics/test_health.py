@@ -101,7 +101,7 @@ def test_checks_agents_and_status_events(tmp_path: Path) -> None:
     app.apply_events([(event("liveness.CameOnline", 2, {}, agent), 2)])
     app.apply_events([(event("liveness.WentOffline", 3, {}, agent), 3)])
     assert app.health([svc.id])[svc.id].status == ServiceStatus.INACTIVE
-    for n in range(3):
+    for _ in range(3):
         app.record_check(svc, ProbeResult(tcp_status=FAILED, tcp_error="refused", checked_at=T0))
     app.apply_events([(event("liveness.CameOnline", 4, {}, agent), 4)])
     assert app.health([svc.id])[svc.id].status == ServiceStatus.ERROR
