@@ -157,3 +157,8 @@ class SubdomainAvailability(BaseModel):
     subdomain: str | None = None  # stored form
     public_url: str | None = None
     error: str | None = None
+
+
+def public_url(stored_subdomain: str | None, domain: str) -> str | None:
+    """Seed 001: `https://pc-<subdomain>.<AGENTPLANE_PUBLIC_DOMAIN>`."""
+    return f"https://{stored_subdomain}.{domain}" if stored_subdomain else None

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # `tunnel_host`), the data port agents dial back to for each visitor connection, and the
     # public HTTP(S) listener that routes `pc-<subdomain>.<public_domain>` hosts.
     tunnel_host: str = "127.0.0.1"
+    # The range the registry allocates service tunnel ports from ("first-last").
+    tunnel_ports: str = Field(default="50000-50999", pattern=r"^\d{1,5}-\d{1,5}$")
     edge_data_host: str = "127.0.0.1"
     # 0: any free port (each tunnel.open tells the agent the port).
     edge_data_port: int = Field(default=0, ge=0, le=65535)
@@ -168,6 +170,13 @@ class Settings(BaseSettings):
     @property
     def offline_after_seconds(self) -> float:
         return self.heartbeat_interval_seconds * self.heartbeat_missed_beats
+
+    @property
+    def tunnel_port_range(self) -> range:
+        first, last = (int(n) for n in self.tunnel_ports.split("-"))
+        if not 1 <= first <= last <= 65535:
+            raise ValueError(f"AGENTPLANE_TUNNEL_PORTS {self.tunnel_ports!r} is not a port range")
+        return range(first, last + 1)
 
     def service_data_dir(self) -> Path:
         path = self.data_dir.resolve()

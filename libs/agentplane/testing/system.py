@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -54,6 +55,10 @@ class RunningSystem:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-run.log"
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # Tunnel ports of its own (below the ephemeral range): systems side by side on one
+        # machine must not both listen on 50000.
+        first = 20000 + 200 * random.randrange(60)
+        self.tunnel_ports = f"{first}-{first + 199}"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPLANE_")}
@@ -61,6 +66,7 @@ class RunningSystem:
         env.update(
             AGENTPLANE_DATA_DIR=str(self.data_dir),
             AGENTPLANE_HTTP_PORT=str(self.port),
+            AGENTPLANE_TUNNEL_PORTS=self.tunnel_ports,
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)

@@ -13,6 +13,7 @@ from agentplane.settings import Settings
 
 def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
     """Results per read model; a live view still catching up gets a few more tries."""
+    from agentplane.diagnostics import replay as diagnostics
     from agentplane.heartbeat import replay as heartbeat
     from agentplane.lifecycle import replay as lifecycle
     from agentplane.messaging import replay as messaging
@@ -30,6 +31,7 @@ def verify_all(settings: Settings, attempts: int = 3) -> list[ReplayResult]:
                 registry.published_events(settings),
                 heartbeat.published_events(settings),
                 messaging.published_events(settings),
+                diagnostics.published_events(settings),
                 key=lambda e: (e.occurred_at, e.app, e.position),
             )
             results = [

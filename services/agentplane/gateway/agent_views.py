@@ -13,6 +13,7 @@ from typing import Any
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import AgentRecord, Capability
 from agentplane.contracts.liveness import LivenessQuery, LivenessReport
+from agentplane.contracts.service_health import ServiceHealth
 from agentplane.contracts.subjects import Heartbeat
 from agentplane.gateway.formats import iso_ms
 
@@ -30,9 +31,15 @@ def capability_json(capability: Capability) -> dict[str, Any]:
     return {"name": capability.name, "metadata": capability.metadata}
 
 
-def services_json(agent: AgentRecord) -> list[dict[str, Any]]:
+def _status(service_id: str, health: dict[str, ServiceHealth]) -> str:
+    found = health.get(service_id)
+    return found.status.value if found else "unknown"
+
+
+def services_json(agent: AgentRecord, health: dict[str, ServiceHealth]) -> list[dict[str, Any]]:
+    """The agent's services with their status from diagnostics (`service_health.health_of`)."""
     return [
-        {"id": s.id, "name": s.name, "targetPort": s.target_port, "status": s.status}
+        {"id": s.id, "name": s.name, "targetPort": s.target_port, "status": _status(s.id, health)}
         for s in agent.services
     ]
 
@@ -75,11 +82,20 @@ def capability_of_doc(capability: dict[str, Any]) -> dict[str, Any]:
     return {"name": capability["name"], "metadata": capability.get("metadata") or {}}
 
 
-def services_of_doc(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def services_of_doc(doc: dict[str, Any], health: dict[str, ServiceHealth]) -> list[dict[str, Any]]:
     return [
-        {"id": s["id"], "name": s["name"], "targetPort": s["target_port"], "status": s["status"]}
+        {
+            "id": s["id"],
+            "name": s["name"],
+            "targetPort": s["target_port"],
+            "status": _status(s["id"], health),
+        }
         for s in doc.get("services") or []
     ]
+
+
+def service_ids_of_docs(docs: list[dict[str, Any]]) -> list[str]:
+    return [s["id"] for d in docs for s in d.get("services") or []]
 
 
 def summary_of_doc(doc: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:

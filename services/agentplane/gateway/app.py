@@ -33,6 +33,7 @@ from agentplane.gateway.routers import (
     orchestrator_heartbeat,
     pap,
     pap_export,
+    services,
     tasks_agent,
     tasks_device,
     tasks_operator,
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(channel.router)
     app.include_router(commands.router)
     app.include_router(messages.router)
+    app.include_router(services.router)
     app.include_router(diagnostics.router)
     app.include_router(webhooks.router)
     app.include_router(tasks_operator.router)

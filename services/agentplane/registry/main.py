@@ -10,6 +10,8 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.catalog import Catalog
+from agentplane.registry.catalog_handlers import register_catalog_handlers
 from agentplane.registry.channel_admission_handlers import register_channel_admission
 from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
@@ -85,6 +87,8 @@ def build(settings: Settings) -> RegistryService:
     releases = Releases(registry, signing_key)
     # Seed 002: orchestrator agents, with the internal CA kept in the data dir.
     orchestrator = build_orchestrator(settings, registry)
+    # Seed 001: the service catalog (tunnel ports, public subdomains).
+    catalog = Catalog(registry, settings.tunnel_port_range, settings.public_domain)
 
     # Agents on NATS: the auth callout, and revocations that close live connections.
     callout = callout_secrets(settings)
@@ -103,6 +107,7 @@ def build(settings: Settings) -> RegistryService:
         register_handlers(host, registry, dispatch)
         register_device_handlers(host, device, releases, dispatch)
         register_orchestrator_handlers(host, orchestrator, dispatch)
+        register_catalog_handlers(host, catalog, dispatch)
         admission = NatsAdmission(registry, device, orchestrator)
         register_channel_admission(host, admission, dispatch)
         if callout is not None:

@@ -13,6 +13,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
+from agentplane.registry.catalog_projection import apply_catalog
 from agentplane.registry.domain import Agent, Workspace
 from agentplane.registry.domain.workspace import external_id
 
@@ -76,7 +77,7 @@ class RegistryProjection:
             tx.put(AGENT, doc["id"], doc, scope=event.workspace_id, sort=sort)
             tx.put(AGENT_SUMMARY, doc["id"], _summary(doc), scope=event.workspace_id, sort=sort)
             _index_expiry(doc, tx)
-        else:
+        elif not apply_catalog(event, tx):
             self._change_agent(event, tx)
 
     def _change_agent(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:

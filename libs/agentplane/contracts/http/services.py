@@ -61,6 +61,12 @@ class UpdateServiceBody(CamelModel):
     name: ServiceName
 
 
+class SubdomainBody(CamelModel):
+    """`PATCH /v1/services/{id}/subdomain`: as written (3-32 of a-z, 0-9, -), or null."""
+
+    subdomain: str | None = Field(max_length=100)
+
+
 class ReachBody(CamelModel):
     """`POST /v1/services/{id}/reach`: a check from one agent's perspective."""
 

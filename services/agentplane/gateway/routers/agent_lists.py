@@ -16,16 +16,19 @@ from agentplane.contracts.agent_credentials import (
     ListExpiringTokens,
 )
 from agentplane.contracts.agents import ListAgents, ListAgentSummaries
+from agentplane.contracts.service_health import ServiceHealth
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.agent_views import (
     capability_of_doc,
     liveness_of_docs,
+    service_ids_of_docs,
     services_of_doc,
     summary_of_doc,
 )
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
+from agentplane.gateway.service_health import health_of
 
 router = APIRouter(tags=["agents (seed 000)"])
 
@@ -76,7 +79,7 @@ async def list_online(
     return await collection(fetch, limit, cursor)
 
 
-def _orchestrated(doc: Item, live: dict[str, Any] | None) -> Item:
+def _orchestrated(doc: Item, live: dict[str, Any] | None, health: dict[str, ServiceHealth]) -> Item:
     shown = summary_of_doc(doc, live)
     return {
         "id": shown["id"],
@@ -85,7 +88,7 @@ def _orchestrated(doc: Item, live: dict[str, Any] | None) -> Item:
         "isOnline": shown["isOnline"],
         "lastSeenAt": shown["lastSeenAt"],
         "capabilities": [capability_of_doc(c) for c in doc.get("capabilities") or []],
-        "services": services_of_doc(doc),
+        "services": services_of_doc(doc, health),
     }
 
 
@@ -98,7 +101,8 @@ async def orchestration(
 ) -> Response:
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
         docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size)
-        return [_orchestrated(d, live.get(d["id"])) for d in docs], next_after
+        health = await health_of(bus, ws.workspace_id, service_ids_of_docs(docs))
+        return [_orchestrated(d, live.get(d["id"]), health) for d in docs], next_after
 
     return await collection(fetch, limit, cursor, field="agents")
 

@@ -40,6 +40,7 @@ from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.path_ids import agent_uuid
+from agentplane.gateway.service_health import health_of
 
 router = APIRouter(tags=["agents (seed 000)"])
 
@@ -144,7 +145,9 @@ async def get_agent(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
         "lastSeenAt": shown["lastSeenAt"],
         "createdAt": shown["createdAt"],
         "capabilities": [capability_json(c) for c in agent.capabilities],
-        "services": services_json(agent),
+        "services": services_json(
+            agent, await health_of(bus, ws.workspace_id, [s.id for s in agent.services])
+        ),
     }
 
 

@@ -2,6 +2,7 @@
 
 from agentplane.registry.domain.agent import Agent, AgentAlreadyRegistered, TokenMismatch
 from agentplane.registry.domain.agent_name import AgentName  # registers its events' topics
+from agentplane.registry.domain.catalog_claim import CatalogClaim  # registers its topics
 from agentplane.registry.domain.device_key import (  # registers the rotation events' topics
     ApiKeyDelivered,
     ApiKeyRotationCompleted,
@@ -10,6 +11,7 @@ from agentplane.registry.domain.device_key import (  # registers the rotation ev
 from agentplane.registry.domain.enrollment import EnrollmentToken, TokenNotUsable
 from agentplane.registry.domain.reconnect import Reconnected  # registers its event's topic
 from agentplane.registry.domain.release import ReleaseCatalog
+from agentplane.registry.domain.service import Service
 from agentplane.registry.domain.workspace import Workspace
 
 __all__ = [
@@ -19,9 +21,11 @@ __all__ = [
     "ApiKeyDelivered",
     "ApiKeyRotationCompleted",
     "ApiKeyRotationRequested",
+    "CatalogClaim",
     "EnrollmentToken",
     "Reconnected",
     "ReleaseCatalog",
+    "Service",
     "TokenMismatch",
     "TokenNotUsable",
     "Workspace",
