@@ -6,6 +6,7 @@ import json
 
 from bench import (
     agent_channel,
+    diagnostics,
     heartbeat,
     list_100k,
     messages,
@@ -24,6 +25,7 @@ def main() -> None:
     results.update(agent_channel.run())
     results.update(messages.run())
     results.update(tunnels.run())
+    results.update(diagnostics.run())
     print(json.dumps(results))
 
 

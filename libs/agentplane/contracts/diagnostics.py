@@ -197,3 +197,24 @@ class ReachResultBody(BaseModel):
     http_status_code: int | None = None
     http_latency_ms: int | None = None
     http_error: str | None = Field(default=None, max_length=500)
+
+
+class SchedulerStatsQuery(BaseModel):
+    """Ask the periodic scheduler how it keeps up (operators, `make bench`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class SchedulerStats(BaseModel):
+    """Periodic checks of one diagnostics replica since it started."""
+
+    model_config = ConfigDict(frozen=True)
+
+    running: bool
+    interval_seconds: float
+    services: int
+    checks_done: int
+    # The longest a check started after it was due.
+    late_seconds_max: float
+    latency_ms_p50: float | None = None
+    latency_ms_p99: float | None = None

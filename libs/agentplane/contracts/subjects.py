@@ -131,6 +131,8 @@ class Diagnostics:
     HISTORY = f"{PREFIX}.diagnostics.history"
     REACH = f"{PREFIX}.diagnostics.reach"
     SESSIONS = f"{PREFIX}.diagnostics.sessions"
+    # SchedulerStatsQuery → SchedulerStats (the replica that runs the periodic checks).
+    SCHEDULER_STATS = f"{PREFIX}.diagnostics.scheduler.stats"
 
 
 class Lifecycle:

@@ -24,6 +24,7 @@ from agentplane.contracts.diagnostics import (
     ReachSession,
     RunCheck,
     RunReach,
+    SchedulerStatsQuery,
     SessionList,
     SessionOutcome,
     SessionsQuery,
@@ -147,6 +148,9 @@ class DiagnosticsHandlers:
         await asyncio.to_thread(self.app.record_reach, service, diagnostic, session)
         return ReachAnswer(diagnostic=diagnostic, session=session)
 
+    async def scheduler_stats(self, _: SchedulerStatsQuery) -> BaseModel:
+        return self.scheduler.stats()
+
     async def on_events(self, items: list[tuple[bytes, int]]) -> None:
         events: list[tuple[IntegrationEvent, int]] = []
         for body, sequence in items:
@@ -172,6 +176,7 @@ def register_handlers(host: ServiceHost, handlers: DiagnosticsHandlers) -> None:
         Subjects.HISTORY: replying(HistoryQuery)(handlers.history),
         Subjects.REACH: replying(RunReach)(handlers.run_reach),
         Subjects.SESSIONS: replying(SessionsQuery)(handlers.sessions),
+        Subjects.SCHEDULER_STATS: replying(SchedulerStatsQuery)(handlers.scheduler_stats),
     }
     for subject, handler in table.items():
         host.handle(subject, handler)

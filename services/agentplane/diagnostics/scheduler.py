@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import statistics
 import time
+from collections import deque
 
+from agentplane.contracts.diagnostics import SchedulerStats
 from agentplane.contracts.services import ServiceProtocol, ServiceRecord
 from agentplane.diagnostics.application import Diagnostics
 from agentplane.diagnostics.checker import HubChecker
@@ -33,6 +36,24 @@ class Scheduler:
         self.reload = asyncio.Event()
         self.checks_done = 0
         self.late_seconds_max = 0.0
+        # Seconds per check (probe and record), the most recent ones.
+        self.durations: deque[float] = deque(maxlen=5000)
+
+    def stats(self) -> SchedulerStats:
+        durations = sorted(self.durations)
+        p50 = p99 = None
+        if durations:
+            p50 = statistics.median(durations) * 1000
+            p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))] * 1000
+        return SchedulerStats(
+            running=self.interval > 0,
+            interval_seconds=self.interval,
+            services=len(self.services),
+            checks_done=self.checks_done,
+            late_seconds_max=round(self.late_seconds_max, 3),
+            latency_ms_p50=p50,
+            latency_ms_p99=p99,
+        )
 
     def soon(self, service_ids: list[str]) -> None:
         """Check these at the next tick (new services; the catalog changed)."""
@@ -85,8 +106,10 @@ class Scheduler:
     async def _check(self, service: ServiceRecord) -> None:
         try:
             async with self.slots:
+                started = time.perf_counter()
                 result = await self.checker.check(service)
                 await asyncio.to_thread(self.app.record_check, service, result)
+                self.durations.append(time.perf_counter() - started)
                 self.checks_done += 1
         except Exception:
             log.exception("periodic check of %s failed", service.id)
