@@ -376,8 +376,13 @@ def test_agent_service_checked_through_its_tunnel_and_reached_from_the_agent(
                          json={"sourceAgentId": agent_id, "mode": "tcp"}).json()  # fmt: skip
         assert down["diagnostic"]["tcpStatus"] == "FAILED"
         assert down["session"]["outcome"] == "failure"
-        hub = http.post(f"/v1/services/{service['id']}/check", headers=key(workspace)).json()
-        assert hub["diagnostic"]["httpStatus"] == "FAILED"
+        # Failures from the hub too; after three in a row the service is `error`.
+        statuses = []
+        for _ in range(3):
+            hub = http.post(f"/v1/services/{service['id']}/check", headers=key(workspace)).json()
+            assert hub["diagnostic"]["httpStatus"] == "FAILED"
+            statuses.append(hub["service"]["status"])
+        assert statuses[-1] == "error", statuses
     finally:
         agent.kill()
     # An agent that is gone: 503 "Agent offline or unreachable".
@@ -385,3 +390,52 @@ def test_agent_service_checked_through_its_tunnel_and_reached_from_the_agent(
                      json={"sourceAgentId": agent_id})  # fmt: skip
     assert gone.status_code == 503 and "Agent offline or unreachable" in gone.text
     assert token not in agent.log()
+
+
+def test_a_public_subdomain_serves_the_service_by_host(
+    system: RunningSystem,
+    http: httpx.Client,
+    workspace: dict[str, Any],
+    site: HttpTarget,
+    tmp_path: Path,
+) -> None:
+    agent_id, token = seed000_agent(http, workspace)
+    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
+    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
+                "--nats-url", system.nats_url)  # fmt: skip
+    try:
+        spec = {"agentId": agent_id, "name": "site", "targetHost": "127.0.0.1",
+                "targetPort": site.port, "protocol": "http", "isPublic": True}  # fmt: skip
+        public = register(http, workspace, spec).json()["service"]
+        hidden = {**spec, "name": "hidden", "isPublic": False}
+        private = register(http, workspace, hidden).json()["service"]
+        name = f"site-{uuid4().hex[:8]}"
+        made = http.patch(f"/v1/services/{public['id']}/subdomain", headers=key(workspace),
+                          json={"subdomain": name})  # fmt: skip
+        assert made.json()["service"]["publicUrl"] == f"https://pc-{name}.localhost"
+        edge = f"http://127.0.0.1:{system.public_http_port}/index.html"
+
+        def served() -> httpx.Response | None:
+            try:
+                found = httpx.get(edge, headers={"Host": f"pc-{name}.localhost"}, timeout=10)
+            except httpx.HTTPError:
+                return None
+            return found if found.status_code == 200 else None
+
+        page = wait_for(served, 30, "the public URL")
+        assert page.text == "hello"
+        unknown = httpx.get(edge, headers={"Host": "pc-nobody.localhost"}, timeout=10)
+        assert unknown.status_code == 404
+        # A service that is not public is never reachable this way, whatever its name.
+        assert private["publicSubdomain"] is None
+        cleared = http.patch(f"/v1/services/{public['id']}/subdomain", headers=key(workspace),
+                             json={"subdomain": None})  # fmt: skip
+        assert cleared.status_code == 200
+        gone = wait_for(
+            lambda: httpx.get(edge, headers={"Host": f"pc-{name}.localhost"}, timeout=10)
+            .status_code == 404,
+            30, "the cleared subdomain to stop serving",
+        )  # fmt: skip
+        assert gone
+    finally:
+        agent.kill()

@@ -59,6 +59,8 @@ class RunningSystem:
         # machine must not both listen on 50000.
         first = 20000 + 200 * random.randrange(60)
         self.tunnel_ports = f"{first}-{first + 199}"
+        # The edge's public HTTP listener (pc-<subdomain>.localhost by Host header).
+        self.public_http_port = free_port()
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPLANE_")}
@@ -67,6 +69,7 @@ class RunningSystem:
             AGENTPLANE_DATA_DIR=str(self.data_dir),
             AGENTPLANE_HTTP_PORT=str(self.port),
             AGENTPLANE_TUNNEL_PORTS=self.tunnel_ports,
+            AGENTPLANE_PUBLIC_HTTP_PORT=str(self.public_http_port),
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
