@@ -195,8 +195,8 @@ def test_commands_and_tasks_over_the_nats_channel(
             assert [e["line"] for e in hub.seen["task.log"]] == ["one", "two"]
 
             refused = await hub.send("reach.request", {})
-            assert refused["accepted"] is False and "not supported" in refused["error"]
-            await hub.send("command", command("c2", "expose"))
+            assert refused["accepted"] is False and "invalid reach.request" in refused["error"]
+            await hub.send("command", command("c2", "reach"))
             results = await hub.wait("result", 2)
             assert results[1]["outcome"] == "failed" and "not supported" in results[1]["error"]
 
@@ -313,8 +313,8 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
         assert sent.status_code in (200, 201, 202), sent.text
         return str(sent.json()["commandId"])
 
-    command_id = send("expose")
-    failed = wait_for(finished, 15, "expose result")
+    command_id = send("reach")
+    failed = wait_for(finished, 15, "reach result")
     assert failed["status"] == "failed" and "not supported" in failed["error"]
     command_id = send("stop")
     assert wait_for(finished, 15, "stop result")["status"] == "succeeded"

@@ -18,7 +18,7 @@ from agentplane.agent.hub import HubDispatch
 from agentplane.agent.inbox import MessageInbox
 from agentplane.agent.state import HandledIds
 from agentplane.agent.tasks import TaskRunner, default_registry
-from agentplane.contracts.channel import ChannelAck, CommandOutcome, HubMessage
+from agentplane.contracts.channel import ChannelAck, CommandBody, CommandOutcome, HubMessage
 from agentplane.contracts.subjects import AgentChannel
 
 
@@ -87,7 +87,8 @@ def test_expose_reach_unknown_and_expired_commands_fail_visibly(
     asyncio.run(hub.send("m9", "command", command("c9", "status", expires_in=-1)))
     results = {r.command_id: r for r in published.of(AgentChannel.RESULT)}
     assert all(r.outcome == CommandOutcome.FAILED for r in results.values())
-    assert NOT_SUPPORTED in results["c0"].error and NOT_SUPPORTED in results["c1"].error
+    assert "the hub sent no registered service" in results["c0"].error
+    assert NOT_SUPPORTED in results["c1"].error
     assert "unknown command action 'teleport'" in results["c2"].error
     assert "expired" in results["c9"].error
 
@@ -191,3 +192,20 @@ def test_a_reach_request_probes_the_target_and_publishes_the_result(
         assert (second.check_id, second.tcp_status) == ("chk2", "FAILED") and second.tcp_error
 
     asyncio.run(scenario())
+
+
+def test_expose_names_the_registered_service_within_the_allow_list() -> None:
+    allowed = {("127.0.0.1", 5432)}
+    commands = Commands(lambda: {}, lambda host, port: (host, port) in allowed)
+    params = {"serviceId": "svc_1", "name": "db", "targetHost": "127.0.0.1",
+              "targetPort": 5432, "tunnelPort": 50001, "protocol": "tcp"}  # fmt: skip
+    expires = (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
+    body = CommandBody.model_validate({"command_id": "c1", "action": "expose", "params": params,
+                                       "expires_at": expires})  # fmt: skip
+    result, follow_up = commands.execute(body)
+    assert result.outcome == CommandOutcome.SUCCEEDED and follow_up is None
+    assert result.result == {"serviceId": "svc_1", "name": "db", "tunnelPort": 50001,
+                             "protocol": "tcp", "target": "127.0.0.1:5432"}  # fmt: skip
+    other = body.model_copy(update={"params": {**params, "targetPort": 22}})
+    refused, _ = commands.execute(other)
+    assert refused.outcome == CommandOutcome.FAILED and "--allow" in (refused.error or "")

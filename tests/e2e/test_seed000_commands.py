@@ -33,7 +33,7 @@ async def test_offline_agent_gets_queued_commands_in_order_after_hello(
 ) -> None:
     agent_id, token = seed000_agent(http, workspace)
     sent = []
-    for action in ("status", "restart", "expose"):
+    for action in ("status", "restart", "reach"):
         response = await send(http, workspace, agent_id, {"action": action, "params": {"n": 1}})
         assert response.status_code == 200, response.text
         body = response.json()
@@ -52,7 +52,7 @@ async def test_offline_agent_gets_queued_commands_in_order_after_hello(
     assert welcome == {"agent_id": agent_id, "heartbeat_interval_seconds": 30.0, "pending": 3}
     assert await eventually(lambda: len(agent.received) == 3, 10)
     assert [m.id for m in agent.received] == sent
-    assert [m.body["action"] for m in agent.received] == ["status", "restart", "expose"]
+    assert [m.body["action"] for m in agent.received] == ["status", "restart", "reach"]
     assert all(m.kind == "command" for m in agent.received)
 
     async def acknowledged() -> bool:

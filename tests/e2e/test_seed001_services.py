@@ -439,3 +439,57 @@ def test_a_public_subdomain_serves_the_service_by_host(
         assert gone
     finally:
         agent.kill()
+
+
+def test_an_expose_command_registers_the_service_and_the_agent_carries_it(
+    system: RunningSystem,
+    http: httpx.Client,
+    workspace: dict[str, Any],
+    site: HttpTarget,
+    tmp_path: Path,
+) -> None:
+    agent_id, token = seed000_agent(http, workspace)
+    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
+    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
+                "--nats-url", system.nats_url, "--allow", f"127.0.0.1:{site.port}")  # fmt: skip
+    try:
+        # curl -X POST …/v1/agents/{id}/command -d '{"action": "expose", "params": {…}}'
+        sent = http.post(f"/v1/agents/{agent_id}/command", headers=key(workspace), json={
+            "action": "expose", "params": {"name": "exposed-web", "targetHost": "127.0.0.1",
+                                           "targetPort": site.port}})  # fmt: skip
+        assert sent.status_code in (200, 201), sent.text
+        assert sent.json()["message"] == "Command 'expose' sent to agent"
+        command_id = sent.json()["commandId"]
+
+        def finished() -> dict[str, Any] | None:
+            found = http.get(f"/v1/agents/{agent_id}/commands/{command_id}",
+                             headers=key(workspace)).json()  # fmt: skip
+            return found if found["status"] in ("succeeded", "failed") else None
+
+        state = wait_for(finished, 30, "the expose command's result")
+        assert state["status"] == "succeeded", state
+        service = next(s for s in http.get("/v1/services", headers=key(workspace)).json()
+                       if s["name"] == "exposed-web")  # fmt: skip
+        assert state["result"]["serviceId"] == service["id"]
+        assert state["result"]["tunnelPort"] == service["tunnelPort"]
+        assert service["agentId"] == agent_id and service["protocol"] == "tcp"
+        url = f"http://127.0.0.1:{service['tunnelPort']}/index.html"
+
+        def through_tunnel() -> httpx.Response | None:
+            try:
+                return httpx.get(url, timeout=10)
+            except httpx.HTTPError:
+                return None
+
+        page = wait_for(through_tunnel, 30, "the exposed service through its tunnel")
+        assert page.text == "hello"
+        # Invalid params are 400 naming them; a taken name is 409; nothing is queued.
+        bad = http.post(f"/v1/agents/{agent_id}/command", headers=key(workspace),
+                        json={"action": "expose", "params": {"name": "x"}})  # fmt: skip
+        assert bad.status_code == 400 and "params" in bad.text
+        taken = http.post(f"/v1/agents/{agent_id}/command", headers=key(workspace), json={
+            "action": "expose", "params": {"name": "exposed-web", "targetHost": "127.0.0.1",
+                                           "targetPort": site.port}})  # fmt: skip
+        assert taken.status_code == 409
+    finally:
+        agent.kill()

@@ -8,9 +8,15 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from agentplane.contracts.channel import CommandAction
 from agentplane.contracts.idempotency import MAX_IDEMPOTENCY_KEY
+from agentplane.contracts.services import (
+    MAX_TARGET_HOST,
+    SERVICE_NAME_PATTERN,
+    ServiceProtocol,
+)
 
 # Expiry of a command that was never delivered and finished (seconds): default and bounds.
 DEFAULT_COMMAND_TTL_SECONDS = 3600
@@ -42,6 +48,22 @@ class SendCommand(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     ttl_seconds: int = Field(default=DEFAULT_COMMAND_TTL_SECONDS, ge=1, le=MAX_COMMAND_TTL_SECONDS)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY)
+
+
+class ExposeParams(BaseModel):
+    """`params` of an `expose` command: the seed 001 register fields (camelCase, as there).
+
+    The hub registers the service in the catalog before the command is queued and adds
+    `serviceId` and `tunnelPort` to what the agent receives.
+    """
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    name: str = Field(pattern=SERVICE_NAME_PATTERN)
+    target_host: str = Field(min_length=1, max_length=MAX_TARGET_HOST)
+    target_port: int = Field(ge=1, le=65535)
+    protocol: ServiceProtocol = ServiceProtocol.AUTO
+    is_public: bool = False
 
 
 class CommandView(BaseModel):

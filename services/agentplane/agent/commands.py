@@ -27,8 +27,14 @@ class Commands:
     """Runs a command; `restart` and `stop` only say what follows, the runtime does it after
     the result went out (so the hub always hears how the command ended)."""
 
-    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        status: Callable[[], dict[str, Any]],
+        allowed: Callable[[str, int], bool] = lambda host, port: True,
+    ) -> None:
         self.status = status
+        # Whether this agent carries tunnels to host:port at all (its `--allow` list).
+        self.allowed = allowed
 
     def execute(self, body: CommandBody) -> tuple[CommandResult, str | None]:
         """The result and the follow-up action (`restart`, `stop` or None)."""
@@ -40,9 +46,24 @@ class Commands:
             return _result(body, True, {"restarting": True}), "restart"
         if body.action == CommandAction.STOP:
             return _result(body, True, {"stopping": True}), "stop"
-        if body.action in (CommandAction.EXPOSE, CommandAction.REACH):
+        if body.action == CommandAction.EXPOSE:
+            return self._expose(body), None
+        if body.action == CommandAction.REACH:
             return _result(body, False, error=f"{body.action.value}: {NOT_SUPPORTED}"), None
         return _result(body, False, error=f"unknown command action {body.action!r}"), None
+
+    def _expose(self, body: CommandBody) -> CommandResult:
+        """The hub registered the service; the agent says whether it will carry its tunnels
+        (tunnel streams open only to targets the registration names, within `--allow`)."""
+        params = body.params
+        host, port = params.get("targetHost"), params.get("targetPort")
+        if not isinstance(host, str) or not isinstance(port, int) or not params.get("serviceId"):
+            return _result(body, False, error="expose: the hub sent no registered service")
+        if not self.allowed(host, port):
+            return _result(body, False, error=f"expose: {host}:{port} is not in this agent's "
+                                              "--allow list")  # fmt: skip
+        shown = {k: params.get(k) for k in ("serviceId", "name", "tunnelPort", "protocol")}
+        return _result(body, True, {**shown, "target": f"{host}:{port}"})
 
 
 def unknown_command(command_id: str, action: object) -> CommandResult:

@@ -108,7 +108,8 @@ class HubDispatch:
             body = ReachRequestBody.model_validate(message.body)
         except ValidationError as exc:
             return self._refuse(message, f"invalid {message.kind.value} body: {exc}"), None
-        refused = reach_refusal(body, self.tunnels.allow if self.tunnels is not None else None)
+        allows = self.tunnels.allows if self.tunnels is not None else (lambda host, port: True)
+        refused = reach_refusal(body, allows)
         if refused is not None:
             return self._refuse(message, refused), None
         return ChannelAck(message_id=message.id), lambda: run_reach(body, self.publish)

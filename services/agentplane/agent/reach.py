@@ -19,8 +19,8 @@ from agentplane.probes.connectivity import ProbeTarget, probe
 log = logging.getLogger("agentplane.agent.reach")
 
 
-def refusal(body: ReachRequestBody, allow: set[tuple[str, int]] | None) -> str | None:
-    if allow is not None and (body.target_host, body.target_port) not in allow:
+def refusal(body: ReachRequestBody, allows: Callable[[str, int], bool]) -> str | None:
+    if not allows(body.target_host, body.target_port):
         return f"{body.target_host}:{body.target_port} is not in this agent's --allow list"
     return None
 

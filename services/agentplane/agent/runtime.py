@@ -70,7 +70,7 @@ class Agent:
         )
         self.tunnels = TunnelDialer(allow)
         dispatch = HubDispatch(
-            self.handled, Commands(self.status), self.tasks, self._publish,
+            self.handled, Commands(self.status, self.tunnels.allows), self.tasks, self._publish,
             self._set_interval, self._after_command, MessageInbox(state.path).append,
             self.tunnels,
         )  # fmt: skip

@@ -57,6 +57,9 @@ class TunnelDialer:
         # TLS handshakes block; the relays run in their own threads.
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="agent-tunnel")
 
+    def allows(self, host: str, port: int) -> bool:
+        return self.allow is None or (host.strip("[]").lower(), port) in self.allow
+
     def refusal(self, body: TunnelOpenBody) -> str | None:
         """Why this agent will not open the stream, or None."""
         target = (body.target_host.strip("[]").lower(), body.target_port)

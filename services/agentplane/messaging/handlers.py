@@ -13,17 +13,23 @@ from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import GetAgent
-from agentplane.contracts.channel import AgentHello, ChannelWelcome, CommandResult
+from agentplane.contracts.channel import (
+    AgentHello,
+    ChannelWelcome,
+    CommandAction,
+    CommandResult,
+)
 from agentplane.contracts.commands import (
     AgentDialect,
     AgentDialectQuery,
     CancelCommand,
     CommandAccepted,
+    ExposeParams,
     GetCommand,
     ListCommands,
     SendCommand,
 )
-from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
+from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError, invalid
 from agentplane.contracts.liveness import LivenessQuery, LivenessReport
 from agentplane.contracts.messages import (
     BroadcastMessage,
@@ -32,6 +38,7 @@ from agentplane.contracts.messages import (
     SendMessage,
 )
 from agentplane.contracts.reply import Reply
+from agentplane.contracts.services import RegisterService, ServiceRecord
 from agentplane.contracts.subjects import AgentChannel, Heartbeat, Messaging, Registry
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
@@ -84,11 +91,45 @@ class MessagingHandlers:
         await self.bus.request(
             Registry.AGENT_GET, GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
         )
+        if cmd.action == CommandAction.EXPOSE:
+            cmd = await self._exposed(cmd)
         view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
         self.deliverer.soon(str(cmd.agent_id))
         await self.published(position)
         online = await self._online(cmd.agent_id)
         return CommandAccepted(command=view, agent_online=online, replayed=replayed)
+
+    async def _exposed(self, cmd: SendCommand) -> SendCommand:
+        """An `expose` registers its service in the catalog first (seed 001 rules: 400, 409),
+        so the agent gets the service's id and tunnel port with the command."""
+        try:
+            params = ExposeParams.model_validate(cmd.params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise invalid(f"expose params: {problems}", field="params") from None
+        record = ServiceRecord.model_validate(
+            await self.bus.request(
+                Registry.SERVICE_REGISTER,
+                RegisterService(
+                    workspace_id=cmd.workspace_id,
+                    agent_id=cmd.agent_id,
+                    name=params.name,
+                    target_host=params.target_host,
+                    target_port=params.target_port,
+                    protocol=params.protocol,
+                    is_public=params.is_public,
+                ),
+            )
+        )
+        exposed = {
+            **params.model_dump(by_alias=True, mode="json"),
+            "protocol": record.protocol.value,
+            "serviceId": record.id,
+            "tunnelPort": record.tunnel_port,
+        }
+        return cmd.model_copy(update={"params": exposed})
 
     async def get(self, query: GetCommand) -> BaseModel:
         return await asyncio.to_thread(self.commands.get, query)
