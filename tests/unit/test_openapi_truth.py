@@ -1,8 +1,15 @@
-"""The OpenAPI document declares the statuses the gateway answers with, with the error schema.
+"""The OpenAPI document declares every status the gateway answers with, with the error schema.
 
-Rule for every route (new ones included): no 422 (invalid input is 400); every 4xx/5xx has the
-`Error` schema; 500 and 503 are always declared; a route reading a credential header declares
-401; a route with path parameters declares 404.
+The rule, for every operation of every router (routes added later included):
+- no 422 (invalid input is 400);
+- 500 and 503 always;
+- 400 when it takes input (parameters or a body); 408 and 413 when it takes a body;
+- 401 when it reads a credential header; 404 when its path has parameters;
+- every status its dependencies declare with `gateway.openapi.declares` (401 of every
+  authentication, 403, 429 of rate-limited workspaces, …);
+- every 4xx/5xx with its dialect's error schema: `DeviceError` under /api/agent/, else `Error`.
+Statuses only a route knows (409 of a conflict, 401 of a credential in the body) go in its
+`responses=`; the Schemathesis run (tests/e2e/test_openapi_fuzz.py) finds the ones forgotten.
 """
 
 from __future__ import annotations
@@ -10,51 +17,84 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from agentplane.gateway.app import create_app
-from agentplane.gateway.openapi import AUTH_HEADERS, METHODS
+from agentplane.gateway.openapi import AUTH_HEADERS, METHODS, declared_by_dependencies
 from agentplane.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    return create_app(Settings()).openapi()
+def app() -> FastAPI:
+    return create_app(Settings())
 
 
-def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+@pytest.fixture(scope="module")
+def document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [
-        (f"{method.upper()} {path}", operation)
+        (path, method, operation)
         for path, item in document["paths"].items()
         for method, operation in item.items()
         if method in METHODS
     ]
 
 
-def test_every_operation_declares_its_error_statuses(document: dict[str, Any]) -> None:
+def _required(path: str, operation: dict[str, Any]) -> dict[str, str]:
+    """status → why this operation must declare it."""
+    required = {"500": "every route (a bug)", "503": "every route (a service unreachable)"}
+    parameters = operation.get("parameters", [])
+    if parameters or "requestBody" in operation:
+        required["400"] = "it takes input"
+    if "requestBody" in operation:
+        required["408"] = "it takes a body (BodyLimit: a stalled body)"
+        required["413"] = "it takes a body (BodyLimit: over 1 MiB)"
+    headers = {p["name"].lower() for p in parameters if p.get("in") == "header"}
+    if headers & AUTH_HEADERS:
+        required["401"] = (
+            f"it reads a credential header ({', '.join(sorted(headers & AUTH_HEADERS))})"
+        )
+    if any(p.get("in") == "path" for p in parameters):
+        required["404"] = "its path names something"
+    return required
+
+
+def test_every_operation_declares_its_error_statuses(
+    app: FastAPI, document: dict[str, Any]
+) -> None:
+    by_dependencies = declared_by_dependencies(app.routes)
     problems = []
-    for name, operation in _operations(document):
+    for path, method, operation in _operations(document):
+        name = f"{method.upper()} {path}"
         responses = operation["responses"]
-        parameters = operation.get("parameters", [])
         if "422" in responses:
             problems.append(f"{name}: declares 422 (the gateway answers 400)")
-        for code in ("500", "503"):
+        required = _required(path, operation)
+        for code in by_dependencies.get((path, method), {}):
+            required.setdefault(code, "a dependency of the route declares it")
+        for code, why in sorted(required.items()):
             if code not in responses:
-                problems.append(f"{name}: missing {code}")
-        headers = {p["name"].lower() for p in parameters if p.get("in") == "header"}
-        if headers & AUTH_HEADERS and "401" not in responses:
-            problems.append(f"{name}: reads a credential but does not declare 401")
-        if any(p.get("in") == "path" for p in parameters) and "404" not in responses:
-            problems.append(f"{name}: has path parameters but does not declare 404")
-        if (parameters or "requestBody" in operation) and "400" not in responses:
-            problems.append(f"{name}: takes input but does not declare 400")
+                problems.append(f"{name}: missing {code} ({why})")
+        schema_name = "DeviceError" if path.startswith("/api/agent/") else "Error"
         for code, response in responses.items():
             schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-            if code[0] in "45" and schema.get("$ref") != "#/components/schemas/Error":
-                problems.append(f"{name}: {code} without the Error schema")
+            if code[0] in "45" and schema.get("$ref") != f"#/components/schemas/{schema_name}":
+                problems.append(f"{name}: {code} without the {schema_name} schema")
     assert not problems, "\n".join(problems)
 
 
-def test_the_error_schema_is_the_one_answers_use(document: dict[str, Any]) -> None:
-    error = document["components"]["schemas"]["Error"]
-    assert error["required"] == ["error", "kind"]
-    assert "HTTPValidationError" not in document["components"]["schemas"]
+def test_dependencies_declare_what_they_answer(app: FastAPI) -> None:
+    declared = declared_by_dependencies(app.routes)
+    assert declared[("/api/agents", "post")]["429"]  # seed 004: rate-limited workspace
+    assert declared[("/api/agent/heartbeat", "post")]["401"]  # seed 003 device credentials
+    assert declared[("/v1/agents", "get")]["401"]  # workspace key
+
+
+def test_the_error_schemas_are_the_ones_answers_use(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert schemas["Error"]["required"] == ["error", "kind"]
+    assert schemas["DeviceError"]["required"] == ["success", "error"]
+    assert "HTTPValidationError" not in schemas

@@ -22,6 +22,7 @@ from agentplane.contracts.channel import AdmitChannelAgent, ChannelAdmission
 from agentplane.contracts.errors import unauthorized
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
+from agentplane.gateway.openapi import declares
 
 MAX_CREDENTIAL_LENGTH = 4096
 MISSING = "Missing agent credentials: X-Agent-ID and X-Agent-Key (or Authorization: Bearer)"
@@ -72,6 +73,7 @@ AGENT_BEARER = HTTPBearer(
 )
 
 
+@declares({401: "Missing or invalid agent credentials", 403: "The agent may not use this"})
 async def agent_identity(
     request: Request,
     _agent_id: Annotated[str | None, Security(AGENT_ID_HEADER)],

@@ -16,6 +16,7 @@ from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
 from agentplane.gateway.docs import install_offline_docs
 from agentplane.gateway.errors import install_error_handlers
+from agentplane.gateway.json_depth import JsonDepthLimit
 from agentplane.gateway.openapi import install_truthful_openapi
 from agentplane.gateway.rate_limits import install_rate_limits
 from agentplane.gateway.routers import (
@@ -91,7 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_rate_limits(app)
     install_truthful_openapi(app)
     install_offline_docs(app)
-    # Added last, so it is the outermost middleware: bodies are bounded before anything else.
+    # Added last, so they are the outermost middleware: bodies are bounded in size and time,
+    # then in nesting depth, before anything else reads them.
+    app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)

@@ -13,6 +13,7 @@ from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import unauthorized
 from agentplane.contracts.subjects import Registry
 from agentplane.contracts.workspaces import AuthenticateWorkspace, WorkspaceIdentity
+from agentplane.gateway.openapi import declares
 
 # Resolved keys are remembered briefly so most requests need no extra round trip.
 KEY_CACHE_SECONDS = 30.0
@@ -51,6 +52,7 @@ async def bus_of(request: Request) -> BusClient:
     return app_bus(request)
 
 
+@declares({401: "Missing or invalid API key"})
 async def workspace_from_api_key(
     request: Request, x_api_key: Annotated[str | None, Header()] = None
 ) -> WorkspaceIdentity:
@@ -59,6 +61,7 @@ async def workspace_from_api_key(
     return await request.app.state.workspace_keys.resolve(x_api_key)
 
 
+@declares({401: "Missing or invalid admin token"})
 async def require_admin(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:

@@ -17,7 +17,8 @@ from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
 from agentplane.contracts.http.timestamps import parse_rfc3339
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
-from agentplane.gateway.errors import STATUS
+from agentplane.gateway.errors import REQUEST_ID_HEADER, STATUS
+from agentplane.gateway.openapi import declares
 
 MAX_KEY_LENGTH = 512
 
@@ -45,7 +46,11 @@ class DeviceRoute(APIRoute):
             try:
                 return await handler(request)
             except ServiceError as exc:
-                return device_error(STATUS[exc.kind], exc.body.message)
+                response = device_error(STATUS[exc.kind], exc.body.message)
+                request_id = (exc.body.details or {}).get("requestId")
+                if exc.kind is ErrorKind.INTERNAL and isinstance(request_id, str):
+                    response.headers[REQUEST_ID_HEADER] = request_id
+                return response
             except RequestValidationError as exc:
                 return device_error(STATUS[ErrorKind.VALIDATION], _validation_message(exc))
 
@@ -58,6 +63,7 @@ def _required(value: str | None, header: str) -> str:
     return value
 
 
+@declares({401: "Missing or invalid X-Agent-Key, X-Agent-ID or X-Request-Timestamp"})
 async def authenticate_device(
     request: Request,
     x_agent_key: Annotated[str | None, Header()] = None,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentplane.contracts.errors import ErrorKind, ServiceError
+from agentplane.gateway.error_bodies import error_body
 
 STATUS = {
     ErrorKind.VALIDATION: 400,
@@ -62,9 +63,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, f"Invalid request: {message}", "validation", {"fields": fields})
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = ErrorKind.TOO_LARGE.value if exc.status_code == 413 else "http"
-        return error_response(exc.status_code, str(exc.detail), kind)
+        body = error_body(request.url.path, str(exc.detail), kind)
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -75,11 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "unexpected error in %s %s (request id %s)",
             request.method, request.url.path, request_id, exc_info=exc,
         )  # fmt: skip
-        response = error_response(
-            500,
-            f"Internal error (request id {request_id})",
-            ErrorKind.INTERNAL.value,
-            {"requestId": request_id},
+        message = f"Internal error (request id {request_id})"
+        body = error_body(
+            request.url.path, message, ErrorKind.INTERNAL.value, {"requestId": request_id}
         )
+        response = JSONResponse(body, status_code=500)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response

@@ -9,6 +9,17 @@ from agentplane.gateway.app import create_app
 from agentplane.gateway.routers.channel import WS_MAX_BYTES
 from agentplane.settings import Settings
 
+# Requests and open WebSockets served at once; beyond it uvicorn answers 503 at once instead
+# of queueing without bound (each request may hold a body of up to 1 MiB while it is read).
+MAX_CONCURRENCY = 4096
+# Connections waiting to be accepted by the kernel.
+BACKLOG = 4096
+# An idle keep-alive connection is closed after this long (uvicorn's default is 5 s; agents
+# beating every few seconds through a proxy reuse their connection).
+KEEP_ALIVE_SECONDS = 15
+# Request heads bigger than this are refused (uvicorn's default for h11, stated here).
+MAX_HEAD_BYTES = 16 * 1024
+
 
 def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
     """The uvicorn settings of the gateway (benchmarks reuse them for their baseline)."""
@@ -21,6 +32,10 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        limit_concurrency=MAX_CONCURRENCY,
+        backlog=BACKLOG,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         # The agent channel's bound: bigger WebSocket messages are refused before buffering.
         ws_max_size=WS_MAX_BYTES,
     )

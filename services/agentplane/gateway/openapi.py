@@ -1,17 +1,31 @@
 """The OpenAPI document tells the truth about errors.
 
 FastAPI declares 422 for every operation with parameters, but the gateway answers invalid
-input with 400 (the seed documents' status) and the error schema; every route can also answer
-500 (a bug, with a request id) and 503 (a service unreachable). The document is rewritten once
-to say so, so SDK generators and clients see the statuses they will get.
+input with 400 (the seed documents' status) and the error schema. The document is rewritten
+once so that every operation lists every status it can answer, each with its error schema:
+
+- 500 (a bug, with a request id) and 503 (a service unreachable) everywhere;
+- 400 where the operation takes input; 413 and 408 where it takes a body (BodyLimit);
+- 401 where it reads a credential header; 404 where its path names something;
+- whatever its dependencies declare with `@declares` (429 of a rate-limited workspace, 401
+  and 403 of an agent credential, …), so a new route that uses them inherits their statuses;
+- what the route itself declares in `responses=` (409, credentials in the body, …).
+
+Device routes (seed 003) answer errors as `{"success": false, "error"}` (`DeviceError`);
+every other route as `{"error", "kind"}` (`Error`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
+
+from agentplane.gateway.error_bodies import is_device_path
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -22,43 +36,103 @@ ERROR_SCHEMA: dict[str, Any] = {
         "kind": {
             "type": "string",
             "description": "validation, unauthorized, forbidden, not_found, conflict, "
-            "too_large, rate_limited, unavailable, internal, …",
+            "too_large, timeout, rate_limited, unavailable, internal, …",
         },
         "details": {"type": "object", "description": "Named fields, request id, …"},
     },
 }
+DEVICE_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "DeviceError",
+    "type": "object",
+    "required": ["success", "error"],
+    "properties": {
+        "success": {"type": "boolean", "enum": [False]},
+        "error": {"type": "string", "description": "What went wrong, for humans"},
+    },
+}
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+DEVICE_ERROR_CONTENT = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/DeviceError"}}
+}
 ALWAYS = {
     "500": "A bug: the answer carries a request id (also in X-Request-ID) that is in the log",
     "503": "A service or the message bus is unreachable; try again",
 }
+WITH_BODY = {
+    "400": "Invalid request (the field is named), or JSON nested too deep",
+    "408": "The request body stopped arriving",
+    "413": "Request body larger than 1 MiB",
+}
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # Credentials of every dialect: an operation that reads one can answer 401.
 AUTH_HEADERS = {"x-api-key", "authorization", "x-agent-key", "x-agent-token", "x-agent-id"}
+_DECLARED = "__openapi_statuses__"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def truthful(schema: dict[str, Any]) -> dict[str, Any]:
-    """The document with 400 instead of 422, the error schema on every error, 500 and 503."""
+def declares(statuses: dict[int, str]) -> Callable[[F], F]:
+    """Mark a dependency with the error statuses it answers; every route using it lists them."""
+
+    def mark(function: F) -> F:
+        setattr(function, _DECLARED, {str(code): text for code, text in statuses.items()})
+        return function
+
+    return mark
+
+
+def _dependency_statuses(dependant: Dependant) -> dict[str, str]:
+    found: dict[str, str] = {}
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        found.update(getattr(current.call, _DECLARED, {}))
+        stack.extend(current.dependencies)
+    return found
+
+
+def declared_by_dependencies(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], dict[str, str]]:
+    """(path, method) → statuses the route's dependencies declare."""
+    declared = {}
+    # Included routers are resolved lazily (FastAPI walks them the same way for the document).
+    for context in routing.iter_route_contexts(list(routes)):
+        if isinstance(context.original_route, routing.APIRoute):
+            statuses = _dependency_statuses(context.dependant)
+            for method in context.methods or ():
+                declared[(context.path_format, method.lower())] = statuses
+    return declared
+
+
+def truthful(
+    schema: dict[str, Any], declared: dict[tuple[str, str], dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The document with every status each operation answers, each with its error schema."""
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
-    for path in schema.get("paths", {}).values():
-        for method, operation in path.items():
+    schemas["DeviceError"] = DEVICE_ERROR_SCHEMA
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
             if method not in METHODS:
                 continue
             responses = operation.setdefault("responses", {})
             if responses.pop("422", None) is not None:
                 responses.setdefault("400", {"description": "Invalid request (the field is named)"})
+            if "requestBody" in operation:
+                for code, description in WITH_BODY.items():
+                    responses.setdefault(code, {"description": description})
             parameters = operation.get("parameters", [])
             headers = {p["name"].lower() for p in parameters if p.get("in") == "header"}
             if headers & AUTH_HEADERS:
                 responses.setdefault("401", {"description": "Missing or invalid credentials"})
             if any(p.get("in") == "path" for p in parameters):
                 responses.setdefault("404", {"description": "Not found (or not visible to you)"})
+            for code, description in (declared or {}).get((path, method), {}).items():
+                responses.setdefault(code, {"description": description})
             for code, description in ALWAYS.items():
                 responses.setdefault(code, {"description": description})
+            content = DEVICE_ERROR_CONTENT if is_device_path(path) else ERROR_CONTENT
             for code, response in responses.items():
                 if code[0] in "45":
-                    response["content"] = ERROR_CONTENT
+                    response["content"] = content
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return schema
@@ -73,7 +147,8 @@ def install_truthful_openapi(app: FastAPI) -> None:
                     version=app.version,
                     description=app.description,
                     routes=app.routes,
-                )
+                ),
+                declared_by_dependencies(app.routes),
             )
         return app.openapi_schema
 

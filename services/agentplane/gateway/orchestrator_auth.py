@@ -26,6 +26,7 @@ from agentplane.contracts.orchestrator import (
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
 from agentplane.gateway.client_certificates import verified_client_certificate
+from agentplane.gateway.openapi import declares
 
 # Longer than any token this control plane issues: refused before a registry round trip.
 MAX_TOKEN_LENGTH = 4096
@@ -86,6 +87,12 @@ async def _agent_by_certificate(request: Request) -> AgentIdentity | None:
     return AgentIdentity.model_validate(data)
 
 
+@declares(
+    {
+        401: "Missing or invalid credentials",
+        403: "The credential belongs to another agent than the one named",
+    }
+)
 async def orchestrator_caller(
     request: Request,
     x_api_key: Annotated[str | None, Header()] = None,

@@ -8,11 +8,13 @@ from fastapi import Depends, Header, Request
 
 from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
 from agentplane.contracts.workspaces import WorkspaceIdentity
+from agentplane.gateway.openapi import declares
 from agentplane.gateway.rate_limits import enforce_rate_limit
 
 UNAUTHORIZED = "Unauthorized"
 
 
+@declares({401: "Missing or invalid workspace key"})
 async def workspace_from_bearer(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> WorkspaceIdentity:
@@ -31,6 +33,7 @@ async def workspace_from_bearer(
     return workspace
 
 
+@declares({429: "The workspace's tier limit is spent; X-RateLimit-Reset and Retry-After say when"})
 async def rate_limited_workspace(
     request: Request, workspace: Annotated[WorkspaceIdentity, Depends(workspace_from_bearer)]
 ) -> WorkspaceIdentity:

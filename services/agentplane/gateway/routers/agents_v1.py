@@ -82,7 +82,11 @@ async def provision(
     }
 
 
-@router.post("/v1/agents/register", status_code=201)
+@router.post(
+    "/v1/agents/register",
+    status_code=201,
+    responses={409: {"description": "An agent with this agentId already exists"}},
+)
 async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
     cmd = RegisterAgent(
         workspace_id=ws.workspace_id,
@@ -107,7 +111,7 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
     }
 
 
-@router.post("/v1/agents/heartbeat")
+@router.post("/v1/agents/heartbeat", responses={401: {"description": "Invalid agent credentials"}})
 async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
     tokens: AgentTokenCache = request.app.state.agent_tokens
     agent_id = str(body.agent_id)
@@ -122,7 +126,13 @@ async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dic
     return {"success": True}
 
 
-@router.post("/v1/agents/rotate-token")
+@router.post(
+    "/v1/agents/rotate-token",
+    responses={
+        401: {"description": "Invalid agent credentials"},
+        409: {"description": "The agent is terminated, or changed concurrently"},
+    },
+)
 async def rotate_token(body: RotateTokenBody, request: Request, bus: Bus) -> dict[str, Any]:
     # Like heartbeat: the agent proves itself with its token; no workspace key is needed.
     cmd = RotateAgentToken(agent_id=body.agent_id, current_token=body.current_token)
@@ -151,7 +161,10 @@ async def get_agent(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/agents/{agent_id}/capabilities")
+@router.post(
+    "/v1/agents/{agent_id}/capabilities",
+    responses={409: {"description": "The agent is terminated"}},
+)
 async def replace_capabilities(
     agent_id: str, body: CapabilitiesBody, ws: Workspace, bus: Bus
 ) -> dict[str, Any]:

@@ -32,7 +32,13 @@ from agentplane.gateway.liveness import offline_after, record_beat
 router = APIRouter(tags=["device agents (seed 003)"], route_class=DeviceRoute)
 
 
-@router.post("/api/agent/enroll", responses=IDEMPOTENCY_RESPONSES)
+@router.post(
+    "/api/agent/enroll",
+    responses={
+        **IDEMPOTENCY_RESPONSES,
+        401: {"description": "Invalid, used or expired enrollment token"},
+    },
+)
 async def enroll(
     body: EnrollBody, bus: Bus, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:

@@ -21,7 +21,11 @@ from agentplane.gateway.path_ids import agent_uuid
 router = APIRouter(tags=["device agents: operator"])
 
 
-@router.post("/v1/agents/{agent_id}/api-key/rotate", status_code=202)
+@router.post(
+    "/v1/agents/{agent_id}/api-key/rotate",
+    status_code=202,
+    responses={409: {"description": "Not a device agent, or its credentials are revoked"}},
+)
 async def rotate_api_key(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, Any]:
     target = agent_uuid(agent_id)
     rotation = DeviceKeyRotation.model_validate(
@@ -40,7 +44,11 @@ async def rotate_api_key(agent_id: str, ws: Workspace, bus: Bus) -> dict[str, An
     }
 
 
-@router.post("/v1/agent-releases", status_code=201)
+@router.post(
+    "/v1/agent-releases",
+    status_code=201,
+    responses={409: {"description": "This version was already published"}},
+)
 async def publish_release(body: ReleaseBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
     cmd = PublishRelease(
         workspace_id=ws.workspace_id, version=body.version, url=body.url, sha256=body.sha256

@@ -115,7 +115,11 @@ async def _detailed(bus: BusClient, agent: AgentRecord) -> dict[str, Any]:
 # -- endpoints -------------------------------------------------------------------------------
 
 
-@router.post("/api/v1/agents/register", status_code=201)
+@router.post(
+    "/api/v1/agents/register",
+    status_code=201,
+    responses={409: {"description": "An agent with this name already exists"}},
+)
 async def register(
     body: RegisterBody,
     bus: Bus,
@@ -197,7 +201,10 @@ async def get_agent(agent_id: str, caller: Caller, bus: Bus) -> dict[str, Any]:
     return await _detailed(bus, agent)
 
 
-@router.put("/api/v1/agents/{agent_id}")
+@router.put(
+    "/api/v1/agents/{agent_id}",
+    responses={409: {"description": "An agent with this name already exists"}},
+)
 async def update_agent(agent_id: str, body: UpdateBody, caller: Caller, bus: Bus) -> dict[str, Any]:
     target = caller.target(agent_id)
     if body.labels is None and body.capabilities is None:

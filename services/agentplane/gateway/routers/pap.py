@@ -198,7 +198,11 @@ async def _reporting_agent(bus: BusClient, ws: WorkspaceIdentity, agent_uuid: st
     return agent
 
 
-@router.post("/api/agents", status_code=201)
+@router.post(
+    "/api/agents",
+    status_code=201,
+    responses={409: {"description": "An agent with this name already exists"}},
+)
 async def create_agent(
     ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
 ) -> dict[str, Any]:
@@ -257,7 +261,10 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
     }
 
 
-@router.post("/api/agents/{agent_uuid}/heartbeat")
+@router.post(
+    "/api/agents/{agent_uuid}/heartbeat",
+    responses={409: {"description": "The agent is terminated"}},
+)
 async def heartbeat(
     agent_uuid: str, request: Request, ws: BearerWorkspace, bus: Bus, settings: AppSettings
 ) -> dict[str, Any]:
@@ -269,7 +276,10 @@ async def heartbeat(
     return {"message": "Heartbeat recorded"}
 
 
-@router.post("/api/agents/{agent_uuid}/metrics")
+@router.post(
+    "/api/agents/{agent_uuid}/metrics",
+    responses={409: {"description": "The agent is terminated"}},
+)
 async def metrics(agent_uuid: str, request: Request, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
     """Resource telemetry, straight onto the telemetry channel (never the control path)."""
     body = metrics_body(await json_object(request))

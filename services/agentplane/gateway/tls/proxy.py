@@ -5,6 +5,11 @@ connection, not only the first, and nothing the client sends can pose as them. E
 gets its own upstream connection to the local gateway (cheap on loopback, and no stale
 keep-alive state). A protocol upgrade (WebSocket) that the gateway accepts with 101 becomes a
 plain byte tunnel after the rewritten handshake.
+
+Bounded like the gateway itself: a request head must be complete within the idle timeout
+(h11 bounds its size), a body bigger than MAX_BODY_BYTES is answered 413 (a declared length
+before anything is forwarded, a chunked one as it arrives), and a body that stops arriving is
+answered 408; the connection is closed after each of these.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from dataclasses import dataclass
 
 import h11
 
+from agentplane.gateway.body_limit import BODY_READ_TIMEOUT, MAX_BODY_BYTES, TOO_LARGE, TOO_SLOW
 from agentplane.gateway.client_certificates import STRIPPED_PREFIXES
 
 log = logging.getLogger("agentplane.gateway.tls")
 
 READ_SIZE = 65536
-# How long a client may keep an idle keep-alive connection open between requests.
+# How long a client may keep an idle keep-alive connection open between requests, and the
+# longest it may take to send a request head.
 IDLE_TIMEOUT = 75.0
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto")
 
@@ -36,6 +43,15 @@ Admission = Callable[[], Awaitable[tuple[int, str] | None]]
 class Upstream:
     host: str
     port: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client connection may cost (tests shorten the times)."""
+
+    idle_timeout: float = IDLE_TIMEOUT
+    body_read_timeout: float = BODY_READ_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 class ConnectionDone(Exception):
@@ -113,6 +129,7 @@ async def serve_connection(
     upstream: Upstream,
     identity: Headers,
     admit: Admission,
+    limits: Limits = Limits(),
 ) -> None:
     """Forward the connection's requests until either side closes."""
     peer = (writer.get_extra_info("peername") or ("unknown",))[0]
@@ -120,7 +137,10 @@ async def serve_connection(
     try:
         while True:
             try:
-                event = await _next_event(client, reader, IDLE_TIMEOUT)
+                # One deadline for idling and the whole head: a head sent a byte at a time
+                # cannot hold the connection longer.
+                async with asyncio.timeout(limits.idle_timeout):
+                    event = await _next_event(client, reader)
             except (h11.RemoteProtocolError, TimeoutError, ConnectionError):
                 return
             if not isinstance(event, h11.Request):
@@ -131,7 +151,11 @@ async def serve_connection(
                 kind = "forbidden" if status == 403 else "unavailable"
                 await _refuse(client, writer, status, message, kind)
                 return
-            if not await _forward(client, reader, writer, event, upstream, identity, peer):
+            declared = _content_length(event)
+            if declared is not None and declared > limits.max_body_bytes:
+                await _refuse(client, writer, 413, TOO_LARGE, "too_large")
+                return
+            if not await _forward(client, reader, writer, event, upstream, identity, peer, limits):
                 return
             if client.our_state is h11.DONE and client.their_state is h11.DONE:
                 client.start_next_cycle()
@@ -143,6 +167,13 @@ async def serve_connection(
             await writer.wait_closed()
 
 
+def _content_length(request: h11.Request) -> int | None:
+    for name, value in request.headers:
+        if name.lower() == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
 async def _forward(
     client: h11.Connection,
     reader: asyncio.StreamReader,
@@ -151,6 +182,7 @@ async def _forward(
     upstream: Upstream,
     identity: Headers,
     peer: str,
+    limits: Limits,
 ) -> bool:
     """One request/response exchange; False when the connection must end afterwards."""
     try:
@@ -173,9 +205,18 @@ async def _forward(
             writer.write(client.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
             await writer.drain()
         # The request body, as it arrives.
+        sent = 0
         while True:
-            event = await _next_event(client, reader)
+            try:
+                event = await _next_event(client, reader, limits.body_read_timeout)
+            except TimeoutError:
+                await _refuse(client, writer, 408, TOO_SLOW, "timeout")
+                return False
             if isinstance(event, h11.Data):
+                sent += len(event.data)
+                if sent > limits.max_body_bytes:
+                    await _refuse(client, writer, 413, TOO_LARGE, "too_large")
+                    return False
                 up_writer.write(server.send(h11.Data(data=event.data)) or b"")
                 await up_writer.drain()
             elif isinstance(event, h11.EndOfMessage):

@@ -59,6 +59,9 @@ log = logging.getLogger("agentplane.gateway.tls")
 SERVER_CERT_DAYS = 30
 SERVER_CERT_REFRESH_SECONDS = 12 * 3600
 HANDSHAKE_TIMEOUT = 10.0
+# Client connections served at once (as many as the gateway behind it takes); more are closed
+# right after their handshake.
+MAX_CONNECTIONS = 4096
 REVOKED = "Client certificate is revoked or unknown"
 
 
@@ -109,8 +112,20 @@ class Terminator:
         host = settings.http_host if settings.http_host not in ("0.0.0.0", "::") else "127.0.0.1"
         self.upstream = Upstream(host, settings.http_port)
         self.context = server_context(settings, ca)
+        self.open_connections = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.open_connections >= MAX_CONNECTIONS:
+            log.warning("refused a connection: %d already open", self.open_connections)
+            writer.close()
+            return
+        self.open_connections += 1
+        try:
+            await self._handle(reader, writer)
+        finally:
+            self.open_connections -= 1
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if not der:
