@@ -136,6 +136,11 @@ def test_register_list_get_rename_delete_as_documented(
     assert http.delete(f"/v1/services/{service['id']}", headers=key(workspace)).status_code == 404
     agent = http.get(f"/v1/agents/{agent_id}", headers=key(workspace)).json()
     assert service["id"] not in [s["id"] for s in agent["services"]]
+    # The agent's audit log names what happened to its services.
+    logs = http.get(f"/v1/agents/{agent_id}/audit-logs", headers=key(workspace)).json()["logs"]
+    actions = [entry["action"] for entry in logs]
+    assert {"service_registered", "service_renamed", "service_deleted"} <= set(actions)
+    assert actions.count("registered") == 0  # provisioned, never registered
 
 
 def test_invalid_input_names_the_field_and_unknown_ids_are_404(

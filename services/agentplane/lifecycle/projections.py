@@ -38,6 +38,11 @@ ACTIONS = {
     "task.Failed": "task_failed",
     "task.TimedOut": "task_timed_out",
     "task.Cancelled": "task_cancelled",
+    # The agent's services (seed 001): named as such, not as the agent's own registration.
+    "service.Registered": "service_registered",
+    "service.Renamed": "service_renamed",
+    "service.SubdomainChanged": "service_subdomain_changed",
+    "service.Deleted": "service_deleted",
 }
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
