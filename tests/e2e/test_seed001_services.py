@@ -498,3 +498,25 @@ def test_an_expose_command_registers_the_service_and_the_agent_carries_it(
         assert taken.status_code == 409
     finally:
         agent.kill()
+
+
+def test_creates_with_an_idempotency_key_are_made_once(
+    http: httpx.Client, workspace: dict[str, Any]
+) -> None:
+    agent_id, _ = seed000_agent(http, workspace)
+    body = {"agentId": agent_id, "name": "once", "targetHost": "h", "targetPort": 5432}
+    headers = {**key(workspace), "Idempotency-Key": str(uuid4())}
+    first = http.post("/v1/services/register", headers=headers, json=body)
+    again = http.post("/v1/services/register", headers=headers, json=body)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["service"]["id"] == first.json()["service"]["id"]
+    assert again.json()["service"]["tunnelPort"] == first.json()["service"]["tunnelPort"]
+    other = http.post("/v1/services/register", headers=headers, json={**body, "name": "twice"})
+    assert other.status_code == 409  # the key was used for another request
+    names = [s["name"] for s in http.get("/v1/services", headers=key(workspace)).json()]
+    assert names.count("once") == 1 and "twice" not in names
+    ext = {"name": "ext-once", "targetHost": "127.0.0.1", "targetPort": free_port()}
+    ext_headers = {**key(workspace), "Idempotency-Key": str(uuid4())}
+    made = http.post("/v1/services/external", headers=ext_headers, json=ext)
+    repeat = http.post("/v1/services/external", headers=ext_headers, json=ext)
+    assert made.json()["service"]["id"] == repeat.json()["service"]["id"]

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.paging import PageQuery
 
 SERVICE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
@@ -69,6 +70,8 @@ class RegisterService(BaseModel):
     target_port: int = Field(ge=1, le=65535)
     protocol: ServiceProtocol = ServiceProtocol.AUTO
     is_public: bool = False
+    # A retry with the same Idempotency-Key gets the first answer, never a second service.
+    idempotency: Idempotency | None = None
 
 
 class CreateExternalService(BaseModel):
@@ -81,6 +84,7 @@ class CreateExternalService(BaseModel):
     target_host: str = Field(min_length=1, max_length=MAX_TARGET_HOST)
     target_port: int = Field(ge=1, le=65535)
     protocol: ServiceProtocol = ServiceProtocol.AUTO
+    idempotency: Idempotency | None = None
 
 
 class GetService(BaseModel):

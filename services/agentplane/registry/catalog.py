@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.errors import conflict, invalid, not_found, unavailable
+from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.services import (
     CheckSubdomain,
     CreateExternalService,
@@ -91,16 +92,26 @@ class Catalog:
             f"({self.ports.start}-{self.ports.stop - 1}) are taken"
         )
 
-    def _retrying(self, attempt: Callable[[], tuple[Any, list[Any]]]) -> tuple[Any, int]:
-        """Run `attempt` (answer, aggregates to save) until its save lands."""
+    def _retrying(
+        self,
+        attempt: Callable[[], tuple[Any, list[Any]]],
+        idempotency: Idempotency | None = None,
+    ) -> tuple[Any, int]:
+        """Run `attempt` (answer, aggregates to save) until its save lands; with an
+        Idempotency-Key, a retry gets the first answer (saved with the create)."""
+        registry = self.registry
         for _ in range(ATTEMPTS):
+            if (first := registry.replay(idempotency, ServiceRecord)) is not None:
+                return first, 0
             answer, aggregates = attempt()
             if not aggregates:
                 return answer, 0
+            if idempotency is not None:
+                aggregates += registry._idempotent().record(idempotency, answer, registry.clock())
             try:
-                return answer, self.registry._save(*aggregates)
+                return answer, registry._save(*aggregates)
             except IntegrityError:
-                continue  # another request changed one of them: look again
+                continue  # another request changed one of them (or used the key): look again
         raise unavailable("The catalog is being changed concurrently, try again")
 
     # -- writes ------------------------------------------------------------------------------
@@ -118,11 +129,13 @@ class Catalog:
             tried.add(port)
             return self._create(cmd.workspace_id, cmd.agent_id, cmd, port)
 
-        return self._retrying(attempt)
+        return self._retrying(attempt, cmd.idempotency)
 
     def create_external(self, cmd: CreateExternalService) -> tuple[ServiceRecord, int]:
         self.registry._workspace(cmd.workspace_id)
-        return self._retrying(lambda: self._create(cmd.workspace_id, None, cmd, None))
+        return self._retrying(
+            lambda: self._create(cmd.workspace_id, None, cmd, None), cmd.idempotency
+        )
 
     def _create(
         self,

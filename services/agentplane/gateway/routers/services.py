@@ -34,6 +34,7 @@ from agentplane.contracts.subjects import Diagnostics, Registry
 from agentplane.gateway.agent_views import ms_text
 from agentplane.gateway.auth import Bus, Workspace
 from agentplane.gateway.formats import iso_ms
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.service_health import health_of
 
@@ -80,9 +81,13 @@ async def _shown(bus: BusClient, record: ServiceRecord, domain: str) -> Item:
     return service_json(record.model_dump(mode="json"), health, domain)
 
 
-@router.post("/v1/services/register", responses={**ERRORS, **CONFLICT})
+@router.post("/v1/services/register", responses={**ERRORS, **CONFLICT, **IDEMPOTENCY_RESPONSES})
 async def register(
-    body: RegisterServiceBody, ws: Workspace, bus: Bus, request: Request
+    body: RegisterServiceBody,
+    ws: Workspace,
+    bus: Bus,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """An agent exposes `targetHost:targetPort`: reachable on the hub's `tunnelPort`."""
     record = ServiceRecord.model_validate(
@@ -96,15 +101,22 @@ async def register(
                 target_port=body.target_port,
                 protocol=ServiceProtocol(body.protocol.value),
                 is_public=body.is_public,
+                idempotency=idempotency(
+                    idempotency_key, ws.workspace_id, "services.register", body
+                ),
             ),
         )
     )
     return {"success": True, "service": await _shown(bus, record, _domain(request))}
 
 
-@router.post("/v1/services/external", responses={**ERRORS, **CONFLICT})
+@router.post("/v1/services/external", responses={**ERRORS, **CONFLICT, **IDEMPOTENCY_RESPONSES})
 async def external(
-    body: ExternalServiceBody, ws: Workspace, bus: Bus, request: Request
+    body: ExternalServiceBody,
+    ws: Workspace,
+    bus: Bus,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A target no agent exposes; checked from the hub at once, then periodically."""
     record = ServiceRecord.model_validate(
@@ -116,6 +128,9 @@ async def external(
                 target_host=body.target_host,
                 target_port=body.target_port,
                 protocol=ServiceProtocol(body.protocol.value),
+                idempotency=idempotency(
+                    idempotency_key, ws.workspace_id, "services.external", body
+                ),
             ),
         )
     )
