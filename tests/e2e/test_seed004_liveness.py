@@ -28,6 +28,7 @@ pytestmark = pytest.mark.system
 
 HEARTBEAT_RECORDED = {"message": "Heartbeat recorded"}
 METRICS_RECORDED = {"message": "Metrics recorded"}
+BEAT_METADATA = {"triggered_by": "heartbeat", "reason": "heartbeat received"}
 DOC_HEARTBEAT = {"mode": "IDLE", "uptime_seconds": 330}
 DOC_METRICS = {
     "cpu_percent": 12.5,
@@ -296,11 +297,15 @@ def test_terminated_agent_is_told_to_stop(http: httpx.Client, ws: dict[str, Any]
     body = details(http, ws, agent_uuid)
     assert body["agent"]["state"] == "TERMINATED"
     assert transitions(body) == [
-        ("TERMINATED", "ACTIVE", "TERMINATED"),
+        ("TERMINATED", "DRAINING", "TERMINATED"),
+        ("DRAINING", "ACTIVE", "DRAINING"),
         ("ACTIVATED", "NEW", "ACTIVE"),
         ("CREATED", None, "NEW"),
     ]
-    assert body["lifecycleEvents"][0]["metadata"] == {"triggered_by": "user"}
+    assert body["lifecycleEvents"][0]["metadata"] == {
+        "triggered_by": "user",
+        "reason": "deleted by the workspace's user",
+    }
     assert body["lifecycleEvents"][0]["timestamp"] == body["agent"]["terminated_at"]
     assert body["agent"]["activated_at"] is not None
     assert listed(http, ws, agent_uuid) == body["agent"]
@@ -465,7 +470,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
     activated_at = body["agent"]["activated_at"]
     assert activated_at is not None and activated_at == body["agent"]["last_heartbeat_at"]
     assert transitions(body) == [("ACTIVATED", "NEW", "ACTIVE"), ("CREATED", None, "NEW")]
-    assert body["lifecycleEvents"][0]["metadata"] == {"triggered_by": "heartbeat"}
+    assert body["lifecycleEvents"][0]["metadata"] == BEAT_METADATA
 
     # Beating within the interval keeps it ACTIVE.
     for n in range(3):
@@ -490,6 +495,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
     assert unhealthy["metadata"] == {
         "error_code": 480,
         "triggered_by": "system",
+        "reason": "missed its heartbeat interval",
         "last_heartbeat_at": agent["last_heartbeat_at"],
     }
     gap = ts(unhealthy["timestamp"]) - ts(agent["last_heartbeat_at"])
@@ -510,7 +516,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
         ("CREATED", None, "NEW"),
     ]
     recovered = body["lifecycleEvents"][0]
-    assert recovered["metadata"] == {"triggered_by": "heartbeat"}
+    assert recovered["metadata"] == BEAT_METADATA
     assert recovered["timestamp"] == body["agent"]["last_heartbeat_at"]
     assert ts(body["agent"]["last_heartbeat_at"]) > ts(agent["last_heartbeat_at"])
     assert body["agent"]["activated_at"] == activated_at  # the first activation

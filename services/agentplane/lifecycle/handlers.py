@@ -10,24 +10,40 @@ from pydantic import BaseModel
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
-from agentplane.contracts.agent_states import AgentStatesQuery
+from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.audit import AuditQuery
+from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.inputs import input_of
+from agentplane.lifecycle.lifecycles import Lifecycles
 
 AUDIT_CONSUMER = "lifecycle-audit"
+# How long a query or command waits for the stream's events to be applied (read-after-write).
+CATCH_UP_SECONDS = 2.0
 
 
-def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext) -> None:
+def register_handlers(
+    host: ServiceHost, audit: AuditLogs, lifecycles: Lifecycles, js: JetStreamContext
+) -> None:
+    def apply(items: list[tuple[bytes, int]]) -> None:
+        # Audit entries in one transaction; then the moves the events ask of the machine
+        # (each idempotent: a transition remembers the event that caused it).
+        audit.apply_batch(items)
+        for body, _ in items:
+            item = input_of(IntegrationEvent.model_validate_json(body))
+            if item is not None:
+                lifecycles.apply(item)
+
     async def on_event(body: bytes, sequence: int) -> None:
-        await asyncio.to_thread(audit.apply, body, sequence)
+        await asyncio.to_thread(apply, [(body, sequence)])
         await audit.applied(sequence)
 
     async def on_events(items: list[tuple[bytes, int]]) -> None:
         # What arrived together is applied together: one thread hop and one transaction.
-        await asyncio.to_thread(audit.apply_batch, items)
+        await asyncio.to_thread(apply, items)
         await audit.applied(max(sequence for _, sequence in items))
 
     durable_subscriber(
@@ -39,20 +55,32 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         batch=on_events,
     )
 
+    async def caught_up() -> None:
+        # Read-after-write: a create, delete or transition already published is applied.
+        info = await js.stream_info(EVENTS_STREAM)
+        await audit.wait_applied(info.state.last_seq, timeout=CATCH_UP_SECONDS)
+
     @replying(AuditQuery)
     async def audit_list(query: AuditQuery) -> BaseModel:
-        # Read-after-write: everything already in the stream is in the answer.
-        info = await js.stream_info(EVENTS_STREAM)
-        await audit.wait_applied(info.state.last_seq, timeout=2.0)
+        await caught_up()
         return await asyncio.to_thread(audit.query, query)
 
     @replying(AgentStatesQuery)
     async def agent_states(query: AgentStatesQuery) -> BaseModel:
-        # Read-after-write like the audit log: a create, delete or transition already
-        # published is in the answer.
-        info = await js.stream_info(EVENTS_STREAM)
-        await audit.wait_applied(info.state.last_seq, timeout=2.0)
-        return await asyncio.to_thread(audit.agent_states, query)
+        await caught_up()
+        return await asyncio.to_thread(lifecycles.states, query)
+
+    @replying(ProvisionAgent)
+    async def provision(cmd: ProvisionAgent) -> BaseModel:
+        await caught_up()
+        return await asyncio.to_thread(lifecycles.provision, cmd)
+
+    @replying(DrainAgent)
+    async def drain(cmd: DrainAgent) -> BaseModel:
+        await caught_up()
+        return await asyncio.to_thread(lifecycles.drain, cmd)
 
     host.handle(Subjects.AUDIT_LIST, audit_list)
     host.handle(Subjects.AGENT_STATES, agent_states)
+    host.handle(Subjects.AGENT_PROVISION, provision)
+    host.handle(Subjects.AGENT_DRAIN, drain)

@@ -3,28 +3,67 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from agentplane.bus.host import ServiceHost, configure_logging
-from agentplane.eventstore.relay import ensure_events_stream
+from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import register_handlers
+from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
+from agentplane.lifecycle.provisioners.none import NoProvisioner
+from agentplane.lifecycle.provisioners.port import Provisioner
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
+
+log = logging.getLogger("agentplane.lifecycle")
+
+# How often the control plane looks for drains and unhealthy agents that have run out of time.
+KILL_CHECK_SECONDS = 1.0
+
+
+def build_provisioner(settings: Settings) -> Provisioner:
+    return NoProvisioner()
 
 
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("lifecycle", settings.nats_url, service_credential(settings))
-    audit = AuditLogs(open_view_store(settings, "lifecycle"))
+    views = open_view_store(settings, "lifecycle")
+    audit = AuditLogs(views)
+    lifecycles = Lifecycles(
+        LifecycleStore.from_settings(settings),  # type: ignore[arg-type]
+        views,
+        build_provisioner(settings),
+    )
 
     async def start() -> None:
         nc = host.broker.connection
         js = nc.jetstream()
         await ensure_events_stream(js)
+        relay = OutboxRelay(lifecycles.store, js, views)
+        await relay.start()
+        loop = asyncio.get_running_loop()
+        # Saves happen in threads; the relay's wake-up belongs to the event loop.
+        lifecycles.saved_hooks.append(lambda: loop.call_soon_threadsafe(relay.wake))
         await asyncio.to_thread(audit.order_old_entries)
         audit.reply_budget = nc.max_payload // 2
-        register_handlers(host, audit, js)
+        register_handlers(host, audit, lifecycles, js)
+
+        async def kill_overdue() -> None:
+            while True:
+                await asyncio.sleep(KILL_CHECK_SECONDS)
+                try:
+                    await asyncio.to_thread(
+                        lifecycles.kill_overdue,
+                        settings.drain_timeout_seconds,
+                        settings.kill_after_seconds,
+                    )
+                except Exception:
+                    log.exception("kill check failed; retrying")
+
+        host.loop(relay.run)
+        host.loop(kill_overdue)
 
     host.on_start(start)
     return host

@@ -1,0 +1,23 @@
+"""The provisioner port: deploy and remove an agent's resources, and say what really happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provisioner did: `done` False when nothing was deployed or removed."""
+
+    done: bool
+    message: str
+
+
+class Provisioner(Protocol):
+    name: str
+
+    def deploy(self, agent_id: UUID, agent_name: str) -> Outcome: ...
+
+    def remove(self, agent_id: UUID, agent_name: str) -> Outcome: ...
