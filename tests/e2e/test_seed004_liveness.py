@@ -608,3 +608,24 @@ def test_replay_of_the_liveness_system_is_identical(live: RunningSystem) -> None
     assert result.returncode == 0, result.stdout + result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("lifecycle.audit "))
     assert "identical" in line, result.stdout
+
+
+def test_fresh_system_reports_a_missed_emergency_beat_on_time(
+    system_factory: Callable[..., RunningSystem],
+) -> None:
+    """Issue 12: right after start (default settings: a 95 s restart guard), an agent that
+    beats once in EMERGENCY mode and stops is UNHEALTHY within 5 s + tolerance + 2 s; the
+    guard protects only agents whose last beat predates the start."""
+    fresh = system_factory()
+    with httpx.Client(base_url=fresh.base_url, timeout=30.0) as http:
+        ws = enterprise(http, fresh.admin_token)
+        agent_uuid = create_agent(http, ws, "emergency-agent")
+        assert beat(http, ws, agent_uuid, {"mode": "EMERGENCY", "uptime_seconds": 1}).is_success
+        last_beat = time.monotonic()
+        wait_for(lambda: details(http, ws, agent_uuid), state_is("ACTIVE"))
+        body = wait_for(
+            lambda: details(http, ws, agent_uuid), state_is("UNHEALTHY"), timeout=20.0
+        )
+        noticed = time.monotonic() - last_beat
+        assert noticed <= EMERGENCY_INTERVAL + TOLERANCE + 2.0, noticed
+        assert body["lifecycleEvents"][0]["metadata"]["error_code"] == 480

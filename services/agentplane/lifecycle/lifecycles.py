@@ -130,8 +130,9 @@ class Lifecycles:
                 if item.to_state != NEW:
                     return None  # not a PAP agent
                 return AgentLifecycle.create(
-                    item.agent_id, item.workspace_id, item.agent_name, item.at, item.cause
-                )
+                    item.agent_id, item.workspace_id, item.agent_name, item.at, item.cause,
+                    item.reason,
+                )  # fmt: skip
             try:
                 moved = agent.move(
                     item.to_state, item.triggered_by, item.reason, item.at, item.cause,

@@ -29,8 +29,10 @@ def build_provisioner(settings: Settings) -> Provisioner:
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("lifecycle", settings.nats_url, service_credential(settings))
-    views = open_view_store(settings, "lifecycle")
-    audit = AuditLogs(views)
+    audit = AuditLogs(open_view_store(settings, "lifecycle"))
+    # The machine's own view (states by agent for the kill timer) and the relay's position,
+    # apart from the audit view that `replay --verify` rebuilds from the stream.
+    views = open_view_store(settings, "lifecycle_machine")
     lifecycles = Lifecycles(
         LifecycleStore.from_settings(settings),  # type: ignore[arg-type]
         views,

@@ -81,13 +81,19 @@ class AgentLifecycle(Aggregate):
 
     @classmethod
     def create(
-        cls, agent_id: UUID, workspace_id: str, agent_name: str, at: datetime, cause: str
+        cls,
+        agent_id: UUID,
+        workspace_id: str,
+        agent_name: str,
+        at: datetime,
+        cause: str,
+        reason: str = "created",
     ) -> AgentLifecycle:
         """A new agent: tracked, then CREATED (NEW) by its user."""
         agent = cls._create(
             cls.Tracked, id=agent_id, workspace_id=workspace_id, agent_name=agent_name
         )
-        agent.move(NEW, USER, "created", at, cause)
+        agent.move(NEW, USER, reason, at, cause)
         return agent
 
     @property
