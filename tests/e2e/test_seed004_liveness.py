@@ -185,7 +185,7 @@ def test_heartbeat_doc_example_activates_the_agent(http: httpx.Client, ws: dict[
         "NEW",
         "ACTIVE",
     )
-    assert activated["metadata"] == {"triggered_by": "heartbeat"}
+    assert activated["metadata"] == BEAT_METADATA
     assert activated["timestamp"] == agent["activated_at"]
     assert activated["agent_uuid"] == agent_uuid and activated["id"] != created["id"]
     (heartbeat,) = wait_for(lambda: details(http, ws, agent_uuid), lambda b: b["recentHeartbeats"])[
