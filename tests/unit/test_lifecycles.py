@@ -39,7 +39,7 @@ class Deployer:
     def __init__(self) -> None:
         self.removed: list[UUID] = []
 
-    def deploy(self, agent_id: UUID, agent_name: str) -> Outcome:
+    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome:
         return Outcome(True, f"Agent {agent_name} started")
 
     def remove(self, agent_id: UUID, agent_name: str) -> Outcome:
@@ -219,3 +219,20 @@ def test_the_control_plane_kills_overdue_agents(tmp_path: Path, clock: Clock) ->
     killed = states.agents[str(sick)].events[0]
     assert killed.metadata["triggered_by"] == "system"
     assert "unhealthy for more than 60 s" in killed.metadata["reason"]
+
+
+class Stubborn(Deployer):
+    def remove(self, agent_id: UUID, agent_name: str) -> Outcome:
+        return Outcome(True, f"Agent {agent_name} did not drain; its process was killed", True)
+
+
+def test_an_agent_that_does_not_drain_is_killed(tmp_path: Path, clock: Clock) -> None:
+    lifecycles = make(tmp_path, clock, Stubborn())
+    agent = uuid4()
+    feed(lifecycles, enrolled(1, agent), event(2, "liveness.CameOnline", agent, "heartbeat"))
+    report = lifecycles.drain(DrainAgent(workspace_id=WS, agent_id=agent))
+    assert (report.state, report.done) == ("KILLED", True)
+    feed(lifecycles, event(3, "agent.Terminated", agent))  # the registry's record: no change
+    assert [h[0] for h in history(lifecycles, agent)] == [
+        "KILLED", "DRAINING", "ACTIVATED", "CREATED",
+    ]  # fmt: skip

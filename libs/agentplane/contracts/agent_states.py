@@ -42,12 +42,16 @@ class DrainAgent(BaseModel):
 
 
 class ProvisionAgent(BaseModel):
-    """Deploy a new agent's resources with the configured provisioner (PROVISIONED on success)."""
+    """Deploy a new agent's resources with the configured provisioner (PROVISIONED on success).
+
+    `api_key` is the workspace key the create request came with: the local provisioner hands
+    it to the agent process it starts (PAP agents beat with it); it is never stored or logged."""
 
     model_config = ConfigDict(frozen=True)
 
     workspace_id: str
     agent_id: UUID
+    api_key: str | None = Field(default=None, repr=False)
 
 
 class ProvisionerReport(BaseModel):

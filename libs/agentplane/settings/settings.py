@@ -130,11 +130,11 @@ class Settings(BaseSettings):
     # Benchmarks only: answer `ap.heartbeat.bench.fill` (synthetic agents for memory figures).
     heartbeat_bench: bool = False
 
-    # PAP lifecycle (seed 004): who deploys an agent's resources (`none`: nothing is deployed
-    # and the answers say so; `local`: the reference agent as a local process). A drain that
+    # PAP lifecycle (seed 004): who deploys an agent's resources (`local`: the reference agent
+    # as a local process; `none`: nothing is deployed and the answers say so). A drain that
     # has not finished after `drain_timeout` seconds, and an agent UNHEALTHY for longer than
     # `kill_after` seconds, are KILLED by the control plane.
-    provisioner: Literal["none", "local"] = "none"
+    provisioner: Literal["none", "local"] = "local"
     drain_timeout_seconds: float = Field(default=30.0, gt=0)
     kill_after_seconds: float = Field(default=300.0, gt=0)
 

@@ -62,6 +62,9 @@ class RunningSystem:
             AGENTPLANE_DATA_DIR=str(self.data_dir),
             AGENTPLANE_HTTP_PORT=str(self.port),
             PYTHONUNBUFFERED="1",
+            # Tests drive PAP agents by hand, like the document's curl examples; a system
+            # that should start real agent processes asks for the local provisioner.
+            AGENTPLANE_PROVISIONER="none",
         )
         env.update(self.extra_env)
         return env

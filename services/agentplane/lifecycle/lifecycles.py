@@ -162,7 +162,7 @@ class Lifecycles:
             return ProvisionerReport(
                 state=agent.state, done=False, message=f"Agent {agent.agent_name} is {agent.state}"
             )
-        outcome = self.provisioner.deploy(agent.id, agent.agent_name)
+        outcome = self.provisioner.deploy(agent.id, agent.agent_name, cmd.api_key)
         if outcome.done:
             self._try_move(agent.id, PROVISIONED, PROVISIONER, outcome.message, PROVISION_CAUSE)
         state = self._get(agent.id)
@@ -179,6 +179,10 @@ class Lifecycles:
         if not agent.final:
             self._try_move(agent.id, DRAINING, USER, cmd.reason, DRAIN_CAUSE)
         outcome = self.provisioner.remove(agent.id, agent.agent_name)
+        if outcome.forced:
+            # It did not drain: the control plane killed it (the registry's termination that
+            # follows changes nothing any more).
+            self._try_move(agent.id, KILLED, SYSTEM, outcome.message, KILL_CAUSE)
         state = self._get(agent.id)
         return ProvisionerReport(
             state=state.state if state else None, done=outcome.done, message=outcome.message

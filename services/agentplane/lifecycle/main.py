@@ -11,6 +11,7 @@ from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import register_handlers
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
+from agentplane.lifecycle.provisioners.local import LocalProvisioner
 from agentplane.lifecycle.provisioners.none import NoProvisioner
 from agentplane.lifecycle.provisioners.port import Provisioner
 from agentplane.security.nats_credentials import service_credential
@@ -22,7 +23,19 @@ log = logging.getLogger("agentplane.lifecycle")
 KILL_CHECK_SECONDS = 1.0
 
 
+# How long a delete waits for a local agent process to drain before it is killed (the reply
+# to the delete must come within the gateway's request timeout).
+LOCAL_STOP_WAIT_SECONDS = 2.0
+
+
 def build_provisioner(settings: Settings) -> Provisioner:
+    if settings.provisioner == "local":
+        host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+        return LocalProvisioner(
+            f"http://{host}:{settings.http_port}",
+            settings.service_data_dir() / "pap_agents",
+            min(settings.drain_timeout_seconds, LOCAL_STOP_WAIT_SECONDS),
+        )
     return NoProvisioner()
 
 
@@ -67,7 +80,13 @@ def build(settings: Settings) -> ServiceHost:
         host.loop(relay.run)
         host.loop(kill_overdue)
 
+    async def stop() -> None:
+        stop_all = getattr(lifecycles.provisioner, "stop_all", None)
+        if stop_all is not None:
+            await asyncio.to_thread(stop_all)
+
     host.on_start(start)
+    host.on_stop(stop)
     return host
 
 

@@ -210,9 +210,14 @@ async def _reporting_agent(bus: BusClient, ws: WorkspaceIdentity, agent_uuid: st
     return agent
 
 
+def _bearer_key(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.post("/api/agents", status_code=201)
 async def create_agent(
-    ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
+    request: Request, ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
 ) -> dict[str, Any]:
     body = body or CreateAgentBody()
     cmd = CreatePapAgent(
@@ -224,7 +229,9 @@ async def create_agent(
     )
     created = PapAgentCreated.model_validate(await bus.request(Registry.PAP_AGENT_CREATE, cmd))
     # The provisioner's own account of what it did: never a success that did not happen.
-    provision = ProvisionAgent(workspace_id=ws.workspace_id, agent_id=created.agent.uuid)
+    provision = ProvisionAgent(
+        workspace_id=ws.workspace_id, agent_id=created.agent.uuid, api_key=_bearer_key(request)
+    )
     try:
         report = ProvisionerReport.model_validate(
             await bus.request(Lifecycle.AGENT_PROVISION, provision)

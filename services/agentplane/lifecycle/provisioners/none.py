@@ -10,7 +10,7 @@ from agentplane.lifecycle.provisioners.port import Outcome
 class NoProvisioner:
     name = "none"
 
-    def deploy(self, agent_id: UUID, agent_name: str) -> Outcome:
+    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome:
         return Outcome(
             False,
             f"Agent {agent_name} created; nothing was deployed (no provisioner is configured: "

@@ -9,15 +9,17 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the provisioner did: `done` False when nothing was deployed or removed."""
+    """What the provisioner did: `done` False when nothing was deployed or removed; `forced`
+    when removing took a kill because the agent did not drain."""
 
     done: bool
     message: str
+    forced: bool = False
 
 
 class Provisioner(Protocol):
     name: str
 
-    def deploy(self, agent_id: UUID, agent_name: str) -> Outcome: ...
+    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome: ...
 
     def remove(self, agent_id: UUID, agent_name: str) -> Outcome: ...
