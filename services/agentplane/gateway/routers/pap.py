@@ -6,8 +6,9 @@ workspace's limit nor refused by it, so a burst of API calls or metrics cannot m
 look dead. Creating an agent answers 201 (the document names no status). Deleting an agent
 twice answers the same 200 again without a second lifecycle event.
 
-Where each field comes from: the registry (the record, NEW/TERMINATED), the lifecycle service
-(`state`, `activated_at`, `lifecycleEvents`), the heartbeat service (`last_heartbeat_at`, and
+Where each field comes from: the registry (the record), the lifecycle service (`state`,
+`provisioned_at`, `activated_at`, `terminated_at`, `lifecycleEvents`, and what the provisioner
+did in `deployment` and `kubernetes`), the heartbeat service (`last_heartbeat_at`, and
 `recentHeartbeats`/`recentMetrics` from the telemetry stream). State changes are events, so
 `state` follows a heartbeat by the time its transition is published (normally well under a
 second); `last_heartbeat_at` follows at once.

@@ -30,9 +30,9 @@ from agentplane.lifecycle.provisioners.port import Outcome
 log = logging.getLogger("agentplane.lifecycle")
 
 API_KEY_ENV = "AGENTPLANE_PAP_API_KEY"
-# How long a started process may take to say it runs (it must answer within the gateway's
-# request timeout).
-UP_WITHIN_SECONDS = 3.0
+# How long deploy waits for a started process to say it runs (signal handlers installed, so a
+# drain right after is graceful); a process still starting then counts as up unless it exits.
+UP_WITHIN_SECONDS = 2.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -73,15 +73,16 @@ class LocalProvisioner:
                 return Outcome(False, f"Agent {agent_name} could not be started: {exc}")
         self.processes[agent_id] = process
         if not self._up(process, log_path, offset):
-            self.remove(agent_id, agent_name)
+            self.processes.pop(agent_id, None)
             return Outcome(
-                False, f"Agent {agent_name} did not start (exit code {process.returncode})"
+                False, f"Agent {agent_name} exited at start (exit code {process.returncode})"
             )
         log.info("started PAP agent %s as process %d", agent_id, process.pid)
         return Outcome(True, f"Agent {agent_name} deployed as local process {process.pid}")
 
     @staticmethod
     def _up(process: subprocess.Popen[bytes], log_path: Path, offset: int) -> bool:
+        """False when the process exited; True once it says it runs, or is still starting."""
         deadline = time.monotonic() + UP_WITHIN_SECONDS
         while time.monotonic() < deadline and process.poll() is None:
             with open(log_path, "rb") as output:
@@ -89,7 +90,7 @@ class LocalProvisioner:
                 if PAP_AGENT_READY.encode() in output.read():
                     return True
             time.sleep(0.05)
-        return False
+        return process.poll() is None
 
     def remove(self, agent_id: UUID, agent_name: str) -> Outcome:
         process = self.processes.pop(agent_id, None)
@@ -107,7 +108,13 @@ class LocalProvisioner:
                 f"{process.pid} was killed",
                 forced=True,
             )
-        return Outcome(True, f"Agent {agent_name} drained; its process {process.pid} exited")
+        if process.returncode == 0:
+            return Outcome(True, f"Agent {agent_name} drained; its process {process.pid} exited")
+        return Outcome(
+            True,
+            f"Agent {agent_name} stopped; its process {process.pid} exited "
+            f"(code {process.returncode})",
+        )
 
     def stop_all(self) -> None:
         """The service stops: so do the agents it started."""
