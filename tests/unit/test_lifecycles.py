@@ -236,3 +236,20 @@ def test_an_agent_that_does_not_drain_is_killed(tmp_path: Path, clock: Clock) ->
     assert [h[0] for h in history(lifecycles, agent)] == [
         "KILLED", "DRAINING", "ACTIVATED", "CREATED",
     ]  # fmt: skip
+
+
+def test_stream_batches_are_applied_once_and_tracked(tmp_path: Path, clock: Clock) -> None:
+    lifecycles = make(tmp_path, clock)
+    agent = uuid4()
+    batch = [
+        (enrolled(1, agent).model_dump_json().encode(), 10),
+        (event(2, "liveness.CameOnline", agent, "heartbeat").model_dump_json().encode(), 11),
+        (event(3, "agent.Registered", agent).model_dump_json().encode(), 12),
+    ]
+    lifecycles.apply_stream(batch)
+    lifecycles.apply_stream(batch)  # redelivered
+    assert lifecycles.position() == 12
+    assert history(lifecycles, agent) == [
+        ("ACTIVATED", "NEW", "ACTIVE"),
+        ("CREATED", None, "NEW"),
+    ]

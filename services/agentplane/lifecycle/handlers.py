@@ -12,15 +12,17 @@ from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.audit import AuditQuery
-from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
-from agentplane.lifecycle.inputs import input_of
 from agentplane.lifecycle.lifecycles import Lifecycles
+from agentplane.lifecycle.progress import Progress
 
 AUDIT_CONSUMER = "lifecycle-audit"
+# The state machine's own consumer: a new one starts at the beginning of the stream, so the
+# machines of agents created before it existed are built too.
+MACHINE_CONSUMER = "lifecycle-machine"
 # How long a query or command waits for the stream's events to be applied (read-after-write).
 CATCH_UP_SECONDS = 2.0
 
@@ -28,22 +30,13 @@ CATCH_UP_SECONDS = 2.0
 def register_handlers(
     host: ServiceHost, audit: AuditLogs, lifecycles: Lifecycles, js: JetStreamContext
 ) -> None:
-    def apply(items: list[tuple[bytes, int]]) -> None:
-        # Audit entries in one transaction; then the moves the events ask of the machine
-        # (each idempotent: a transition remembers the event that caused it).
-        audit.apply_batch(items)
-        for body, _ in items:
-            item = input_of(IntegrationEvent.model_validate_json(body))
-            if item is not None:
-                lifecycles.apply(item)
-
     async def on_event(body: bytes, sequence: int) -> None:
-        await asyncio.to_thread(apply, [(body, sequence)])
+        await asyncio.to_thread(audit.apply, body, sequence)
         await audit.applied(sequence)
 
     async def on_events(items: list[tuple[bytes, int]]) -> None:
         # What arrived together is applied together: one thread hop and one transaction.
-        await asyncio.to_thread(apply, items)
+        await asyncio.to_thread(audit.apply_batch, items)
         await audit.applied(max(sequence for _, sequence in items))
 
     durable_subscriber(
@@ -55,29 +48,50 @@ def register_handlers(
         batch=on_events,
     )
 
-    async def caught_up() -> None:
-        # Read-after-write: a create, delete or transition already published is applied.
+    machine = Progress(lifecycles.position())
+
+    async def on_machine_events(items: list[tuple[bytes, int]]) -> None:
+        await asyncio.to_thread(lifecycles.apply_stream, items)
+        await machine.applied(max(sequence for _, sequence in items))
+
+    async def on_machine_event(body: bytes, sequence: int) -> None:
+        await on_machine_events([(body, sequence)])
+
+    durable_subscriber(
+        host,
+        stream=EVENTS_STREAM,
+        subject=Events.ALL,
+        durable=MACHINE_CONSUMER,
+        handler=on_machine_event,
+        batch=on_machine_events,
+    )
+
+    async def last_seq() -> int:
         info = await js.stream_info(EVENTS_STREAM)
-        await audit.wait_applied(info.state.last_seq, timeout=CATCH_UP_SECONDS)
+        return int(info.state.last_seq)
+
+    async def machine_caught_up() -> None:
+        # Read-after-write: a create, delete or transition already published is applied.
+        await machine.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
 
     @replying(AuditQuery)
     async def audit_list(query: AuditQuery) -> BaseModel:
-        await caught_up()
+        await audit.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
         return await asyncio.to_thread(audit.query, query)
 
     @replying(AgentStatesQuery)
     async def agent_states(query: AgentStatesQuery) -> BaseModel:
-        await caught_up()
+        await machine_caught_up()
         return await asyncio.to_thread(lifecycles.states, query)
 
     @replying(ProvisionAgent)
     async def provision(cmd: ProvisionAgent) -> BaseModel:
-        await caught_up()
+        await machine_caught_up()
         return await asyncio.to_thread(lifecycles.provision, cmd)
 
     @replying(DrainAgent)
     async def drain(cmd: DrainAgent) -> BaseModel:
-        await caught_up()
+        await machine_caught_up()
         return await asyncio.to_thread(lifecycles.drain, cmd)
 
     host.handle(Subjects.AUDIT_LIST, audit_list)

@@ -33,14 +33,16 @@ from agentplane.contracts.agent_states import (
     ProvisionerReport,
 )
 from agentplane.contracts.errors import not_found, unavailable
+from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.views import ViewStore
 from agentplane.lifecycle.domain import AgentLifecycle, Step, TransitionRefused
 from agentplane.lifecycle.domain.transitions import PROVISIONER, SYSTEM, USER
-from agentplane.lifecycle.inputs import Input
+from agentplane.lifecycle.inputs import Input, input_of
 from agentplane.lifecycle.provisioners.port import Provisioner
 
 STATE = "lifecycle_state"
+TRACKING = "stream:AP_EVENTS"
 AGENT_NOT_FOUND = "Agent not found"
 NOT_TRACKED = "The lifecycle service has not taken the agent in yet; nothing deployed or removed"
 # Each of these happens at most once per agent, so a constant cause makes it idempotent.
@@ -120,6 +122,22 @@ class Lifecycles:
         raise unavailable("Agent is changing concurrently, try again")
 
     # -- inputs from other services -------------------------------------------------------
+
+    def position(self) -> int:
+        """The last stream sequence applied (0: none)."""
+        return self.views.position(TRACKING)
+
+    def apply_stream(self, items: list[tuple[bytes, int]]) -> None:
+        """Apply stream events (body, sequence) in order; each move is idempotent (its cause
+        is the event id), so a redelivered batch changes nothing."""
+        for body, _ in items:
+            item = input_of(IntegrationEvent.model_validate_json(body))
+            if item is not None:
+                self.apply(item)
+        last = max(sequence for _, sequence in items)
+        with self.views.transaction() as tx:
+            if last > tx.position(TRACKING):
+                tx.set_position(TRACKING, last)
 
     def apply(self, item: Input) -> bool:
         """Make the move another service's event asks for; False when it changes nothing
