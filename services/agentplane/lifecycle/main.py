@@ -1,4 +1,9 @@
-"""Composition root of the lifecycle service."""
+"""Composition root of the lifecycle service.
+
+Run one replica: the state machine applies registry and liveness events in stream order,
+which one consumer guarantees (replicas in a queue group could see an agent's first beat
+before its enrollment; the beat would then change nothing).
+"""
 
 from __future__ import annotations
 
