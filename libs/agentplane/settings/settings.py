@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # has not finished after `drain_timeout` seconds, and an agent UNHEALTHY for longer than
     # `kill_after` seconds, are KILLED by the control plane.
     provisioner: Literal["none", "local"] = "local"
+    # Where agents the local provisioner starts reach the gateway (default: this machine's
+    # http_host:http_port).
+    provisioner_gateway_url: str | None = None
     drain_timeout_seconds: float = Field(default=30.0, gt=0)
     kill_after_seconds: float = Field(default=300.0, gt=0)
 

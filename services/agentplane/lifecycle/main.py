@@ -37,7 +37,7 @@ def build_provisioner(settings: Settings) -> Provisioner:
     if settings.provisioner == "local":
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
         return LocalProvisioner(
-            f"http://{host}:{settings.http_port}",
+            settings.provisioner_gateway_url or f"http://{host}:{settings.http_port}",
             settings.service_data_dir() / "pap_agents",
             min(settings.drain_timeout_seconds, LOCAL_STOP_WAIT_SECONDS),
         )
