@@ -40,3 +40,13 @@ def test_no_key_no_process(tmp_path: Path) -> None:
     assert not outcome.done and "no workspace key" in outcome.message
     assert local.processes == {}
     assert os.listdir(tmp_path) == []
+
+
+def test_stop_all_stops_every_agent(tmp_path: Path) -> None:
+    local = LocalProvisioner(unused_url(), tmp_path, stop_wait=10.0)
+    for n in range(2):
+        assert local.deploy(uuid4(), f"agent-{n}", "pc_test_key").done
+    processes = list(local.processes.values())
+    local.stop_all()
+    assert local.processes == {}
+    assert all(p.poll() is not None for p in processes)

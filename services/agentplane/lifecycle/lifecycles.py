@@ -176,10 +176,12 @@ class Lifecycles:
         agent = self._owned(cmd.workspace_id, cmd.agent_id)
         if agent is None:
             return ProvisionerReport(state=None, done=False, message=NOT_TRACKED)
-        if agent.state != NEW or PROVISION_CAUSE in agent.causes:
-            return ProvisionerReport(
-                state=agent.state, done=False, message=f"Agent {agent.agent_name} is {agent.state}"
-            )
+        if PROVISION_CAUSE in agent.causes:
+            message = f"Agent {agent.agent_name} was deployed before; it is {agent.state}"
+            return ProvisionerReport(state=agent.state, done=True, message=message)
+        if agent.state != NEW:
+            message = f"Agent {agent.agent_name} is {agent.state}; nothing was deployed"
+            return ProvisionerReport(state=agent.state, done=False, message=message)
         outcome = self.provisioner.deploy(agent.id, agent.agent_name, cmd.api_key)
         if outcome.done:
             self._try_move(agent.id, PROVISIONED, PROVISIONER, outcome.message, PROVISION_CAUSE)

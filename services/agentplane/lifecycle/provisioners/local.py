@@ -117,6 +117,15 @@ class LocalProvisioner:
         )
 
     def stop_all(self) -> None:
-        """The service stops: so do the agents it started."""
-        for agent_id in list(self.processes):
-            self.remove(agent_id, str(agent_id))
+        """The service stops: so do the agents it started (all asked at once, then waited for)."""
+        processes, self.processes = list(self.processes.values()), {}
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + self.stop_wait
+        for process in processes:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
