@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 from uuid import uuid4
 
+from agentplane.contracts.pap import PAP_AGENT_READY
 from agentplane.lifecycle.provisioners.local import LocalProvisioner
 
 
@@ -28,6 +30,11 @@ def test_deploy_starts_a_process_and_remove_drains_it(tmp_path: Path) -> None:
     assert "pc_test_key" not in " ".join(map(str, process.args))
     environ = Path(f"/proc/{process.pid}/environ").read_bytes()
     assert b"AGENTPLANE_PAP_API_KEY=pc_test_key" in environ
+    # Deploy waits up to 2 s for the agent to say it runs; on a loaded machine, wait longer.
+    deadline = time.monotonic() + 30
+    while PAP_AGENT_READY.encode() not in (tmp_path / f"{agent}.log").read_bytes():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
     removed = local.remove(agent, "my-agent")
     assert removed.done and not removed.forced, removed.message
     assert process.poll() == 0  # drained: exited on SIGTERM
