@@ -29,7 +29,8 @@ CATCH_UP_SECONDS = 2.0
 
 def register_handlers(
     host: ServiceHost, audit: AuditLogs, lifecycles: Lifecycles, js: JetStreamContext
-) -> None:
+) -> Progress:
+    """Subscribe and answer; returns how far the state machine has applied the stream."""
     async def on_event(body: bytes, sequence: int) -> None:
         await asyncio.to_thread(audit.apply, body, sequence)
         await audit.applied(sequence)
@@ -98,3 +99,4 @@ def register_handlers(
     host.handle(Subjects.AGENT_STATES, agent_states)
     host.handle(Subjects.AGENT_PROVISION, provision)
     host.handle(Subjects.AGENT_DRAIN, drain)
+    return machine

@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
@@ -68,12 +69,19 @@ def build(settings: Settings) -> ServiceHost:
         lifecycles.saved_hooks.append(lambda: loop.call_soon_threadsafe(relay.wake))
         await asyncio.to_thread(audit.order_old_entries)
         audit.reply_budget = nc.max_payload // 2
-        register_handlers(host, audit, lifecycles, js)
+        machine = register_handlers(host, audit, lifecycles, js)
 
         async def kill_overdue() -> None:
             while True:
                 await asyncio.sleep(KILL_CHECK_SECONDS)
                 try:
+                    # Only a machine that has applied the stream decides: while it replays
+                    # history (a new consumer, a long outage) old UNHEALTHY spells would
+                    # look overdue although later events end them.
+                    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+                    await machine.wait_applied(last, timeout=KILL_CHECK_SECONDS)
+                    if machine.applied_seq < last:
+                        continue
                     await asyncio.to_thread(
                         lifecycles.kill_overdue,
                         settings.drain_timeout_seconds,
