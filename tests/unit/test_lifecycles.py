@@ -253,3 +253,14 @@ def test_stream_batches_are_applied_once_and_tracked(tmp_path: Path, clock: Cloc
         ("ACTIVATED", "NEW", "ACTIVE"),
         ("CREATED", None, "NEW"),
     ]
+
+
+def test_states_of_earlier_versions_leave_the_audit_view(tmp_path: Path) -> None:
+    from agentplane.lifecycle.application import AuditLogs
+
+    views = SQLiteViewStore(tmp_path / "audit.sqlite")
+    with views.transaction() as tx:
+        tx.put("pap_state", str(uuid4()), {"state": "NEW"})
+    audit = AuditLogs(views)
+    assert audit.drop_old_states() == 1
+    assert audit.drop_old_states() == 0

@@ -11,6 +11,7 @@ from agentplane.eventstore.views import ViewStore
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
 
 TRACKING = "stream:AP_EVENTS"
+OLD_PAP_STATE = "pap_state"
 
 
 class AuditLogs:
@@ -51,6 +52,15 @@ class AuditLogs:
                 )
             except TimeoutError:
                 pass
+
+    def drop_old_states(self) -> int:
+        """Remove the agent states earlier versions projected into this view (the state
+        machine now lives in the service's event store); once, at start."""
+        with self.views.transaction() as tx:
+            old = tx.items(OLD_PAP_STATE)
+            for key, _ in old:
+                tx.delete(OLD_PAP_STATE, key)
+        return len(old)
 
     def order_old_entries(self) -> int:
         """Give entries written before entries had an order key theirs (once, at start)."""

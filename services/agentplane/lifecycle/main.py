@@ -68,6 +68,7 @@ def build(settings: Settings) -> ServiceHost:
         # Saves happen in threads; the relay's wake-up belongs to the event loop.
         lifecycles.saved_hooks.append(lambda: loop.call_soon_threadsafe(relay.wake))
         await asyncio.to_thread(audit.order_old_entries)
+        await asyncio.to_thread(audit.drop_old_states)
         audit.reply_budget = nc.max_payload // 2
         machine = register_handlers(host, audit, lifecycles, js)
 
