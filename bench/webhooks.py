@@ -85,7 +85,8 @@ async def _publish(system: RunningSystem, ws_uuid: UUID, agents: int, per: int) 
             tag = f"{agent.hex}:{step}"
             state = STATES[step % len(STATES)]
             t = AgentTransitioned(
-                transition_id=tag, agent_id=agent, workspace_id=ws_uuid, agent_name="bench",
+                transition_id=tag, agent_id=agent, workspace_id=f"ws_{ws_uuid.hex}",
+                agent_name="bench",
                 from_state=None, to_state=state, event_type=state, triggered_by="system",
                 reason=tag, at=datetime.now(UTC),
             )  # fmt: skip

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.system
 
 HEARTBEAT_RECORDED = {"message": "Heartbeat recorded"}
 METRICS_RECORDED = {"message": "Metrics recorded"}
+BEAT_METADATA = {"triggered_by": "heartbeat", "reason": "heartbeat received"}
 DOC_HEARTBEAT = {"mode": "IDLE", "uptime_seconds": 330}
 DOC_METRICS = {
     "cpu_percent": 12.5,
@@ -184,7 +185,7 @@ def test_heartbeat_doc_example_activates_the_agent(http: httpx.Client, ws: dict[
         "NEW",
         "ACTIVE",
     )
-    assert activated["metadata"] == {"triggered_by": "heartbeat"}
+    assert activated["metadata"] == BEAT_METADATA
     assert activated["timestamp"] == agent["activated_at"]
     assert activated["agent_uuid"] == agent_uuid and activated["id"] != created["id"]
     (heartbeat,) = wait_for(lambda: details(http, ws, agent_uuid), lambda b: b["recentHeartbeats"])[
@@ -296,11 +297,15 @@ def test_terminated_agent_is_told_to_stop(http: httpx.Client, ws: dict[str, Any]
     body = details(http, ws, agent_uuid)
     assert body["agent"]["state"] == "TERMINATED"
     assert transitions(body) == [
-        ("TERMINATED", "ACTIVE", "TERMINATED"),
+        ("TERMINATED", "DRAINING", "TERMINATED"),
+        ("DRAINING", "ACTIVE", "DRAINING"),
         ("ACTIVATED", "NEW", "ACTIVE"),
         ("CREATED", None, "NEW"),
     ]
-    assert body["lifecycleEvents"][0]["metadata"] == {"triggered_by": "user"}
+    assert body["lifecycleEvents"][0]["metadata"] == {
+        "triggered_by": "user",
+        "reason": "deleted by the workspace's user",
+    }
     assert body["lifecycleEvents"][0]["timestamp"] == body["agent"]["terminated_at"]
     assert body["agent"]["activated_at"] is not None
     assert listed(http, ws, agent_uuid) == body["agent"]
@@ -465,7 +470,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
     activated_at = body["agent"]["activated_at"]
     assert activated_at is not None and activated_at == body["agent"]["last_heartbeat_at"]
     assert transitions(body) == [("ACTIVATED", "NEW", "ACTIVE"), ("CREATED", None, "NEW")]
-    assert body["lifecycleEvents"][0]["metadata"] == {"triggered_by": "heartbeat"}
+    assert body["lifecycleEvents"][0]["metadata"] == BEAT_METADATA
 
     # Beating within the interval keeps it ACTIVE.
     for n in range(3):
@@ -490,6 +495,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
     assert unhealthy["metadata"] == {
         "error_code": 480,
         "triggered_by": "system",
+        "reason": "missed its heartbeat interval",
         "last_heartbeat_at": agent["last_heartbeat_at"],
     }
     gap = ts(unhealthy["timestamp"]) - ts(agent["last_heartbeat_at"])
@@ -510,7 +516,7 @@ def test_new_active_unhealthy_active_with_real_waiting(
         ("CREATED", None, "NEW"),
     ]
     recovered = body["lifecycleEvents"][0]
-    assert recovered["metadata"] == {"triggered_by": "heartbeat"}
+    assert recovered["metadata"] == BEAT_METADATA
     assert recovered["timestamp"] == body["agent"]["last_heartbeat_at"]
     assert ts(body["agent"]["last_heartbeat_at"]) > ts(agent["last_heartbeat_at"])
     assert body["agent"]["activated_at"] == activated_at  # the first activation
@@ -602,3 +608,24 @@ def test_replay_of_the_liveness_system_is_identical(live: RunningSystem) -> None
     assert result.returncode == 0, result.stdout + result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("lifecycle.audit "))
     assert "identical" in line, result.stdout
+
+
+def test_fresh_system_reports_a_missed_emergency_beat_on_time(
+    system_factory: Callable[..., RunningSystem],
+) -> None:
+    """Issue 12: right after start (default settings: a 95 s restart guard), an agent that
+    beats once in EMERGENCY mode and stops is UNHEALTHY within 5 s + tolerance + 2 s; the
+    guard protects only agents whose last beat predates the start."""
+    fresh = system_factory()
+    with httpx.Client(base_url=fresh.base_url, timeout=30.0) as http:
+        ws = enterprise(http, fresh.admin_token)
+        agent_uuid = create_agent(http, ws, "emergency-agent")
+        assert beat(http, ws, agent_uuid, {"mode": "EMERGENCY", "uptime_seconds": 1}).is_success
+        last_beat = time.monotonic()
+        wait_for(lambda: details(http, ws, agent_uuid), state_is("ACTIVE"))
+        body = wait_for(
+            lambda: details(http, ws, agent_uuid), state_is("UNHEALTHY"), timeout=20.0
+        )
+        noticed = time.monotonic() - last_beat
+        assert noticed <= EMERGENCY_INTERVAL + TOLERANCE + 2.0, noticed
+        assert body["lifecycleEvents"][0]["metadata"]["error_code"] == 480

@@ -40,6 +40,8 @@ AGENT_KEYS = {
     "last_heartbeat_at",
     "metadata",
 }
+CREATED_REASON = "created by the workspace's user"
+TERMINATED_REASON = "deleted by the workspace's user"
 DETAIL_KEYS = {"agent", "recentHeartbeats", "recentMetrics", "lifecycleEvents", "kubernetesStatus"}
 EVENT_KEYS = {
     "id",
@@ -166,9 +168,14 @@ def test_create_doc_example(http: httpx.Client, ws: dict[str, Any]) -> None:
         "image": DEFAULT_IMAGE,
         "resources": DEFAULT_RESOURCES,
     }
+    # No provisioner in this system: the answer says nothing was deployed (never a claim of
+    # a deployment that did not happen).
     assert body["deployment"] == {
-        "success": True,
-        "message": "Agent my-agent deployed successfully",
+        "success": False,
+        "message": (
+            "Agent my-agent created; nothing was deployed (no provisioner is configured: "
+            "AGENTPLANE_PROVISIONER=none)"
+        ),
         "deploymentName": "my-agent",
     }
     # PAP agents have no credential of their own: nothing secret-looking comes back.
@@ -350,7 +357,7 @@ def test_details_doc_example(http: httpx.Client, ws: dict[str, Any]) -> None:
     assert isinstance(event["id"], str) and event["id"]
     assert event["agent_uuid"] == agent["uuid"]
     assert (event["event_type"], event["from_state"], event["to_state"]) == ("CREATED", None, "NEW")
-    assert event["metadata"] == {"triggered_by": "user"}
+    assert event["metadata"] == {"triggered_by": "user", "reason": CREATED_REASON}
     assert event["timestamp"] == agent["created_at"]
 
 
@@ -378,7 +385,10 @@ def test_delete_doc_example(http: httpx.Client, ws: dict[str, Any]) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {
         "message": "Agent terminated successfully",
-        "kubernetes": {"success": True, "message": "Agent my-agent deleted successfully"},
+        "kubernetes": {
+            "success": False,
+            "message": "Agent my-agent had no deployed resources; nothing to delete",
+        },
     }
     # The record stays, for audit, in state TERMINATED.
     body = details(http, ws, agent["uuid"])
@@ -390,11 +400,13 @@ def test_delete_doc_example(http: httpx.Client, ws: dict[str, Any]) -> None:
     }
     events = body["lifecycleEvents"]
     assert [(e["event_type"], e["from_state"], e["to_state"]) for e in events] == [
-        ("TERMINATED", "NEW", "TERMINATED"),
+        ("TERMINATED", "DRAINING", "TERMINATED"),
+        ("DRAINING", "NEW", "DRAINING"),
         ("CREATED", None, "NEW"),
     ]
     assert events[0]["timestamp"] == terminated["terminated_at"]
-    assert events[0]["metadata"] == {"triggered_by": "user"}
+    assert events[0]["metadata"] == {"triggered_by": "user", "reason": TERMINATED_REASON}
+    assert events[1]["metadata"] == {"triggered_by": "user", "reason": "deleted by user"}
     assert list_agents(http, ws) == [terminated]
 
     # Deleting again answers the same and records nothing new.

@@ -343,18 +343,14 @@ def test_pending_deliveries_survive_a_webhooks_crash(
 def test_pap_agent_through_the_http_api(
     client: httpx.Client, ws: dict[str, Any], hooks_system: RunningSystem, receiver: Receiver
 ) -> None:
-    """A real PAP agent created, beating and deleted over HTTP: its transitions as webhooks.
-
-    Guarded until the lifecycle service publishes AgentTransitioned (issue 12 §1): skipped when
-    no such event shows up in the stream within a few seconds of the agent's creation.
-    """
+    """A real PAP agent created, beating and deleted over HTTP: every transition the lifecycle
+    service publishes (AgentTransitioned) arrives as a signed webhook, in order."""
     hook = subscribe(client, ws, receiver.url)
     bearer = {"Authorization": f"Bearer {ws['apiKey']}", "Content-Type": "application/json"}
     created = client.post("/api/agents", json={"name": "hooked"}, headers=bearer)
     assert created.status_code == 201, created.text
     agent_uuid = created.json()["agent"]["uuid"]
-    if not eventually(lambda: deliveries(client, ws, hook["id"]), timeout=8.0):
-        pytest.skip("the lifecycle service does not publish AgentTransitioned yet")
+    assert eventually(lambda: deliveries(client, ws, hook["id"]), timeout=8.0)
     beat = client.post(
         f"/api/agents/{agent_uuid}/heartbeat",
         json={"mode": "IDLE", "uptime_seconds": 1},
@@ -370,8 +366,13 @@ def test_pap_agent_through_the_http_api(
     )
     events = [p["event"] for p in receiver.payloads(hook["secret"])]
     mine = list(dict.fromkeys(events))
-    assert mine[0] == "agent.created" and mine[-1] == "agent.terminated"
-    assert mine.index("agent.activated") < mine.index("agent.terminated")
+    assert mine == ["agent.created", "agent.activated", "agent.draining", "agent.terminated"]
+    payloads = {p["event"]: p for p in receiver.payloads(hook["secret"])}
+    assert payloads["agent.activated"]["agent_uuid"] == agent_uuid
+    assert payloads["agent.activated"]["agent_name"] == "hooked"
+    assert payloads["agent.activated"]["data"]["from_state"] == "NEW"
+    assert payloads["agent.activated"]["data"]["triggered_by"] == "heartbeat"
+    assert payloads["agent.draining"]["data"]["triggered_by"] == "user"
 
 
 def test_sdk_round_trip(

@@ -120,7 +120,7 @@ def transition(
     return AgentTransitioned(
         transition_id=uuid.uuid4().hex,
         agent_id=agent_id,
-        workspace_id=UUID(hex=workspace_id.removeprefix("ws_")),
+        workspace_id=workspace_id,
         agent_name=name,
         from_state=from_state,
         to_state=to_state,
@@ -147,7 +147,7 @@ async def _publish(system: RunningSystem, transitions: list[AgentTransitioned]) 
                 aggregate_id=str(t.agent_id),
                 aggregate_version=1,
                 occurred_at=t.at,
-                workspace_id=f"ws_{t.workspace_id.hex}",
+                workspace_id=t.workspace_id,
                 data=t.model_dump(mode="json"),
             )
             await js.publish(

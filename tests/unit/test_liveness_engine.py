@@ -62,3 +62,30 @@ def test_a_failed_save_keeps_the_batch_for_the_next_attempt(
     assert live.flush_transitions() == 1
     with live.views.read() as tx:
         assert tx.get(LIVENESS, agent_id)["online"] is True  # type: ignore[index]
+
+
+def test_an_agent_heard_after_a_fresh_start_is_not_held_by_the_start_up_grace(
+    tmp_path: Path,
+) -> None:
+    """Issue 12: one EMERGENCY beat right after start, then silence → offline at its own
+    deadline (5 s + tolerance), not after the default interval plus grace (≈ 95 s)."""
+    now = [1_780_000_000.0]
+    live = LivenessEngine(
+        HeartbeatStore(
+            {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "hb.db")}
+        ),
+        SQLiteViewStore(tmp_path / "views.sqlite"),
+        SQLiteViewStore(tmp_path / "checkpoint.sqlite"),
+        offline_after=90,
+        grace=5,
+        clock=lambda: now[0],
+    )
+    live.restore()
+    live.listening()
+    agent_id = str(uuid.uuid4())
+    now[0] += 2
+    live.beat(agent_id, now[0], offline_after=6.0)
+    now[0] += 5.9
+    assert live.sweep() == 0
+    now[0] += 0.1
+    assert live.sweep() == 1

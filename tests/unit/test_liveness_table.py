@@ -166,3 +166,25 @@ def test_a_table_grows_after_a_sweep_released_its_buffers() -> None:
     for i in range(1000):
         table.beat(f"b{i}", 6)
     assert len(table) == 1001
+
+
+def test_start_up_grace_protects_only_agents_not_heard_since_the_start() -> None:
+    """Issue 12: an agent that beats once after a fresh start and stops is offline at its own
+    deadline, not after the grace meant for agents remembered from before the start."""
+    table = LivenessTable(offline_after=90, not_before=95, started_at=0)
+    table.restore("old", last_seen=-10, online=True, now=0, offline_after=5)
+    table.beat("new", 10, offline_after=6)  # one EMERGENCY beat (5 s + tolerance), then silence
+    assert table.sweep(15.9) == []
+    assert table.sweep(16) == ["new"]
+    # The remembered agent's deadline (5 s from its restore) passed, but the grace holds.
+    assert table.next_deadline == 95
+    assert table.sweep(94) == []
+    assert table.sweep(95) == ["old"]
+
+
+def test_a_remembered_agent_that_beats_after_the_start_is_decided_on_its_own_deadline() -> None:
+    table = LivenessTable(offline_after=90, not_before=95, started_at=0)
+    table.restore("a", last_seen=-10, online=True, now=0, offline_after=5)
+    assert table.beat("a", 20, offline_after=6) is None
+    assert table.sweep(25) == []
+    assert table.sweep(26) == ["a"]

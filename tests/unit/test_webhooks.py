@@ -8,7 +8,7 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -55,7 +55,7 @@ def transition(
     values: dict[str, Any] = {
         "transition_id": uuid4().hex,
         "agent_id": uuid4(),
-        "workspace_id": uuid4(),
+        "workspace_id": f"ws_{uuid4().hex}",
         "agent_name": "my-agent",
         "from_state": from_state,
         "to_state": to_state,
@@ -63,6 +63,8 @@ def transition(
         "triggered_by": TriggeredBy.SYSTEM,
         "at": datetime.now(UTC),
     }
+    if isinstance(fields.get("workspace_id"), UUID):
+        fields["workspace_id"] = f"ws_{fields['workspace_id'].hex}"  # the public form
     return AgentTransitioned(**(values | fields))
 
 

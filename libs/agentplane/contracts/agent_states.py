@@ -8,22 +8,61 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# States (seed 004 "Lifecycle"); PROVISIONED arrives with a provisioner, DRAINING/KILLED later.
+# States (seed 004 "Lifecycle"): NEW → PROVISIONED → ACTIVE → DRAINING → TERMINATED / KILLED,
+# UNHEALTHY on a missed interval and back to ACTIVE on the next beat.
 NEW = "NEW"
 PROVISIONED = "PROVISIONED"
 ACTIVE = "ACTIVE"
 UNHEALTHY = "UNHEALTHY"
+DRAINING = "DRAINING"
 TERMINATED = "TERMINATED"
+KILLED = "KILLED"
+FINAL_STATES = frozenset({TERMINATED, KILLED})
 
 # Event types of the history.
 CREATED = "CREATED"
 ACTIVATED = "ACTIVATED"
 AGENT_UNHEALTHY = "AGENT_UNHEALTHY"
 RECOVERED = "RECOVERED"
-# TERMINATED is both a state and the event that leads to it.
+# PROVISIONED, DRAINING, TERMINATED and KILLED are both states and the events leading to them.
 
 # Seed 004: "Missing one interval triggers AGENT_UNHEALTHY (error code 480)".
 UNHEALTHY_ERROR_CODE = 480
+
+
+class DrainAgent(BaseModel):
+    """A user asked to delete the agent: DRAINING (from any live state), then its resources
+    are removed and it is TERMINATED; answers a ProvisionerReport of the removal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+    reason: str = Field(default="deleted by user", max_length=1000)
+
+
+class ProvisionAgent(BaseModel):
+    """Deploy a new agent's resources with the configured provisioner (PROVISIONED on success).
+
+    `api_key` is the workspace key the create request came with: the local provisioner hands
+    it to the agent process it starts (PAP agents beat with it); it is never stored or logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace_id: str
+    agent_id: UUID
+    api_key: str | None = Field(default=None, repr=False)
+
+
+class ProvisionerReport(BaseModel):
+    """What the provisioner really did (`done` False: nothing deployed or removed, `message`
+    says why) and the agent's state after it (None: lifecycle does not know the agent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: str | None
+    done: bool
+    message: str
 
 
 class AgentStatesQuery(BaseModel):
@@ -55,6 +94,7 @@ class AgentState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     state: str
+    provisioned_at: datetime | None = None
     activated_at: datetime | None = None
     terminated_at: datetime | None = None
     events: list[LifecycleEvent] = Field(default_factory=list)

@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from agentplane.contracts.asyncapi_channel import MODELS as CHANNEL_MODELS
 from agentplane.contracts.asyncapi_channel import channels_and_operations
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
 from agentplane.contracts.liveness import BeatAccepted, NativeBeat
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.streams import DEAD_LETTER_STREAM, EVENTS_STREAM, TELEMETRY_STREAM
-from agentplane.contracts.subjects import PREFIX
+from agentplane.contracts.subjects import PREFIX, Events
 
 TITLE = "agentplane NATS API"
 
@@ -26,7 +27,13 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def document(version: str = "0.1.0") -> dict[str, Any]:
-    models: list[type[BaseModel]] = [NativeBeat, BeatAccepted, Reply, IntegrationEvent]
+    models: list[type[BaseModel]] = [
+        NativeBeat,
+        BeatAccepted,
+        Reply,
+        IntegrationEvent,
+        AgentTransitioned,
+    ]
     models += [m for m in dict.fromkeys(CHANNEL_MODELS) if m not in models]
     schemas: dict[str, Any] = {}
     for model in models:
@@ -86,6 +93,21 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                     ),
                 },
             },
+            "agentTransitions": {
+                "address": Events.subject("lifecycle", AGENT_TRANSITIONED),
+                "description": (
+                    "Every lifecycle transition of an agent (NEW, PROVISIONED, ACTIVE, "
+                    "UNHEALTHY, DRAINING, TERMINATED, KILLED): an IntegrationEvent whose `data` "
+                    "is an AgentTransitioned; what lifecycle webhooks are made of."
+                ),
+                "messages": {
+                    "transition": message(
+                        "IntegrationEvent",
+                        "A transition; `data` is an AgentTransitioned",
+                        ref["IntegrationEvent"],
+                    ),
+                },
+            },
             "telemetry": {
                 "address": f"{PREFIX}.telemetry.{{kind}}.{{agentId}}",
                 "description": (
@@ -121,6 +143,10 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
             "receiveEvents": {
                 "action": "receive",
                 "channel": {"$ref": "#/channels/integrationEvents"},
+            },
+            "receiveAgentTransitions": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/agentTransitions"},
             },
             "receiveTelemetry": {"action": "receive", "channel": {"$ref": "#/channels/telemetry"}},
             "receiveDeadLetters": {

@@ -15,6 +15,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 AGENT_TRANSITIONED = "lifecycle.AgentTransitioned"
+# Bookkeeping event that opens an agent's lifecycle (its first transition, CREATED, follows
+# in the same commit); consumers need not read it.
+AGENT_TRACKED = "lifecycle.AgentTracked"
 
 
 class TriggeredBy(StrEnum):
@@ -33,7 +36,7 @@ class AgentTransitioned(BaseModel):
 
     transition_id: str  # stable across redelivery and replay; webhook ids derive from it
     agent_id: UUID
-    workspace_id: UUID
+    workspace_id: str  # the public workspace id, "ws_<hex>"
     agent_name: str
     from_state: str | None
     to_state: str
@@ -41,3 +44,6 @@ class AgentTransitioned(BaseModel):
     triggered_by: TriggeredBy
     reason: str = Field(default="", max_length=1000)
     at: datetime
+    # AGENT_UNHEALTHY only: seed 004's error code 480 and the last beat before the miss.
+    error_code: int | None = None
+    last_heartbeat_at: datetime | None = None

@@ -24,6 +24,9 @@ HEARTBEAT_INTERVALS = {"EMERGENCY": 5.0, "IDLE": 30.0, "SLEEP": 900.0}
 # network and scheduling jitter must not flap an agent that beats exactly on time, while a
 # missed beat (the next one a whole interval later) is still caught.
 HEARTBEAT_TOLERANCE_SECONDS = 1.0
+# The line the reference agent logs in PAP mode once it runs (signal handlers installed): the
+# local provisioner's "the process is up".
+PAP_AGENT_READY = "PAP agent running"
 
 
 class PapResources(BaseModel):

@@ -141,6 +141,9 @@ class Lifecycle:
     AUDIT_LIST = f"{PREFIX}.lifecycle.audit.list"
     # AgentStatesQuery → AgentStates (contracts/agent_states.py): the state machine's view.
     AGENT_STATES = f"{PREFIX}.lifecycle.agent.states"
+    # ProvisionAgent / DrainAgent → ProvisionerReport (contracts/agent_states.py).
+    AGENT_PROVISION = f"{PREFIX}.lifecycle.agent.provision"
+    AGENT_DRAIN = f"{PREFIX}.lifecycle.agent.drain"
 
 
 class Webhooks:

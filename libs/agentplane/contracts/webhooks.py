@@ -62,7 +62,8 @@ PAGE_MAX = 200
 
 
 def workspace_of(transition: AgentTransitioned) -> str:
-    """The public workspace id (`ws_<hex>`) of a transition, which carries the bare UUID."""
+    """The public workspace id (`ws_<hex>`) of a transition (events published before the field
+    became a string may carry the bare UUID)."""
     value = str(transition.workspace_id)
     return value if value.startswith("ws_") else f"ws_{UUID(value).hex}"
 

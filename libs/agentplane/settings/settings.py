@@ -145,6 +145,17 @@ class Settings(BaseSettings):
     # Benchmarks only: answer `ap.heartbeat.bench.fill` (synthetic agents for memory figures).
     heartbeat_bench: bool = False
 
+    # PAP lifecycle (seed 004): who deploys an agent's resources (`local`: the reference agent
+    # as a local process; `none`: nothing is deployed and the answers say so). A drain that
+    # has not finished after `drain_timeout` seconds, and an agent UNHEALTHY for longer than
+    # `kill_after` seconds, are KILLED by the control plane.
+    provisioner: Literal["none", "local"] = "local"
+    # Where agents the local provisioner starts reach the gateway (default: this machine's
+    # http_host:http_port).
+    provisioner_gateway_url: str | None = None
+    drain_timeout_seconds: float = Field(default=30.0, gt=0)
+    kill_after_seconds: float = Field(default=300.0, gt=0)
+
     # Lifecycle webhooks: targets on private, loopback and link-local addresses are refused
     # (SSRF) unless this is true; failed deliveries are retried after base·2^(n-1) seconds
     # (capped at `retry_max`, with jitter) until `retry_window` has passed since the first

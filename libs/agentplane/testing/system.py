@@ -71,6 +71,9 @@ class RunningSystem:
             AGENTPLANE_TUNNEL_PORTS=self.tunnel_ports,
             AGENTPLANE_PUBLIC_HTTP_PORT=str(self.public_http_port),
             PYTHONUNBUFFERED="1",
+            # Tests drive PAP agents by hand, like the document's curl examples; a system
+            # that should start real agent processes asks for the local provisioner.
+            AGENTPLANE_PROVISIONER="none",
         )
         env.update(self.extra_env)
         return env

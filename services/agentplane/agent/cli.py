@@ -64,9 +64,24 @@ def run(
             "service registrations name",
         ),
     ] = None,
+    pap: Annotated[
+        str | None,
+        typer.Option(
+            "--pap",
+            help="Seed 004 PAP mode: this agent's UUID; the workspace key comes from "
+            "$AGENTPLANE_PAP_API_KEY (what the local provisioner starts)",
+        ),
+    ] = None,
+    pap_mode: Annotated[
+        str, typer.Option("--pap-mode", help="PAP heartbeat mode: EMERGENCY, IDLE or SLEEP")
+    ] = "IDLE",
 ) -> None:
     """Enroll (seed 003) or register (seed 002) on first run, or use a seed 000 identity; then
-    heartbeat and serve the channel (and, for seed 002, the task poll and stream)."""
+    heartbeat and serve the channel (and, for seed 002, the task poll and stream). With
+    `--pap`, beat and report metrics as a seed 004 PAP agent instead."""
+    if pap is not None:
+        _run_pap(server, pap, pap_mode)
+        return
     from agentplane.agent.enrollment import NoIdentity, obtain_identity
     from agentplane.agent.orchestrator_tasks import SOURCES
     from agentplane.agent.runtime import Agent
@@ -112,6 +127,19 @@ def run(
         sys.stderr.flush()
         # Same interpreter, same arguments: the stored identity makes the token unnecessary.
         os.execv(sys.executable, [sys.executable, "-m", "agentplane.cli", *sys.argv[1:]])
+
+
+def _run_pap(server: str | None, agent_id: str, mode: str) -> None:
+    from agentplane.agent.pap import API_KEY_ENV, run_pap
+    from agentplane.contracts.pap import HEARTBEAT_INTERVALS
+
+    _logging()
+    api_key = os.environ.get(API_KEY_ENV)
+    if not server or not api_key or mode not in HEARTBEAT_INTERVALS:
+        typer.echo(f"--pap needs --server, ${API_KEY_ENV} and a mode of "
+                   f"{', '.join(HEARTBEAT_INTERVALS)}", err=True)  # fmt: skip
+        raise typer.Exit(2)
+    raise typer.Exit(asyncio.run(run_pap(server, agent_id, api_key, mode)))
 
 
 @agent_app.command("update")

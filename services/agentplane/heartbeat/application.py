@@ -118,8 +118,10 @@ class LivenessEngine:
                 slot = table.slot(agent_id)
                 assert slot is not None
                 self.tokens.restore(slot, VerifiedTokens.parse(tag), until)
-        # No offline decision before a full interval plus grace has passed since start.
+        # No offline decision for agents not heard since the start before a full interval
+        # plus grace has passed; agents that beat after the start keep their own deadlines.
         table.not_before = now + table.offline_after + self.grace
+        table.started_at = now
         return len(states)
 
     def listening(self) -> None:

@@ -1,27 +1,25 @@
-"""Lifecycle use cases: the audit log and agent states, built from the integration-event stream."""
+"""The audit log, built from the integration-event stream (lifecycles.py: the state machine)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
 from agentplane.contracts.audit import AuditEntry, AuditLog, AuditQuery
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.paging import scan, sort_key
 from agentplane.eventstore.views import ViewStore
-from agentplane.lifecycle.pap_states import PapStateProjection, agent_states
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
 
 TRACKING = "stream:AP_EVENTS"
+OLD_PAP_STATE = "pap_state"
 
 
 class AuditLogs:
-    """Applies stream events to the audit and state views; answers their queries."""
+    """Applies stream events to the audit view; answers its queries."""
 
     def __init__(self, views: ViewStore) -> None:
         self.views = views
         self.projection = AuditProjection()
-        self.states = PapStateProjection()
         self.applied_seq = views.position(TRACKING)
         # Bytes of entries one page may carry (main sets half the NATS max_payload).
         self.reply_budget = 256 * 1024
@@ -36,7 +34,6 @@ class AuditLogs:
         with self.views.transaction() as tx:
             for event, _ in events:
                 self.projection.apply(event, tx)
-                self.states.apply(event, tx)
             last = max(seq for _, seq in events)
             if last > tx.position(TRACKING):
                 tx.set_position(TRACKING, last)
@@ -56,6 +53,15 @@ class AuditLogs:
             except TimeoutError:
                 pass
 
+    def drop_old_states(self) -> int:
+        """Remove the agent states earlier versions projected into this view (the state
+        machine now lives in the service's event store); once, at start."""
+        with self.views.transaction() as tx:
+            old = tx.items(OLD_PAP_STATE)
+            for key, _ in old:
+                tx.delete(OLD_PAP_STATE, key)
+        return len(old)
+
     def order_old_entries(self) -> int:
         """Give entries written before entries had an order key theirs (once, at start)."""
         with self.views.transaction() as tx:
@@ -73,7 +79,3 @@ class AuditLogs:
             )  # fmt: skip
         logs = [AuditEntry.model_validate(d) for d in page.docs]
         return AuditLog(logs=logs, next_after=page.next_after)
-
-    def agent_states(self, query: AgentStatesQuery) -> AgentStates:
-        with self.views.read() as tx:
-            return agent_states(tx, query)

@@ -10,17 +10,27 @@ from pydantic import BaseModel
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
-from agentplane.contracts.agent_states import AgentStatesQuery
+from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.audit import AuditQuery
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.lifecycles import Lifecycles
+from agentplane.lifecycle.progress import Progress
 
 AUDIT_CONSUMER = "lifecycle-audit"
+# The state machine's own consumer: a new one starts at the beginning of the stream, so the
+# machines of agents created before it existed are built too.
+MACHINE_CONSUMER = "lifecycle-machine"
+# How long a query or command waits for the stream's events to be applied (read-after-write).
+CATCH_UP_SECONDS = 2.0
 
 
-def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext) -> None:
+def register_handlers(
+    host: ServiceHost, audit: AuditLogs, lifecycles: Lifecycles, js: JetStreamContext
+) -> Progress:
+    """Subscribe and answer; returns how far the state machine has applied the stream."""
     async def on_event(body: bytes, sequence: int) -> None:
         await asyncio.to_thread(audit.apply, body, sequence)
         await audit.applied(sequence)
@@ -39,20 +49,54 @@ def register_handlers(host: ServiceHost, audit: AuditLogs, js: JetStreamContext)
         batch=on_events,
     )
 
+    machine = Progress(lifecycles.position())
+
+    async def on_machine_events(items: list[tuple[bytes, int]]) -> None:
+        await asyncio.to_thread(lifecycles.apply_stream, items)
+        await machine.applied(max(sequence for _, sequence in items))
+
+    async def on_machine_event(body: bytes, sequence: int) -> None:
+        await on_machine_events([(body, sequence)])
+
+    durable_subscriber(
+        host,
+        stream=EVENTS_STREAM,
+        subject=Events.ALL,
+        durable=MACHINE_CONSUMER,
+        handler=on_machine_event,
+        batch=on_machine_events,
+    )
+
+    async def last_seq() -> int:
+        info = await js.stream_info(EVENTS_STREAM)
+        return int(info.state.last_seq)
+
+    async def machine_caught_up() -> None:
+        # Read-after-write: a create, delete or transition already published is applied.
+        await machine.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
+
     @replying(AuditQuery)
     async def audit_list(query: AuditQuery) -> BaseModel:
-        # Read-after-write: everything already in the stream is in the answer.
-        info = await js.stream_info(EVENTS_STREAM)
-        await audit.wait_applied(info.state.last_seq, timeout=2.0)
+        await audit.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
         return await asyncio.to_thread(audit.query, query)
 
     @replying(AgentStatesQuery)
     async def agent_states(query: AgentStatesQuery) -> BaseModel:
-        # Read-after-write like the audit log: a create, delete or transition already
-        # published is in the answer.
-        info = await js.stream_info(EVENTS_STREAM)
-        await audit.wait_applied(info.state.last_seq, timeout=2.0)
-        return await asyncio.to_thread(audit.agent_states, query)
+        await machine_caught_up()
+        return await asyncio.to_thread(lifecycles.states, query)
+
+    @replying(ProvisionAgent)
+    async def provision(cmd: ProvisionAgent) -> BaseModel:
+        await machine_caught_up()
+        return await asyncio.to_thread(lifecycles.provision, cmd)
+
+    @replying(DrainAgent)
+    async def drain(cmd: DrainAgent) -> BaseModel:
+        await machine_caught_up()
+        return await asyncio.to_thread(lifecycles.drain, cmd)
 
     host.handle(Subjects.AUDIT_LIST, audit_list)
     host.handle(Subjects.AGENT_STATES, agent_states)
+    host.handle(Subjects.AGENT_PROVISION, provision)
+    host.handle(Subjects.AGENT_DRAIN, drain)
+    return machine

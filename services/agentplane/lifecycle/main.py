@@ -1,32 +1,106 @@
-"""Composition root of the lifecycle service."""
+"""Composition root of the lifecycle service.
+
+Run one replica: the state machine applies registry and liveness events in stream order,
+which one consumer guarantees (replicas in a queue group could see an agent's first beat
+before its enrollment; the beat would then change nothing).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from agentplane.bus.host import ServiceHost, configure_logging
-from agentplane.eventstore.relay import ensure_events_stream
+from agentplane.contracts.streams import EVENTS_STREAM
+from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import register_handlers
+from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
+from agentplane.lifecycle.provisioners.local import LocalProvisioner
+from agentplane.lifecycle.provisioners.none import NoProvisioner
+from agentplane.lifecycle.provisioners.port import Provisioner
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
+
+log = logging.getLogger("agentplane.lifecycle")
+
+# How often the control plane looks for drains and unhealthy agents that have run out of time.
+KILL_CHECK_SECONDS = 1.0
+
+
+# How long a delete waits for a local agent process to drain before it is killed (the reply
+# to the delete must come within the gateway's request timeout).
+LOCAL_STOP_WAIT_SECONDS = 2.0
+
+
+def build_provisioner(settings: Settings) -> Provisioner:
+    if settings.provisioner == "local":
+        host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+        return LocalProvisioner(
+            settings.provisioner_gateway_url or f"http://{host}:{settings.http_port}",
+            settings.service_data_dir() / "pap_agents",
+            min(settings.drain_timeout_seconds, LOCAL_STOP_WAIT_SECONDS),
+        )
+    return NoProvisioner()
 
 
 def build(settings: Settings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("lifecycle", settings.nats_url, service_credential(settings))
     audit = AuditLogs(open_view_store(settings, "lifecycle"))
+    # The machine's own view (states by agent for the kill timer) and the relay's position,
+    # apart from the audit view that `replay --verify` rebuilds from the stream.
+    views = open_view_store(settings, "lifecycle_machine")
+    lifecycles = Lifecycles(
+        LifecycleStore.from_settings(settings),  # type: ignore[arg-type]
+        views,
+        build_provisioner(settings),
+    )
 
     async def start() -> None:
         nc = host.broker.connection
         js = nc.jetstream()
         await ensure_events_stream(js)
+        relay = OutboxRelay(lifecycles.store, js, views)
+        await relay.start()
+        loop = asyncio.get_running_loop()
+        # Saves happen in threads; the relay's wake-up belongs to the event loop.
+        lifecycles.saved_hooks.append(lambda: loop.call_soon_threadsafe(relay.wake))
         await asyncio.to_thread(audit.order_old_entries)
+        await asyncio.to_thread(audit.drop_old_states)
         audit.reply_budget = nc.max_payload // 2
-        register_handlers(host, audit, js)
+        machine = register_handlers(host, audit, lifecycles, js)
+
+        async def kill_overdue() -> None:
+            while True:
+                await asyncio.sleep(KILL_CHECK_SECONDS)
+                try:
+                    # Only a machine that has applied the stream decides: while it replays
+                    # history (a new consumer, a long outage) old UNHEALTHY spells would
+                    # look overdue although later events end them.
+                    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+                    await machine.wait_applied(last, timeout=KILL_CHECK_SECONDS)
+                    if machine.applied_seq < last:
+                        continue
+                    await asyncio.to_thread(
+                        lifecycles.kill_overdue,
+                        settings.drain_timeout_seconds,
+                        settings.kill_after_seconds,
+                    )
+                except Exception:
+                    log.exception("kill check failed; retrying")
+
+        host.loop(relay.run)
+        host.loop(kill_overdue)
+
+    async def stop() -> None:
+        stop_all = getattr(lifecycles.provisioner, "stop_all", None)
+        if stop_all is not None:
+            await asyncio.to_thread(stop_all)
 
     host.on_start(start)
+    host.on_stop(stop)
     return host
 
 

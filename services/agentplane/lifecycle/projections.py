@@ -20,6 +20,10 @@ AUDIT = "audit"
 ACTIONS = {
     "agent.RegistrationCompleted": "registered",
     "liveness.Tracked": None,  # bookkeeping: the first transition follows in the same batch
+    # The lifecycle's own transitions: the registry and liveness events that cause them are
+    # entries already.
+    "lifecycle.AgentTracked": None,
+    "lifecycle.AgentTransitioned": None,
     # Remote commands: sent and finished are entries; delivery steps are not.
     "command.Queued": "command_sent",
     "command.Delivered": None,

@@ -6,8 +6,9 @@ workspace's limit nor refused by it, so a burst of API calls or metrics cannot m
 look dead. Creating an agent answers 201 (the document names no status). Deleting an agent
 twice answers the same 200 again without a second lifecycle event.
 
-Where each field comes from: the registry (the record, NEW/TERMINATED), the lifecycle service
-(`state`, `activated_at`, `lifecycleEvents`), the heartbeat service (`last_heartbeat_at`, and
+Where each field comes from: the registry (the record), the lifecycle service (`state`,
+`provisioned_at`, `activated_at`, `terminated_at`, `lifecycleEvents`, and what the provisioner
+did in `deployment` and `kubernetes`), the heartbeat service (`last_heartbeat_at`, and
 `recentHeartbeats`/`recentMetrics` from the telemetry stream). State changes are events, so
 `state` follows a heartbeat by the time its transition is published (normally well under a
 second); `last_heartbeat_at` follows at once.
@@ -30,7 +31,14 @@ from fastapi import APIRouter, Request, Response
 from nats.errors import Error as NatsError
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agent_states import AgentState, AgentStates, AgentStatesQuery
+from agentplane.contracts.agent_states import (
+    AgentState,
+    AgentStates,
+    AgentStatesQuery,
+    DrainAgent,
+    ProvisionAgent,
+    ProvisionerReport,
+)
 from agentplane.contracts.errors import (
     ErrorKind,
     ServiceError,
@@ -78,6 +86,7 @@ NAME_REQUIRED = "Name is required"  # the seed's 400 messages
 NAME_NOT_DNS_SAFE = "Name must be DNS-safe: lowercase alphanumeric and hyphens only"
 AGENT_NOT_FOUND = "Agent not found"
 AGENT_TERMINATED = "Agent is terminated"
+PROVISIONER_UNAVAILABLE = "Agent created; the lifecycle service did not answer: not deployed yet"
 RECENT, _DNS_LABEL = 10, re.compile(DNS_LABEL_PATTERN)  # "Last 10 heartbeats", "… metrics"
 
 
@@ -102,8 +111,10 @@ def agent_json(
 ) -> dict[str, Any]:
     live = report.agents.get(str(agent.uuid)) if report else None
     machine = states.agents.get(str(agent.uuid)) if states else None
-    # The registry decides termination; the lifecycle service everything before it.
-    state = agent.state if agent.terminated_at or machine is None else machine.state
+    # The lifecycle service's machine decides the state; the registry's record (NEW or
+    # TERMINATED) answers for an agent the machine has not taken in yet.
+    state = machine.state if machine else agent.state
+    provisioned_at = machine.provisioned_at if machine else agent.provisioned_at
     return {
         "uuid": str(agent.uuid),
         "name": agent.name,
@@ -112,9 +123,11 @@ def agent_json(
         "kubernetes_namespace": agent.kubernetes_namespace,
         "kubernetes_deployment": agent.kubernetes_deployment,
         "created_at": iso_seconds(agent.created_at),
-        "provisioned_at": iso_seconds(agent.provisioned_at),
+        "provisioned_at": iso_seconds(provisioned_at),
         "activated_at": iso_seconds(machine.activated_at if machine else agent.activated_at),
-        "terminated_at": iso_seconds(agent.terminated_at),
+        "terminated_at": iso_seconds(
+            (machine.terminated_at if machine else None) or agent.terminated_at
+        ),
         "last_heartbeat_at": iso_seconds(live.last_seen_at if live else agent.last_heartbeat_at),
         "metadata": agent.metadata,
     }
@@ -198,13 +211,18 @@ async def _reporting_agent(bus: BusClient, ws: WorkspaceIdentity, agent_uuid: st
     return agent
 
 
+def _bearer_key(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.post(
     "/api/agents",
     status_code=201,
     responses={409: {"description": "An agent with this name already exists"}},
 )
 async def create_agent(
-    ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
+    request: Request, ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
 ) -> dict[str, Any]:
     body = body or CreateAgentBody()
     cmd = CreatePapAgent(
@@ -215,12 +233,25 @@ async def create_agent(
         resources=body.resources or PapResources(),
     )
     created = PapAgentCreated.model_validate(await bus.request(Registry.PAP_AGENT_CREATE, cmd))
-    name = created.agent.name
+    # The provisioner's own account of what it did: never a success that did not happen.
+    provision = ProvisionAgent(
+        workspace_id=ws.workspace_id, agent_id=created.agent.uuid, api_key=_bearer_key(request)
+    )
+    try:
+        report = ProvisionerReport.model_validate(
+            await bus.request(Lifecycle.AGENT_PROVISION, provision)
+        )
+    except ServiceError as exc:
+        if exc.kind is not ErrorKind.UNAVAILABLE:
+            raise
+        # The agent exists (201); whether anything was deployed is not known yet.
+        report = ProvisionerReport(state=None, done=False, message=PROVISIONER_UNAVAILABLE)
     return {
+        # The agent as created (NEW), as the document shows it.
         "agent": agent_json(created.agent),
         "deployment": {
-            "success": True,
-            "message": f"Agent {name} deployed successfully",
+            "success": report.done,
+            "message": report.message,
             "deploymentName": created.agent.kubernetes_deployment,
         },
     }
@@ -256,7 +287,7 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
         "recentHeartbeats": [heartbeat_json(agent.uuid, e) for e in beats],
         "recentMetrics": [metrics_json(agent.uuid, e) for e in metrics],
         "lifecycleEvents": lifecycle_json(states.agents.get(str(agent.uuid))),
-        # No Kubernetes deployment exists yet (no provisioner): the document's null.
+        # No provisioner deploys to Kubernetes here: the document's null ("if not deployed").
         "kubernetesStatus": None,
     }
 
@@ -299,12 +330,18 @@ async def metrics(agent_uuid: str, request: Request, ws: PapWorkspace, bus: Bus)
 
 @router.delete("/api/agents/{agent_uuid}")
 async def delete_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
-    cmd = TerminatePapAgent(workspace_id=ws.workspace_id, agent_id=_agent_id(agent_uuid))
-    done = PapAgentTerminated.model_validate(await bus.request(Registry.PAP_AGENT_TERMINATE, cmd))
+    """DRAINING (the provisioner removes what it deployed), then TERMINATED; the record stays.
+
+    `kubernetes` reports what the provisioner really removed: `success: false` with the reason
+    when nothing had been deployed."""
+    agent_id = _agent_id(agent_uuid)
+    query = GetPapAgent(workspace_id=ws.workspace_id, agent_id=agent_id)
+    await bus.request(Registry.PAP_AGENT_GET, query)  # 404 before anything changes
+    drain = DrainAgent(workspace_id=ws.workspace_id, agent_id=agent_id)
+    report = ProvisionerReport.model_validate(await bus.request(Lifecycle.AGENT_DRAIN, drain))
+    cmd = TerminatePapAgent(workspace_id=ws.workspace_id, agent_id=agent_id)
+    PapAgentTerminated.model_validate(await bus.request(Registry.PAP_AGENT_TERMINATE, cmd))
     return {
         "message": "Agent terminated successfully",
-        "kubernetes": {
-            "success": True,
-            "message": f"Agent {done.agent.name} deleted successfully",
-        },
+        "kubernetes": {"success": report.done, "message": report.message},
     }

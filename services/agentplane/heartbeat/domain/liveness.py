@@ -40,13 +40,19 @@ class LivenessTable:
     Each agent has its own `offline_after` (seed 004 modes, seed 002 intervals); a beat that
     names none keeps the agent's current one (the table default for a new agent).
 
-    `not_before` holds off every offline decision until the engine has listened for one full
-    interval plus grace since it started: our own outage must not look like a fleet outage.
+    `not_before` holds off the offline decision of agents not heard since `started_at` until
+    the engine has listened for one full interval plus grace: our own outage must not look like
+    a fleet outage. An agent that beat since the start is decided at its own deadline: the
+    grace protects only agents whose last beat predates it.
     """
 
-    def __init__(self, offline_after: float, not_before: float = 0.0) -> None:
+    def __init__(
+        self, offline_after: float, not_before: float = 0.0, started_at: float = float("inf")
+    ) -> None:
         self.offline_after = offline_after
         self.not_before = not_before
+        # Beats at or after this moment were heard by this run (inf: none counts as heard).
+        self.started_at = started_at
         self.next_deadline = float("inf")
         self.index: dict[str, int] = {}
         self.ids: list[str] = []
@@ -152,22 +158,23 @@ class LivenessTable:
         if not self.ids:
             self.next_deadline = float("inf")
             return []
-        if now < self.not_before:
-            self.next_deadline = self.not_before
-            return []
-        expired = self._expired(now)
+        expired = self._expired(now, protect=now < self.not_before)
         ids = self.ids
         online = self.online
         for slot in expired:
             online[slot] = 0
         return [ids[slot] for slot in expired]
 
-    def _expired(self, now: float) -> list[int]:
+    def _expired(self, now: float, protect: bool) -> list[int]:
         # The views borrow the arrays' buffers; they are gone when this returns, so later
         # appends can resize the arrays again.
         deadline = np.frombuffer(self.deadline, dtype=np.float64)
         online = np.frombuffer(self.online, dtype=np.bool_)
         watched = np.where(online, deadline, np.inf)
+        if protect:
+            # Within the start-up grace only agents heard since the start are decided.
+            unheard = np.frombuffer(self.last_seen, dtype=np.float64) < self.started_at
+            watched[unheard & online] = np.maximum(watched[unheard & online], self.not_before)
         due = watched <= now
         hits: list[int] = np.flatnonzero(due).tolist()
         if hits:

@@ -1,0 +1,77 @@
+"""Which integration events of other services drive the state machine, and into what.
+
+    agent.Enrolled (dialect pap)  → track the agent: NEW        (user)
+    liveness.CameOnline           → ACTIVE (ACTIVATED or RECOVERED)  (heartbeat)
+    liveness.WentOffline          → UNHEALTHY, error 480       (system)
+    agent.Terminated              → TERMINATED                 (user)
+
+Pure: an event in, an `Input` (or None) out. The event id is the transition's cause, which
+makes applying an event twice (redelivery, replay) a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from agentplane.contracts.agent_states import (
+    ACTIVE,
+    NEW,
+    TERMINATED,
+    UNHEALTHY,
+    UNHEALTHY_ERROR_CODE,
+)
+from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.pap import PAP_DIALECT
+from agentplane.lifecycle.domain.transitions import HEARTBEAT, SYSTEM, USER
+
+ENROLLED = "agent.Enrolled"
+AGENT_TERMINATED = "agent.Terminated"
+CAME_ONLINE = "liveness.CameOnline"
+WENT_OFFLINE = "liveness.WentOffline"
+
+
+@dataclass(frozen=True)
+class Input:
+    """A move the machine is asked to make because of another service's event."""
+
+    agent_id: UUID
+    to_state: str
+    triggered_by: str
+    reason: str
+    at: datetime
+    cause: str
+    workspace_id: str = ""
+    agent_name: str = ""
+    error_code: int | None = None
+    last_heartbeat_at: datetime | None = None
+
+
+def _time(value: object, default: datetime) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else default
+
+
+def input_of(event: IntegrationEvent) -> Input | None:
+    """The move `event` asks for, or None when it does not concern the machine."""
+    agent = event.agent_id or event.aggregate_id
+    at = _time(event.data.get("at"), event.occurred_at)
+    if event.type == ENROLLED:
+        if event.data.get("dialect") != PAP_DIALECT:
+            return None
+        return Input(
+            UUID(agent), NEW, USER, "created by the workspace's user", event.occurred_at,
+            event.id, workspace_id=event.data.get("workspace_id") or event.workspace_id or "",
+            agent_name=event.data.get("name") or "",
+        )  # fmt: skip
+    if event.type == CAME_ONLINE:
+        return Input(UUID(agent), ACTIVE, HEARTBEAT, "heartbeat received", at, event.id)
+    if event.type == WENT_OFFLINE:
+        last = _time(event.data.get("last_seen_at"), at)
+        return Input(
+            UUID(agent), UNHEALTHY, SYSTEM, "missed its heartbeat interval", at, event.id,
+            error_code=UNHEALTHY_ERROR_CODE, last_heartbeat_at=last,
+        )  # fmt: skip
+    if event.type == AGENT_TERMINATED:
+        return Input(UUID(agent), TERMINATED, USER, "deleted by the workspace's user", at, event.id)
+    return None

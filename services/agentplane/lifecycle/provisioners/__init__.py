@@ -1,0 +1,1 @@
+"""Provisioners: one port (`Provisioner`), chosen by `AGENTPLANE_PROVISIONER`."""
