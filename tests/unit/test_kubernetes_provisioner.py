@@ -302,3 +302,26 @@ def test_the_secret_certificate_is_for_the_agent_host(
     cert = x509.load_pem_x509_certificate(secret["stringData"]["tls.crt"].encode())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == ["my-agent.is.test"]
+
+
+def test_the_lifecycle_service_chooses_it_by_setting(
+    server: FakeKubernetesServer, tmp_path: Path
+) -> None:
+    from agentplane.lifecycle.main import build_provisioner
+    from agentplane.settings import Settings
+
+    settings = Settings(
+        provisioner="kubernetes",
+        k8s_kubeconfig=str(server.kubeconfig(tmp_path / "kubeconfig")),
+        k8s_namespace="fleet",
+        agent_domain="is.test",
+        drain_timeout_seconds=12.0,
+    )
+    provisioner = build_provisioner(settings)
+    assert isinstance(provisioner, KubernetesProvisioner)
+    assert provisioner.placement(AGENT_ID, NAME) == ("fleet", DEPLOYMENT)
+    assert provisioner.deploy(AGENT_ID, NAME).done
+    deployment = server.state.get("Deployment", "fleet", DEPLOYMENT)
+    assert deployment is not None
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 12
+    assert Settings().k8s_namespace == "agents"
