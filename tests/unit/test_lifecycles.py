@@ -13,6 +13,7 @@ import pytest
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.pap import PapResources
 from agentplane.contracts.webhooks import webhook_event_of, workspace_of
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
@@ -39,7 +40,14 @@ class Deployer:
     def __init__(self) -> None:
         self.removed: list[UUID] = []
 
-    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome:
+    def deploy(
+        self,
+        agent_id: UUID,
+        agent_name: str,
+        api_key: str | None = None,
+        image: str | None = None,
+        resources: PapResources | None = None,
+    ) -> Outcome:
         return Outcome(True, f"Agent {agent_name} started")
 
     def remove(self, agent_id: UUID, agent_name: str) -> Outcome:

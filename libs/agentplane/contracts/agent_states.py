@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.pap import PapResources
+
 # States (seed 004 "Lifecycle"): NEW → PROVISIONED → ACTIVE → DRAINING → TERMINATED / KILLED,
 # UNHEALTHY on a missed interval and back to ACTIVE on the next beat.
 NEW = "NEW"
@@ -52,6 +54,10 @@ class ProvisionAgent(BaseModel):
     workspace_id: str
     agent_id: UUID
     api_key: str | None = Field(default=None, repr=False)
+    # What to run (the create request's `image` and `resources`; the kubernetes provisioner
+    # deploys them, the local one records them).
+    image: str | None = Field(default=None, max_length=512)
+    resources: PapResources | None = None
 
 
 class ProvisionerReport(BaseModel):
@@ -63,6 +69,9 @@ class ProvisionerReport(BaseModel):
     state: str | None
     done: bool
     message: str
+    # Where the provisioner puts the agent (kubernetes: the real namespace and Deployment).
+    kubernetes_namespace: str | None = None
+    kubernetes_deployment: str | None = None
 
 
 class AgentStatesQuery(BaseModel):
@@ -98,6 +107,11 @@ class AgentState(BaseModel):
     activated_at: datetime | None = None
     terminated_at: datetime | None = None
     events: list[LifecycleEvent] = Field(default_factory=list)
+    # Kubernetes provisioner: the real namespace and Deployment; with `include_events`, the
+    # Deployment's status in the seed 004 `kubernetesStatus` form (None: not deployed).
+    kubernetes_namespace: str | None = None
+    kubernetes_deployment: str | None = None
+    kubernetes_status: dict[str, Any] | None = None
 
 
 class AgentStates(BaseModel):

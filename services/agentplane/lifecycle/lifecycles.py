@@ -178,17 +178,35 @@ class Lifecycles:
             return ProvisionerReport(state=None, done=False, message=NOT_TRACKED)
         if PROVISION_CAUSE in agent.causes:
             message = f"Agent {agent.agent_name} was deployed before; it is {agent.state}"
-            return ProvisionerReport(state=agent.state, done=True, message=message)
+            return ProvisionerReport(
+                state=agent.state,
+                done=True,
+                message=message,
+                **self._placement(agent.id, agent.agent_name),
+            )
         if agent.state != NEW:
             message = f"Agent {agent.agent_name} is {agent.state}; nothing was deployed"
             return ProvisionerReport(state=agent.state, done=False, message=message)
-        outcome = self.provisioner.deploy(agent.id, agent.agent_name, cmd.api_key)
+        outcome = self.provisioner.deploy(
+            agent.id, agent.agent_name, cmd.api_key, image=cmd.image, resources=cmd.resources
+        )
         if outcome.done:
             self._try_move(agent.id, PROVISIONED, PROVISIONER, outcome.message, PROVISION_CAUSE)
         state = self._get(agent.id)
         return ProvisionerReport(
-            state=state.state if state else None, done=outcome.done, message=outcome.message
+            state=state.state if state else None,
+            done=outcome.done,
+            message=outcome.message,
+            **self._placement(agent.id, agent.agent_name),
         )
+
+    def _placement(self, agent_id: UUID, agent_name: str) -> dict[str, str]:
+        """The real namespace and Deployment, for a provisioner that deploys to Kubernetes."""
+        placement = getattr(self.provisioner, "placement", None)
+        if placement is None:
+            return {}
+        namespace, deployment = placement(agent_id, agent_name)
+        return {"kubernetes_namespace": namespace, "kubernetes_deployment": deployment}
 
     def drain(self, cmd: DrainAgent) -> ProvisionerReport:
         """A user's delete: DRAINING, then the resources go (TERMINATED follows the registry's
@@ -265,11 +283,20 @@ class Lifecycles:
                 if query.include_events
                 else []
             )
+            # Details (with events) ask the provisioner for the live status; lists do not.
+            status = getattr(self.provisioner, "status", None)
+            kubernetes_status = (
+                status(agent.id, agent.agent_name)
+                if status is not None and query.include_events and not agent.final
+                else None
+            )
             agents[str(agent_id)] = AgentState(
                 state=agent.state,
                 provisioned_at=agent.first_at(PROVISIONED),
                 activated_at=agent.first_at(ACTIVE),
                 terminated_at=agent.ended_at,
                 events=events,
+                kubernetes_status=kubernetes_status,
+                **self._placement(agent.id, agent.agent_name),
             )
         return AgentStates(agents=agents)

@@ -17,6 +17,11 @@ from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import register_handlers
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
+from agentplane.lifecycle.provisioners.kubernetes import (
+    KubernetesProvisioner,
+    KubernetesSettings,
+    api_client,
+)
 from agentplane.lifecycle.provisioners.local import LocalProvisioner
 from agentplane.lifecycle.provisioners.none import NoProvisioner
 from agentplane.lifecycle.provisioners.port import Provisioner
@@ -41,6 +46,18 @@ def build_provisioner(settings: Settings) -> Provisioner:
             settings.provisioner_gateway_url or f"http://{host}:{settings.http_port}",
             settings.service_data_dir() / "pap_agents",
             min(settings.drain_timeout_seconds, LOCAL_STOP_WAIT_SECONDS),
+        )
+    if settings.provisioner == "kubernetes":
+        return KubernetesProvisioner(
+            api_client(settings.k8s_kubeconfig, settings.k8s_context),
+            KubernetesSettings(
+                namespace=settings.k8s_namespace,
+                agent_domain=settings.agent_domain,
+                container_port=settings.k8s_container_port,
+                ingress_class=settings.k8s_ingress_class,
+                cluster_issuer=settings.k8s_cluster_issuer,
+                termination_grace_seconds=max(1, int(settings.drain_timeout_seconds)),
+            ),
         )
     return NoProvisioner()
 

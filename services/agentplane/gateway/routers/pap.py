@@ -47,7 +47,7 @@ from agentplane.contracts.errors import (
     not_found,
     unavailable,
 )
-from agentplane.contracts.http.pap import CreateAgentBody
+from agentplane.contracts.http.pap import CreateAgentBody, KubernetesStatus
 from agentplane.contracts.liveness import (
     LivenessReport,
     TelemetryEntry,
@@ -120,8 +120,11 @@ def agent_json(
         "name": agent.name,
         "dns_name": agent.dns_name,
         "state": state,
-        "kubernetes_namespace": agent.kubernetes_namespace,
-        "kubernetes_deployment": agent.kubernetes_deployment,
+        # The provisioner's real placement (kubernetes) when it has one.
+        "kubernetes_namespace": (machine and machine.kubernetes_namespace)
+        or agent.kubernetes_namespace,
+        "kubernetes_deployment": (machine and machine.kubernetes_deployment)
+        or agent.kubernetes_deployment,
         "created_at": iso_seconds(agent.created_at),
         "provisioned_at": iso_seconds(provisioned_at),
         "activated_at": iso_seconds(machine.activated_at if machine else agent.activated_at),
@@ -131,6 +134,14 @@ def agent_json(
         "last_heartbeat_at": iso_seconds(live.last_seen_at if live else agent.last_heartbeat_at),
         "metadata": agent.metadata,
     }
+
+
+def _kubernetes_status(state: AgentState | None) -> dict[str, Any] | None:
+    if state is None or state.kubernetes_status is None:
+        return None
+    return KubernetesStatus.model_validate(state.kubernetes_status).model_dump(
+        by_alias=True, mode="json"
+    )
 
 
 async def _liveness(bus: BusClient, agents: list[PapAgent]) -> LivenessReport:
@@ -235,7 +246,11 @@ async def create_agent(
     created = PapAgentCreated.model_validate(await bus.request(Registry.PAP_AGENT_CREATE, cmd))
     # The provisioner's own account of what it did: never a success that did not happen.
     provision = ProvisionAgent(
-        workspace_id=ws.workspace_id, agent_id=created.agent.uuid, api_key=_bearer_key(request)
+        workspace_id=ws.workspace_id,
+        agent_id=created.agent.uuid,
+        api_key=_bearer_key(request),
+        image=cmd.image,
+        resources=cmd.resources,
     )
     try:
         report = ProvisionerReport.model_validate(
@@ -246,13 +261,16 @@ async def create_agent(
             raise
         # The agent exists (201); whether anything was deployed is not known yet.
         report = ProvisionerReport(state=None, done=False, message=PROVISIONER_UNAVAILABLE)
+    agent = agent_json(created.agent)  # the agent as created (NEW), as the document shows it
+    if report.kubernetes_deployment:  # where the provisioner really put it
+        agent["kubernetes_namespace"] = report.kubernetes_namespace
+        agent["kubernetes_deployment"] = report.kubernetes_deployment
     return {
-        # The agent as created (NEW), as the document shows it.
-        "agent": agent_json(created.agent),
+        "agent": agent,
         "deployment": {
             "success": report.done,
             "message": report.message,
-            "deploymentName": created.agent.kubernetes_deployment,
+            "deploymentName": agent["kubernetes_deployment"],
         },
     }
 
@@ -287,8 +305,9 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
         "recentHeartbeats": [heartbeat_json(agent.uuid, e) for e in beats],
         "recentMetrics": [metrics_json(agent.uuid, e) for e in metrics],
         "lifecycleEvents": lifecycle_json(states.agents.get(str(agent.uuid))),
-        # No provisioner deploys to Kubernetes here: the document's null ("if not deployed").
-        "kubernetesStatus": None,
+        # The Deployment's status (kubernetes provisioner); the document's null otherwise
+        # ("if not deployed").
+        "kubernetesStatus": _kubernetes_status(states.agents.get(str(agent.uuid))),
     }
 
 

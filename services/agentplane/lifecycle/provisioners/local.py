@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from uuid import UUID
 
-from agentplane.contracts.pap import PAP_AGENT_READY
+from agentplane.contracts.pap import PAP_AGENT_READY, PapResources
 from agentplane.lifecycle.provisioners.port import Outcome
 
 log = logging.getLogger("agentplane.lifecycle")
@@ -50,7 +50,14 @@ class LocalProvisioner:
         self.stop_wait = stop_wait
         self.processes: dict[UUID, subprocess.Popen[bytes]] = {}
 
-    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome:
+    def deploy(
+        self,
+        agent_id: UUID,
+        agent_name: str,
+        api_key: str | None = None,
+        image: str | None = None,
+        resources: PapResources | None = None,
+    ) -> Outcome:
         if not api_key:
             return Outcome(False, f"Agent {agent_name} not started: no workspace key to run it")
         running = self.processes.get(agent_id)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from agentplane.contracts.pap import PapResources
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -20,6 +22,13 @@ class Outcome:
 class Provisioner(Protocol):
     name: str
 
-    def deploy(self, agent_id: UUID, agent_name: str, api_key: str | None = None) -> Outcome: ...
+    def deploy(
+        self,
+        agent_id: UUID,
+        agent_name: str,
+        api_key: str | None = None,
+        image: str | None = None,
+        resources: PapResources | None = None,
+    ) -> Outcome: ...
 
     def remove(self, agent_id: UUID, agent_name: str) -> Outcome: ...
