@@ -101,8 +101,9 @@ def test_checks_agents_and_status_events(tmp_path: Path) -> None:
     app.apply_events([(event("liveness.CameOnline", 2, {}, agent), 2)])
     app.apply_events([(event("liveness.WentOffline", 3, {}, agent), 3)])
     assert app.health([svc.id])[svc.id].status == ServiceStatus.INACTIVE
-    for _ in range(3):
-        app.record_check(svc, ProbeResult(tcp_status=FAILED, tcp_error="refused", checked_at=T0))
+    for n in range(3):
+        later = T0 + timedelta(seconds=n + 1)  # newest first needs distinct times
+        app.record_check(svc, ProbeResult(tcp_status=FAILED, tcp_error="refused", checked_at=later))
     app.apply_events([(event("liveness.CameOnline", 4, {}, agent), 4)])
     assert app.health([svc.id])[svc.id].status == ServiceStatus.ERROR
     assert status_events(store) == [
