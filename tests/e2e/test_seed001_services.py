@@ -40,6 +40,16 @@ def register(http: httpx.Client, ws: dict[str, Any], body: dict[str, Any]) -> ht
     return http.post("/v1/services/register", headers=key(ws), json=body)
 
 
+def start_agent(
+    system: RunningSystem, tmp_path: Path, agent_id: str, token: str, *extra: str
+) -> AgentProcess:
+    """The reference agent with a seed 000 identity, on the system's NATS."""
+    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
+    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
+                "--nats-url", system.nats_url, *extra)  # fmt: skip
+    return agent
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[HttpTarget]:
     files = tmp_path / "www"
@@ -328,9 +338,7 @@ def test_agent_service_checked_through_its_tunnel_and_reached_from_the_agent(
     tmp_path: Path,
 ) -> None:
     agent_id, token = seed000_agent(http, workspace)
-    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
-    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
-                "--nats-url", system.nats_url)  # fmt: skip
+    agent = start_agent(system, tmp_path, agent_id, token)
     try:
         made = register(http, workspace, {"agentId": agent_id, "name": "web",
                                          "targetHost": "127.0.0.1", "targetPort": site.port,
@@ -405,9 +413,7 @@ def test_a_public_subdomain_serves_the_service_by_host(
     tmp_path: Path,
 ) -> None:
     agent_id, token = seed000_agent(http, workspace)
-    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
-    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
-                "--nats-url", system.nats_url)  # fmt: skip
+    agent = start_agent(system, tmp_path, agent_id, token)
     try:
         spec = {"agentId": agent_id, "name": "site", "targetHost": "127.0.0.1",
                 "targetPort": site.port, "protocol": "http", "isPublic": True}  # fmt: skip
@@ -454,9 +460,7 @@ def test_an_expose_command_registers_the_service_and_the_agent_carries_it(
     tmp_path: Path,
 ) -> None:
     agent_id, token = seed000_agent(http, workspace)
-    agent = AgentProcess(tmp_path / "state", tmp_path / "agent.log")
-    agent.start("--server", system.base_url, "--agent-id", agent_id, "--token", token,
-                "--nats-url", system.nats_url, "--allow", f"127.0.0.1:{site.port}")  # fmt: skip
+    agent = start_agent(system, tmp_path, agent_id, token, "--allow", f"127.0.0.1:{site.port}")
     try:
         # curl -X POST …/v1/agents/{id}/command -d '{"action": "expose", "params": {…}}'
         sent = http.post(f"/v1/agents/{agent_id}/command", headers=key(workspace), json={
