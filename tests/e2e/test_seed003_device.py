@@ -183,13 +183,6 @@ def wait_for_actions(
 
 
 @pytest.fixture(scope="module")
-def expiring_token(http_module: httpx.Client, system: RunningSystem) -> tuple[str, float]:
-    """An enrollment token with the shortest lifetime (60 s), issued early in the module."""
-    ws = create_workspace(http_module, system.admin_token)
-    return enrollment_token(http_module, ws, ttlSeconds=60), time.monotonic()
-
-
-@pytest.fixture(scope="module")
 def http_module(system: RunningSystem) -> Any:
     with httpx.Client(base_url=system.base_url, timeout=30.0) as client:
         yield client

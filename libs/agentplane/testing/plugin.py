@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -59,11 +61,15 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def system_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., RunningSystem]]:
-    """Start extra systems (own data dir, own settings); all are stopped at the end."""
+    """Start extra systems (own data dir, own settings), stopped when the module ends.
+
+    Per module, not per session: a system left running (a fleet going offline, timers firing)
+    would load the machine under every later test. The stops run side by side.
+    """
     started: list[RunningSystem] = []
 
     def start(env: dict[str, str] | None = None, data_dir: Path | None = None) -> RunningSystem:
@@ -73,11 +79,10 @@ def system_factory(
         return running
 
     yield start
-    for running in started:
-        try:
-            running.stop()
-        except Exception:
-            pass
+    with ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
+        for future in [pool.submit(running.stop) for running in started]:
+            with suppress(Exception):
+                future.result()
 
 
 @pytest.fixture
