@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -56,8 +57,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         running.stop()
     # After every test that used it, the read models must still be exactly what the event
     # log rebuilds: `replay --verify` over the session's data dir.
+    started = time.monotonic()
     result = running.cli("replay", "--verify")
-    print("\nreplay --verify of the session system:\n" + result.stdout)
+    took = time.monotonic() - started
+    print(f"\nreplay --verify of the session system ({took:.1f} s):\n" + result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
