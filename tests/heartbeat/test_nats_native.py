@@ -156,8 +156,13 @@ async def test_the_beat_body_goes_to_telemetry_without_the_token(
     for uptime in (10, 20, 30):
         assert (await beat(nc, agent_id, {"token": token, "uptime_seconds": uptime})).ok
     query = TelemetryQuery(agent_id=uuid.UUID(agent_id), kind="heartbeat", limit=2)
-    msg = await nc.request(Heartbeat.TELEMETRY_RECENT, query.model_dump_json().encode(), 5)
-    entries = TelemetryList.model_validate(Reply.model_validate_json(msg.data).data).entries
-    assert [e.data for e in entries] == [{"uptime_seconds": 30}, {"uptime_seconds": 20}]
-    assert entries[0].received_at >= entries[1].received_at
-    assert token not in msg.data.decode()
+
+    async def newest_two_stored() -> None:
+        # Beats are stored by the telemetry stream's consumer, after the beat was answered.
+        msg = await nc.request(Heartbeat.TELEMETRY_RECENT, query.model_dump_json().encode(), 5)
+        entries = TelemetryList.model_validate(Reply.model_validate_json(msg.data).data).entries
+        assert [e.data for e in entries] == [{"uptime_seconds": 30}, {"uptime_seconds": 20}]
+        assert entries[0].received_at >= entries[1].received_at
+        assert token not in msg.data.decode()
+
+    await eventually(newest_two_stored, timeout=20.0)
