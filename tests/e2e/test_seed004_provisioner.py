@@ -10,6 +10,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -61,6 +62,17 @@ def wait_state(
             return body
         assert time.monotonic() < deadline, body
         time.sleep(0.2)
+
+
+def wait_until(probe: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def steps(body: dict[str, Any]) -> list[tuple[str, str | None, str, str]]:
@@ -139,11 +151,35 @@ def test_a_killed_process_goes_unhealthy_then_is_killed(
     assert time.monotonic() - last_beat <= IDLE_DEADLINE + 2.0 + 1.0  # + our polling
     assert body["lifecycleEvents"][0]["metadata"]["error_code"] == 480
     body = wait_state(http, ws, agent_uuid, "KILLED", timeout=KILL_AFTER + 5)
-    killed = body["lifecycleEvents"][0]
+    killed, unhealthy = body["lifecycleEvents"][:2]
     assert (killed["event_type"], killed["from_state"], killed["metadata"]["triggered_by"]) == (
         "KILLED", "UNHEALTHY", "system",
     )  # fmt: skip
     assert "unhealthy for more than 2 s" in killed["metadata"]["reason"]
+    # Killed after the configured time, not before.
+    spell = parse_ts(killed["timestamp"]) - parse_ts(unhealthy["timestamp"])
+    assert spell.total_seconds() >= KILL_AFTER, (unhealthy, killed)
+    # The registry record ends with the kill (the lifecycle's KILLED event, not a user's
+    # delete): the agent's credentials stop working, seed 000's audit log shows the end, and
+    # the name is free again.
+    key = {"x-api-key": ws["apiKey"]}
+
+    def record_ended() -> bool:
+        logs = http.get(f"/v1/agents/{agent_uuid}/audit-logs", headers=key).json()["logs"]
+        return "terminated" in [entry["action"] for entry in logs]
+
+    wait_until(record_ended, timeout=10.0)
+    beat = http.post(
+        f"/api/agents/{agent_uuid}/heartbeat",
+        json={"mode": "IDLE", "uptime_seconds": 1},
+        headers=bearer(ws),
+    )
+    assert beat.status_code == 409 and beat.json()["error"] == "Agent is terminated", beat.text
+    ended = details(http, ws, agent_uuid)["agent"]
+    assert (ended["state"], ended["terminated_at"]) == ("KILLED", killed["timestamp"])
+    again, _ = create(http, ws, "doomed")
+    assert again != agent_uuid
+    assert http.delete(f"/api/agents/{again}", headers=bearer(ws)).status_code == 200
     # The user can still delete the record's agent: nothing changes any more.
     response = http.delete(f"/api/agents/{agent_uuid}", headers=bearer(ws))
     assert response.status_code == 200, response.text

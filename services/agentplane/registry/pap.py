@@ -151,14 +151,17 @@ class PapAgents:
     def get(self, query: GetPapAgent) -> PapAgentDetails:
         return PapAgentDetails(agent=pap_agent(self._doc(query.workspace_id, query.agent_id)))
 
-    def terminate(self, cmd: TerminatePapAgent) -> tuple[PapAgentTerminated, int]:
+    def terminate(
+        self, cmd: TerminatePapAgent, at: datetime | None = None
+    ) -> tuple[PapAgentTerminated, int]:
+        """A user's delete, or (`at`: when) the control plane's kill of the agent."""
         self._doc(cmd.workspace_id, cmd.agent_id)
         for _ in range(3):
             agent: Agent = self._get(cmd.agent_id)
             if agent.terminated_at is not None:
                 # Deleting twice is harmless: same answer, no second event.
                 return self._terminated(cmd, already=True), 0
-            agent.terminate(self.registry.clock())
+            agent.terminate(at or self.registry.clock())
             claim = self.registry.released_name_claim(agent)
             try:
                 position = self.registry._save(agent, *([claim] if claim else []))
