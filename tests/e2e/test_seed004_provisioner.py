@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.e2e.webhook_receiver import Receiver
 
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
@@ -31,6 +32,10 @@ def local(system_factory: Callable[..., RunningSystem]) -> Iterator[RunningSyste
         env={
             "AGENTPLANE_PROVISIONER": "local",
             "AGENTPLANE_KILL_AFTER_SECONDS": str(KILL_AFTER),
+            # The webhook receiver is on loopback; retries come quickly after it is back.
+            "AGENTPLANE_WEBHOOKS_ALLOW_PRIVATE": "true",
+            "AGENTPLANE_WEBHOOKS_RETRY_BASE_SECONDS": "0.5",
+            "AGENTPLANE_WEBHOOKS_RETRY_MAX_SECONDS": "2",
         }
     )
 
@@ -143,8 +148,17 @@ def test_a_killed_process_goes_unhealthy_then_is_killed(
     http: httpx.Client, local: RunningSystem
 ) -> None:
     ws = create_workspace(http, local.admin_token, "enterprise")
+    receiver = Receiver().start()
+    hook = http.post(
+        "/v1/webhooks", json={"url": receiver.url}, headers={"x-api-key": ws["apiKey"]}
+    )
+    assert hook.status_code == 201, hook.text
+    secret = hook.json()["secret"]
     agent_uuid, pid = create(http, ws, "doomed")
     body = wait_state(http, ws, agent_uuid, "ACTIVE")
+    wait_until(lambda: len(receiver.unique(secret)) >= 3, timeout=15.0)
+    # The receiver is down from here on: UNHEALTHY and KILLED are sent while it is.
+    receiver.stop()
     last_beat = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     body = wait_state(http, ws, agent_uuid, "UNHEALTHY", timeout=IDLE_DEADLINE + 10)
@@ -180,6 +194,22 @@ def test_a_killed_process_goes_unhealthy_then_is_killed(
     again, _ = create(http, ws, "doomed")
     assert again != agent_uuid
     assert http.delete(f"/api/agents/{again}", headers=bearer(ws)).status_code == 200
+    # Back up, the receiver gets every transition of the first agent, signed, in order.
+    receiver.start()
+    try:
+
+        def first_agents_events() -> list[str]:
+            # In the order first received (delivery is in order per agent).
+            payloads = receiver.unique(secret).values()
+            return [p["event"] for p in payloads if p["agent_uuid"] == agent_uuid]
+
+        wait_until(lambda: "agent.killed" in first_agents_events(), timeout=30.0)
+        assert first_agents_events() == [
+            "agent.created", "agent.provisioned", "agent.activated", "agent.unhealthy",
+            "agent.killed",
+        ]  # fmt: skip
+    finally:
+        receiver.stop()
     # The user can still delete the record's agent: nothing changes any more.
     response = http.delete(f"/api/agents/{agent_uuid}", headers=bearer(ws))
     assert response.status_code == 200, response.text
