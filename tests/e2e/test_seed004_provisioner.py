@@ -10,10 +10,12 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from tests.e2e.webhook_receiver import Receiver
 
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
@@ -30,6 +32,10 @@ def local(system_factory: Callable[..., RunningSystem]) -> Iterator[RunningSyste
         env={
             "AGENTPLANE_PROVISIONER": "local",
             "AGENTPLANE_KILL_AFTER_SECONDS": str(KILL_AFTER),
+            # The webhook receiver is on loopback; retries come quickly after it is back.
+            "AGENTPLANE_WEBHOOKS_ALLOW_PRIVATE": "true",
+            "AGENTPLANE_WEBHOOKS_RETRY_BASE_SECONDS": "0.5",
+            "AGENTPLANE_WEBHOOKS_RETRY_MAX_SECONDS": "2",
         }
     )
 
@@ -61,6 +67,17 @@ def wait_state(
             return body
         assert time.monotonic() < deadline, body
         time.sleep(0.2)
+
+
+def wait_until(probe: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def steps(body: dict[str, Any]) -> list[tuple[str, str | None, str, str]]:
@@ -131,19 +148,68 @@ def test_a_killed_process_goes_unhealthy_then_is_killed(
     http: httpx.Client, local: RunningSystem
 ) -> None:
     ws = create_workspace(http, local.admin_token, "enterprise")
+    receiver = Receiver().start()
+    hook = http.post(
+        "/v1/webhooks", json={"url": receiver.url}, headers={"x-api-key": ws["apiKey"]}
+    )
+    assert hook.status_code == 201, hook.text
+    secret = hook.json()["secret"]
     agent_uuid, pid = create(http, ws, "doomed")
     body = wait_state(http, ws, agent_uuid, "ACTIVE")
+    wait_until(lambda: len(receiver.unique(secret)) >= 3, timeout=15.0)
+    # The receiver is down from here on: UNHEALTHY and KILLED are sent while it is.
+    receiver.stop()
     last_beat = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     body = wait_state(http, ws, agent_uuid, "UNHEALTHY", timeout=IDLE_DEADLINE + 10)
     assert time.monotonic() - last_beat <= IDLE_DEADLINE + 2.0 + 1.0  # + our polling
     assert body["lifecycleEvents"][0]["metadata"]["error_code"] == 480
     body = wait_state(http, ws, agent_uuid, "KILLED", timeout=KILL_AFTER + 5)
-    killed = body["lifecycleEvents"][0]
+    killed, unhealthy = body["lifecycleEvents"][:2]
     assert (killed["event_type"], killed["from_state"], killed["metadata"]["triggered_by"]) == (
         "KILLED", "UNHEALTHY", "system",
     )  # fmt: skip
     assert "unhealthy for more than 2 s" in killed["metadata"]["reason"]
+    # Killed after the configured time, not before.
+    spell = parse_ts(killed["timestamp"]) - parse_ts(unhealthy["timestamp"])
+    assert spell.total_seconds() >= KILL_AFTER, (unhealthy, killed)
+    # The registry record ends with the kill (the lifecycle's KILLED event, not a user's
+    # delete): the agent's credentials stop working, seed 000's audit log shows the end, and
+    # the name is free again.
+    key = {"x-api-key": ws["apiKey"]}
+
+    def record_ended() -> bool:
+        logs = http.get(f"/v1/agents/{agent_uuid}/audit-logs", headers=key).json()["logs"]
+        return "terminated" in [entry["action"] for entry in logs]
+
+    wait_until(record_ended, timeout=10.0)
+    beat = http.post(
+        f"/api/agents/{agent_uuid}/heartbeat",
+        json={"mode": "IDLE", "uptime_seconds": 1},
+        headers=bearer(ws),
+    )
+    assert beat.status_code == 409 and beat.json()["error"] == "Agent is terminated", beat.text
+    ended = details(http, ws, agent_uuid)["agent"]
+    assert (ended["state"], ended["terminated_at"]) == ("KILLED", killed["timestamp"])
+    again, _ = create(http, ws, "doomed")
+    assert again != agent_uuid
+    assert http.delete(f"/api/agents/{again}", headers=bearer(ws)).status_code == 200
+    # Back up, the receiver gets every transition of the first agent, signed, in order.
+    receiver.start()
+    try:
+
+        def first_agents_events() -> list[str]:
+            # In the order first received (delivery is in order per agent).
+            payloads = receiver.unique(secret).values()
+            return [p["event"] for p in payloads if p["agent_uuid"] == agent_uuid]
+
+        wait_until(lambda: "agent.killed" in first_agents_events(), timeout=30.0)
+        assert first_agents_events() == [
+            "agent.created", "agent.provisioned", "agent.activated", "agent.unhealthy",
+            "agent.killed",
+        ]  # fmt: skip
+    finally:
+        receiver.stop()
     # The user can still delete the record's agent: nothing changes any more.
     response = http.delete(f"/api/agents/{agent_uuid}", headers=bearer(ws))
     assert response.status_code == 200, response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, Recording
 
 from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, LivenessReport
 from agentplane.eventstore.application import ServiceApplication
@@ -22,6 +25,9 @@ from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
 
 LAST_SEEN = "last_seen"
 CHECKPOINT_META = "checkpoint_meta"
+# An agent's Liveness version not known in memory (read from the log when needed); 0 means it
+# has no Liveness aggregate yet.
+UNKNOWN_VERSION = -1
 
 
 class HeartbeatStore(ServiceApplication):
@@ -85,6 +91,12 @@ class LivenessEngine:
         self._pending: list[PendingTransition] = []
         self._pending_lock = threading.Lock()
         self._save_lock = threading.Lock()
+        # Each table slot's Liveness aggregate version (4 bytes an agent): transitions become
+        # events without reading the aggregate back (a read per agent made a sweep of a few
+        # hundred offline agents take seconds under load). Slots past the end: version 0.
+        self._versions = array("l")
+        # Called with what each flush recorded (the outbox relay publishes it from memory).
+        self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
 
     def restore(self) -> int:
         """Rebuild the table from the event log and the last checkpoint; return agents known.
@@ -105,6 +117,7 @@ class LivenessEngine:
         # Each online agent gets one full interval (its own) plus grace from now.
         fresh_from = now + self.grace
         table = self.table
+        versions = self._versions
         for agent_id, state in states:
             remembered = seen.get(agent_id, {})
             last_seen = remembered.get("last_seen") or (
@@ -113,6 +126,11 @@ class LivenessEngine:
             table.restore(
                 agent_id, last_seen, state["online"], fresh_from, remembered.get("offline_after")
             )
+            restored = table.index[agent_id]
+            if restored >= len(versions):
+                versions.extend([0] * (restored + 1 - len(versions)))
+            # Views written before versions were kept have none: read from the log once.
+            versions[restored] = state.get("version", UNKNOWN_VERSION)
             tag, until = remembered.get("tag"), remembered.get("trusted_until", 0.0)
             if tag and until > now and remembered.get("checked_at", 0.0) >= cleared_at:
                 slot = table.slot(agent_id)
@@ -162,39 +180,109 @@ class LivenessEngine:
         return len(expired)
 
     def flush_transitions(self) -> int:
-        """Save every pending transition in one batch; return how many were saved."""
+        """Save every pending transition in one batch; return how many were saved.
+
+        The events are built from the versions kept in memory; if another writer saved one of
+        these agents meanwhile (a conflict), their versions are read from the log and the
+        batch is saved again. What was recorded goes to `recorded_hooks` (the relay) before
+        the view is updated: subscribers see a transition first.
+        """
         with self._save_lock:
             with self._pending_lock:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
             try:
-                aggregates: dict[str, Liveness] = {}
-                for item in batch:
-                    aggregate = aggregates.get(item.agent_id) or self._load(item.agent_id)
-                    if item.transition is Transition.CAME_ONLINE:
-                        aggregate.came_online(at=epoch_to_datetime(item.at))
-                    else:
-                        aggregate.went_offline(
-                            at=epoch_to_datetime(item.at),
-                            last_seen_at=epoch_to_datetime(item.last_seen),
-                        )
-                    aggregates[item.agent_id] = aggregate
-                self.store.save(*aggregates.values())
+                try:
+                    events, versions = self._events_of(batch)
+                    recordings = self.store.save(*events)
+                except IntegrityError:
+                    for item in batch:
+                        self._set_version(item.agent_id, UNKNOWN_VERSION)
+                    events, versions = self._events_of(batch)
+                    recordings = self.store.save(*events)
             except Exception:
                 # The table already moved on: these decisions must still reach the log, so
                 # they go back to the front of the queue for the next attempt.
                 with self._pending_lock:
                     self._pending[:0] = batch
                 raise
-            self.projector.catch_up()
+            for agent_id, version in versions.items():
+                self._set_version(agent_id, version)
+            for hook in self.recorded_hooks:
+                hook(recordings)
+            self.projector.apply_recorded(recordings)
             return len(batch)
 
-    def _load(self, agent_id: str) -> Liveness:
+    def _events_of(
+        self, batch: list[PendingTransition]
+    ) -> tuple[list[DomainEventProtocol[Any]], dict[str, int]]:
+        """The events of `batch` in order, and each agent's version after them."""
+        events: list[DomainEventProtocol[Any]] = []
+        versions: dict[str, int] = {}
+        for item in batch:
+            version = versions.get(item.agent_id)
+            if version is None:
+                version = self._version(item.agent_id)
+            agent_id = UUID(item.agent_id)
+            at = epoch_to_datetime(item.at)
+            if version == 0:
+                # A new aggregate: its creation event first (what `Liveness._create` records).
+                version = 1
+                events.append(
+                    Liveness.Created(
+                        originator_id=agent_id,
+                        originator_version=version,
+                        timestamp=Liveness.Created.create_timestamp(),
+                        originator_topic=Liveness.TOPIC,
+                    )
+                )
+            version += 1
+            if item.transition is Transition.CAME_ONLINE:
+                events.append(
+                    Liveness.CameOnline(
+                        originator_id=agent_id,
+                        originator_version=version,
+                        timestamp=Liveness.CameOnline.create_timestamp(),
+                        at=at,
+                    )
+                )
+            else:
+                events.append(
+                    Liveness.WentOffline(
+                        originator_id=agent_id,
+                        originator_version=version,
+                        timestamp=Liveness.WentOffline.create_timestamp(),
+                        at=at,
+                        last_seen_at=epoch_to_datetime(item.last_seen),
+                    )
+                )
+            versions[item.agent_id] = version
+        return events, versions
+
+    def _version(self, agent_id: str) -> int:
+        """The agent's aggregate version: from memory, else from the log (0: no aggregate)."""
+        slot = self.table.slot(agent_id)
+        if slot is not None and slot < len(self._versions):
+            version = self._versions[slot]
+            if version != UNKNOWN_VERSION:
+                return version
+        elif slot is not None:
+            return 0  # tracked since the restore: its first transition is pending now
         try:
-            return self.store.repository.get(UUID(agent_id))
+            aggregate: Liveness = self.store.repository.get(UUID(agent_id))
         except AggregateNotFoundError:
-            return Liveness._create(Liveness.Created, id=UUID(agent_id))
+            return 0
+        return int(aggregate.version)
+
+    def _set_version(self, agent_id: str, version: int) -> None:
+        slot = self.table.slot(agent_id)
+        if slot is None:
+            return
+        versions = self._versions
+        if slot >= len(versions):
+            versions.extend([0] * (slot + 1 - len(versions)))
+        versions[slot] = version
 
     def checkpoint_rows(self) -> list[CheckpointRow]:
         """What changed since the previous call (call on the event loop)."""

@@ -86,6 +86,8 @@ def build(settings: Settings) -> ServiceHost:
         await ensure_telemetry_stream(nc)
         relay = OutboxRelay(engine.store, nc.jetstream(), engine.views)
         await relay.start()
+        # Transitions are published from memory right after their commit (no read-back).
+        engine.recorded_hooks.append(relay.offer)
         bus = BusClient(nc, settings.request_timeout)
         intake = BeatIntake(
             engine,

@@ -17,6 +17,7 @@ from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import register_handlers
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
+from agentplane.lifecycle.provisioners import cpu_cgroup
 from agentplane.lifecycle.provisioners.kubernetes import (
     KubernetesProvisioner,
     KubernetesSettings,
@@ -46,6 +47,7 @@ def build_provisioner(settings: Settings) -> Provisioner:
             settings.provisioner_gateway_url or f"http://{host}:{settings.http_port}",
             settings.service_data_dir() / "pap_agents",
             min(settings.drain_timeout_seconds, LOCAL_STOP_WAIT_SECONDS),
+            cpu_cgroup.find(),
         )
     if settings.provisioner == "kubernetes":
         return KubernetesProvisioner(

@@ -21,6 +21,7 @@ from agentplane.registry.agent_credentials import AgentCredentials
 from agentplane.registry.agent_credentials_handlers import register_credential_handlers
 from agentplane.registry.application import Registry
 from agentplane.registry.dispatch import Dispatch
+from agentplane.registry.lifecycle_kills import register_lifecycle_kills
 from agentplane.registry.pap import PapAgents
 from agentplane.registry.pap_handlers import register_pap_handlers
 
@@ -74,4 +75,7 @@ def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch)
     host.handle(Subjects.AGENT_SUMMARIES, agent_summaries)
     host.handle(Subjects.AGENT_GET, get_agent)
     register_credential_handlers(host, AgentCredentials(registry), dispatch)
-    register_pap_handlers(host, PapAgents(registry, registry.agent_domain), dispatch)
+    pap = PapAgents(registry, registry.agent_domain)
+    register_pap_handlers(host, pap, dispatch)
+    # KILLED by the lifecycle service: the record ends too (a durable consumer).
+    register_lifecycle_kills(host, pap, dispatch)

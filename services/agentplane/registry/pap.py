@@ -12,7 +12,6 @@ whose answer the gateway lays over this one.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -35,6 +34,7 @@ from agentplane.contracts.pap import (
     PapResources,
     TerminatePapAgent,
 )
+from agentplane.contracts.quantities import quantity
 from agentplane.registry.application import Registry
 from agentplane.registry.domain import Agent
 from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
@@ -46,31 +46,6 @@ AGENT_NOT_FOUND = "Agent not found"
 # PAP agents authenticate with their workspace key; their own token is an unguessable secret
 # that is never shown, so no other dialect's agent endpoint accepts them.
 UNUSED_TOKEN_PREFIX = "pap_unused_"
-
-_SUFFIXES = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-}
-
-
-def quantity(value: str) -> Decimal:
-    """A Kubernetes quantity (already matching `QUANTITY_PATTERN`) as a number."""
-    number = value.rstrip("numkMGTPEi")
-    return Decimal(number) * _SUFFIXES[value[len(number) :]]
 
 
 def check_resources(resources: PapResources) -> None:
@@ -176,14 +151,17 @@ class PapAgents:
     def get(self, query: GetPapAgent) -> PapAgentDetails:
         return PapAgentDetails(agent=pap_agent(self._doc(query.workspace_id, query.agent_id)))
 
-    def terminate(self, cmd: TerminatePapAgent) -> tuple[PapAgentTerminated, int]:
+    def terminate(
+        self, cmd: TerminatePapAgent, at: datetime | None = None
+    ) -> tuple[PapAgentTerminated, int]:
+        """A user's delete, or (`at`: when) the control plane's kill of the agent."""
         self._doc(cmd.workspace_id, cmd.agent_id)
         for _ in range(3):
             agent: Agent = self._get(cmd.agent_id)
             if agent.terminated_at is not None:
                 # Deleting twice is harmless: same answer, no second event.
                 return self._terminated(cmd, already=True), 0
-            agent.terminate(self.registry.clock())
+            agent.terminate(at or self.registry.clock())
             claim = self.registry.released_name_claim(agent)
             try:
                 position = self.registry._save(agent, *([claim] if claim else []))
