@@ -47,7 +47,7 @@ log = logging.getLogger("agentplane.messaging.delivery")
 ACK_TIMEOUT = 2.0
 # Hub messages in flight to one agent at once (sent in order, acks awaited together); the
 # first one goes alone, so an agent that is not connected costs one request, not a window.
-WINDOW = 200
+WINDOW = 500
 # A send does not try an agent nobody listened for this recently (its hello will).
 ABSENT_SECONDS = 5.0
 MAX_ABSENT = 100_000
