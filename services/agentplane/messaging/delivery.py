@@ -107,9 +107,9 @@ class Deliverer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _record(self, step: Callable[..., int], *args: object) -> None:
-        position = await asyncio.to_thread(step, *args)
-        if position and self.relay is not None:
-            self.relay.wake()
+        # The commit hands its events to the relay itself (Commands.recorded_hooks): no wake,
+        # which would make the relay read the log back for them.
+        await asyncio.to_thread(step, *args)
 
     def soon(self, agent_id: str, *, hello: bool = False) -> None:
         """Deliver in the background (the caller answers without waiting for the agent).
