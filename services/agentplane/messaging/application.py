@@ -177,7 +177,10 @@ class Commands:
             page, after = self.pending_page(agent_id, after, 1000)
             docs += page
             if after is None:
-                return [view_of(d, with_params=True) for d in docs]
+                break
+        with self.views.read() as tx:
+            full = [tx.get(COMMAND, d["command_id"]) for d in docs]
+        return [view_of(d, with_params=True) for d in full if d is not None]
 
     def pending_page(
         self, agent_id: str, after: Position | None, limit: int
