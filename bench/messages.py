@@ -97,11 +97,13 @@ async def reconnect_backlog(
     await service.close()
 
     received: list[str] = []
+    seen: set[str] = set()  # a list's `in` made this agent quadratic in the backlog
     done = asyncio.Event()
 
     async def on_message(msg: Msg) -> None:
         hub = HubMessage.model_validate_json(msg.data)
-        if hub.id not in received:
+        if hub.id not in seen:
+            seen.add(hub.id)
             received.append(hub.id)
         await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
         if len(received) >= backlog:

@@ -321,6 +321,47 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
     assert agent.proc is not None and agent.proc.wait(10) == 0
 
 
+def test_commands_sent_while_the_agent_is_stopped_run_after_it_starts_again_in_order(
+    http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
+) -> None:
+    agent.start("--server", system.base_url, "--enrollment-token",
+                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
+    agent_id = wait_for(
+        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
+        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 10, "online",
+    )  # fmt: skip
+    agent.interrupt()  # stopped: nobody listens on its channel
+
+    def send() -> str:
+        sent = http.post(f"/v1/agents/{agent_id}/command", json={"action": "status"},
+                         headers=key_headers(workspace))  # fmt: skip
+        assert sent.status_code in (200, 201, 202), sent.text
+        return str(sent.json()["commandId"])
+
+    def state(command_id: str) -> dict[str, Any]:
+        response = http.get(f"/v1/agents/{agent_id}/commands/{command_id}",
+                            headers=key_headers(workspace))  # fmt: skip
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first, second = send(), send()
+    # Nothing reaches a stopped agent: both wait, however long the hub keeps retrying.
+    time.sleep(1.0)
+    assert [state(c)["status"] for c in (first, second)] == ["queued", "queued"]
+
+    agent.start("--server", system.base_url, "--nats-url", system.nats_url)
+    done = [wait_for(lambda c=c: (s := state(c))["status"] in ("succeeded", "failed") and s,
+                     20, f"result of {c}") for c in (first, second)]  # fmt: skip
+    for finished in done:
+        # Run by the restarted process, and its result is what the operator sees.
+        assert finished["status"] == "succeeded", finished
+        assert finished["result"]["agent_id"] == agent_id
+        assert finished["result"]["pid"] == agent.pid
+        assert finished["deliveredAt"] and finished["acknowledgedAt"] and finished["finishedAt"]
+    # In the order sent: the first was handed over no later than the second.
+    assert done[0]["acknowledgedAt"] <= done[1]["acknowledgedAt"]
+
+
 def test_a_message_sent_while_the_agent_is_stopped_lands_in_its_inbox_file(
     http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
 ) -> None:

@@ -96,6 +96,10 @@ class OutboxRelay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stored = (0, 0)
         self._stored_at = 0.0
+        # Set after a batch taken from offers: the next empty take need not read the log
+        # (a read per batch was a thread hop and a query that found nothing). `wake()`, a gap
+        # in the offers and the poll timeout read it as before.
+        self._skip_read = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -139,7 +143,8 @@ class OutboxRelay:
         return position, sequence
 
     def wake(self) -> None:
-        """Tell the relay that new events were recorded."""
+        """Tell the relay that new events were recorded (it reads the log for them)."""
+        self._skip_read = False
         self._wake.set()
 
     def offer(self, recordings: Sequence[Recording[Any]]) -> None:
@@ -161,7 +166,10 @@ class OutboxRelay:
         """Wait until every notification up to `position` is in the stream."""
         if self.position >= position:
             return True
-        self.wake()
+        if self._offered and self._offered[-1][0] >= position:
+            self._wake.set()  # handed over already: published from memory
+        else:
+            self.wake()
         waiter = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (position, next(self._tiebreak), waiter))
         try:
@@ -232,7 +240,14 @@ class OutboxRelay:
 
         `store` also records the new position at once (the background `run` does it lazily).
         """
-        batch = self._take_offered() or await self._read_log()
+        batch = self._take_offered()
+        if batch:
+            self._skip_read = True
+        elif self._skip_read and not self._offered:
+            self._skip_read = False
+            return 0
+        else:
+            batch = await self._read_log()
         if not batch:
             return 0
         acks = []

@@ -97,6 +97,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
+    # Routes are matched in order, router by router (each costs a few microseconds even when
+    # nothing in it matches): the busiest agent-to-agent paths come first. No path of one
+    # router can match a path of another, so the order changes nothing else.
+    app.include_router(messages.router)
+    app.include_router(commands.router)
     app.include_router(admin.router)
     app.include_router(agent_lists.router)
     app.include_router(agents_v1.router)
@@ -108,8 +113,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(orchestrator_agents.router)
     app.include_router(orchestrator_heartbeat.router)
     app.include_router(channel.router)
-    app.include_router(commands.router)
-    app.include_router(messages.router)
     app.include_router(services.router)
     app.include_router(diagnostics.router)
     app.include_router(webhooks.router)

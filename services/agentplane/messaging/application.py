@@ -7,13 +7,14 @@ events are public before answering.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from agentplane.contracts.channel import CommandOutcome, CommandResult
 from agentplane.contracts.commands import (
@@ -42,6 +43,10 @@ from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
 
 NOT_FOUND = "Command not found"
+# Statuses of a command the agent has not acknowledged yet: delivery (re)sends these.
+WAITING = frozenset({CommandStatus.QUEUED.value, CommandStatus.DELIVERED.value})
+# (sort, key) of a view row: where a page of the delivery queue ends.
+Position = tuple[str, str]
 # Attempts of a change that lost a race with another writer of the same command.
 RETRIES = 5
 
@@ -73,8 +78,17 @@ class Commands:
         self.clock = clock
         # One projection for the whole store: messages (messages.py) share this log.
         self.projector = ProjectionRunner(store, views, MessagingProjection())
-        self.committer = GroupCommitter(store, after_commit=self.projector.catch_up)
+        self.committer = GroupCommitter(store, recorded=self._recorded)
+        # Who else takes each commit's recordings from memory (the outbox relay, once started).
+        self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
         self.timers = ExpiryTimers()
+
+    def _recorded(self, recordings: list[Recording[Any]]) -> None:
+        # Each group is applied to the view right after its commit, from memory (read-your-
+        # writes without reading the log back), and handed to the relay the same way.
+        self.projector.apply_recorded(recordings)
+        for hook in self.recorded_hooks:
+            hook(recordings)
 
     def load_timers(self) -> int:
         """Arm a timer for every open command (at start; new commands arm their own)."""
@@ -157,16 +171,50 @@ class Commands:
 
     def pending(self, agent_id: str) -> list[CommandView]:
         """Open commands of an agent not yet acknowledged, oldest first (delivery order)."""
+        docs: list[dict[str, Any]] = []
+        after: Position | None = None
+        while True:
+            page, after = self.pending_page(agent_id, after, 1000)
+            docs += page
+            if after is None:
+                break
         with self.views.read() as tx:
-            opened = tx.list(OPEN, agent_id)
-            waiting = [o for o in opened if o["status"] in ("queued", "delivered")]
-            waiting.sort(key=lambda d: (d["created_at"], d["command_id"]))
-            docs = [tx.get(COMMAND, o["command_id"]) for o in waiting]
-        return [view_of(d, with_params=True) for d in docs if d is not None]
+            full = [tx.get(COMMAND, d["command_id"]) for d in docs]
+        return [view_of(d, with_params=True) for d in full if d is not None]
+
+    def pending_page(
+        self, agent_id: str, after: Position | None, limit: int
+    ) -> tuple[list[dict[str, Any]], Position | None]:
+        """Up to `limit` commands to deliver (queued or delivered, not acknowledged), oldest
+        first, after `after`; and where the next page starts (None at the end).
+
+        The open-command documents carry what a hub message needs: a backlog is read a window
+        at a time, and an agent that is not connected costs one row, not its whole queue.
+        """
+        docs: list[dict[str, Any]] = []
+        with self.views.read() as tx:
+            while len(docs) < limit:
+                rows = tx.page(OPEN, agent_id, limit, after=after)
+                for sort, key, text in rows:
+                    after = (sort, key)
+                    doc = json.loads(text)
+                    if doc["status"] in WAITING:
+                        docs.append(doc)
+                        if len(docs) == limit:
+                            return docs, after
+                if len(rows) < limit:
+                    return docs, None
+        return docs, after
+
+    def pending_count(self, agent_id: str) -> int:
+        with self.views.read() as tx:
+            rows = tx.page(OPEN, agent_id, 1_000_000)
+        # Documents are stored compact with sorted keys: the status reads without decoding.
+        return sum(1 for _, _, text in rows if '"status":"acknowledged"' not in text)
 
     def agents_with_pending(self) -> set[str]:
         with self.views.read() as tx:
-            return {d["agent_id"] for d in tx.list(OPEN) if d["status"] in ("queued", "delivered")}
+            return {d["agent_id"] for d in tx.list(OPEN) if d["status"] in WAITING}
 
     def delivered(self, command_id: str) -> int:
         return self._step(command_id, lambda c: c.deliver(self.clock()))

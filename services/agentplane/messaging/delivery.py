@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
@@ -36,11 +36,10 @@ from agentplane.contracts.channel import (
     HubMessage,
     MessageBody,
 )
-from agentplane.contracts.commands import CommandView
 from agentplane.contracts.messages import MessageView
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.relay import OutboxRelay
-from agentplane.messaging.application import Commands
+from agentplane.messaging.application import Commands, Position
 from agentplane.messaging.messages import Messages
 
 log = logging.getLogger("agentplane.messaging.delivery")
@@ -48,30 +47,22 @@ log = logging.getLogger("agentplane.messaging.delivery")
 ACK_TIMEOUT = 2.0
 # Hub messages in flight to one agent at once (sent in order, acks awaited together); the
 # first one goes alone, so an agent that is not connected costs one request, not a window.
-WINDOW = 200
+WINDOW = 500
 # A send does not try an agent nobody listened for this recently (its hello will).
 ABSENT_SECONDS = 5.0
 MAX_ABSENT = 100_000
 
-T = TypeVar("T")
 
-
-def _windows(items: list[T]) -> Iterator[list[T]]:
-    if items:
-        yield items[:1]
-    for start in range(1, len(items), WINDOW):
-        yield items[start : start + WINDOW]
-
-
-def hub_message(command: CommandView) -> HubMessage:
+def hub_message(command: dict[str, Any]) -> HubMessage:
+    """The hub message of an open command's view document (see `projections._open`)."""
     body = CommandBody(
-        command_id=command.command_id,
-        action=command.action,
-        params=command.params or {},
-        expires_at=command.expires_at,
+        command_id=command["command_id"],
+        action=command["action"],
+        params=command.get("params") or {},
+        expires_at=command["expires_at"],
     )
     return HubMessage(
-        id=command.command_id,
+        id=command["command_id"],
         kind=HubKind.COMMAND,
         sent_at=datetime.now(UTC),
         body=body.model_dump(mode="json"),
@@ -116,9 +107,9 @@ class Deliverer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _record(self, step: Callable[..., int], *args: object) -> None:
-        position = await asyncio.to_thread(step, *args)
-        if position and self.relay is not None:
-            self.relay.wake()
+        # The commit hands its events to the relay itself (Commands.recorded_hooks): no wake,
+        # which would make the relay read the log back for them.
+        await asyncio.to_thread(step, *args)
 
     def soon(self, agent_id: str, *, hello: bool = False) -> None:
         """Deliver in the background (the caller answers without waiting for the agent).
@@ -135,24 +126,67 @@ class Deliverer:
         task.add_done_callback(self._tasks.discard)
 
     async def deliver(self, agent_id: str) -> int:
-        """Send everything pending for the agent; return how many it acknowledged."""
+        """Send everything pending for the agent; return how many it acknowledged.
+
+        The queue is read a window at a time (the first window is one item: an agent that is
+        not connected costs one request and one row). A window's acks are recorded while the
+        next window is out; all are recorded before this returns.
+        """
         lock = self._locks.setdefault(agent_id, asyncio.Lock())
-        acknowledged = 0
         async with lock:
-            pending = await asyncio.to_thread(self.commands.pending, agent_id)
-            for window in _windows(pending):
-                count, complete = await self._command_window(agent_id, window)
-                acknowledged += count
-                if not complete:
-                    return acknowledged
-            if self.messages is not None:
-                waiting = await asyncio.to_thread(self.messages.undelivered, agent_id)
-                for window in _windows(waiting):
-                    count, complete = await self._message_window(agent_id, window)
-                    acknowledged += count
-                    if not complete:
-                        break
+            recording: list[asyncio.Task[None]] = []
+            try:
+                return await self._deliver(agent_id, recording)
+            finally:
+                if recording:
+                    await asyncio.gather(*recording)
+
+    async def _deliver(self, agent_id: str, recording: list[asyncio.Task[None]]) -> int:
+        acknowledged = 0
+        after: Position | None = None
+        size = 1
+        while True:
+            commands, after = await asyncio.to_thread(
+                self.commands.pending_page, agent_id, after, size
+            )
+            if not commands:
+                break
+            count, complete = await self._command_window(agent_id, commands, recording)
+            acknowledged += count
+            if not complete:
+                return acknowledged
+            if after is None:
+                break
+            size = WINDOW
+        if self.messages is None:
+            return acknowledged
+        after, size = None, 1
+        while True:
+            messages, after = await asyncio.to_thread(
+                self.messages.undelivered_page, agent_id, after, size
+            )
+            if not messages:
+                break
+            count, complete = await self._message_window(agent_id, messages, recording)
+            acknowledged += count
+            if not complete or after is None:
+                break
+            size = WINDOW
         return acknowledged
+
+    def _record_soon(
+        self, recording: list[asyncio.Task[None]], step: Callable[..., int], *args: object
+    ) -> None:
+        # At most one window's record in flight: the next one waits for it (a backlog is
+        # recorded as fast as the store takes it, never piling up unrecorded acks).
+        previous = recording[-1] if recording else None
+
+        async def record() -> None:
+            if previous is not None:
+                await asyncio.shield(previous)
+            await self._record(step, *args)
+
+        recording.append(asyncio.create_task(record()))
 
     async def _window(
         self, agent_id: str, hubs: list[HubMessage]
@@ -166,26 +200,31 @@ class Deliverer:
             self._absent[agent_id] = time.monotonic()
         return answers
 
-    async def _command_window(self, agent_id: str, window: list[CommandView]) -> tuple[int, bool]:
+    async def _command_window(
+        self, agent_id: str, window: list[dict[str, Any]], recording: list[asyncio.Task[None]]
+    ) -> tuple[int, bool]:
         """(acknowledged, everything answered): an unanswered one holds back the next window."""
         answers = await self._window(agent_id, [hub_message(c) for c in window])
         acked: list[str] = []
         complete = True
         for command, ack in zip(window, answers, strict=True):
+            command_id = command["command_id"]
             if ack is None:
                 complete = False  # nobody listens: the rest waits for the agent's hello
             elif ack is False:
                 complete = False
-                await self._record(self.commands.delivered, command.command_id)
+                await self._record(self.commands.delivered, command_id)
             elif not ack.accepted:
-                await self._refused(agent_id, command, ack)
+                await self._refused(agent_id, command_id, ack)
             else:
-                acked.append(command.command_id)
+                acked.append(command_id)
         if acked:
-            await self._record(self.commands.acknowledged_many, acked)
+            self._record_soon(recording, self.commands.acknowledged_many, acked)
         return len(acked), complete
 
-    async def _message_window(self, agent_id: str, window: list[MessageView]) -> tuple[int, bool]:
+    async def _message_window(
+        self, agent_id: str, window: list[MessageView], recording: list[asyncio.Task[None]]
+    ) -> tuple[int, bool]:
         assert self.messages is not None
         answers = await self._window(agent_id, [message_hub_message(m) for m in window])
         heard = [
@@ -198,7 +237,7 @@ class Deliverer:
                 # Still delivered: the agent heard it (it can read it from its inbox too).
                 log.info("agent %s refused message %s: %s", agent_id, message.message_id, ack.error)
         if heard:
-            await self._record(self.messages.delivered_many, heard)
+            self._record_soon(recording, self.messages.delivered_many, heard)
         return len(heard), len(heard) == len(window)
 
     async def _request(self, agent_id: str, hub: HubMessage) -> ChannelAck | bool | None:
@@ -216,11 +255,11 @@ class Deliverer:
             log.warning("agent %s sent an invalid ack for %s", agent_id, hub.id)
             return False
 
-    async def _refused(self, agent_id: str, command: CommandView, ack: ChannelAck) -> None:
+    async def _refused(self, agent_id: str, command_id: str, ack: ChannelAck) -> None:
         # The agent will not run it (unknown kind, invalid body): that is its result.
-        log.info("agent %s refused %s: %s", agent_id, command.command_id, ack.error)
+        log.info("agent %s refused %s: %s", agent_id, command_id, ack.error)
         refused = CommandResult(
-            command_id=command.command_id,
+            command_id=command_id,
             outcome=CommandOutcome.FAILED,
             error=f"refused by the agent: {ack.error or 'no reason given'}",
             finished_at=datetime.now(UTC),

@@ -151,11 +151,11 @@ class MessagingHandlers:
                 Registry.AGENT_DIALECT, AgentDialectQuery(agent_id=UUID(agent_id))
             )
             dialect = AgentDialect.model_validate(data)
-            pending = await asyncio.to_thread(self.commands.pending, agent_id)
+            pending = await asyncio.to_thread(self.commands.pending_count, agent_id)
             welcome = ChannelWelcome(
                 agent_id=dialect.agent_id,
                 heartbeat_interval_seconds=self.settings.heartbeat_interval_of(dialect.dialect),
-                pending=len(pending),
+                pending=pending,
             )
             reply = Reply.success(welcome)
         except (ValidationError, ValueError):

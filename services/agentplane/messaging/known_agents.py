@@ -7,6 +7,7 @@ messaging replicas only one receives each event; the others forget within `TTL_S
 
 from __future__ import annotations
 
+import asyncio
 import time
 from uuid import UUID
 
@@ -24,6 +25,18 @@ class KnownAgents:
     def __init__(self, bus: BusClient) -> None:
         self.bus = bus
         self._until: dict[tuple[str, str], float] = {}
+
+    def known(self, workspace_id: str, agent_id: UUID) -> bool:
+        return self._until.get((workspace_id, str(agent_id)), 0.0) > time.monotonic()
+
+    async def confirm_all(self, workspace_id: str, *agent_ids: UUID) -> None:
+        """Ask the registry about the agents not known yet, all at once (no tasks when every
+        one is known: the common case of a burst costs no round trip and no scheduling)."""
+        unknown = [a for a in agent_ids if not self.known(workspace_id, a)]
+        if len(unknown) == 1:
+            await self.confirm(workspace_id, unknown[0])
+        elif unknown:
+            await asyncio.gather(*(self.confirm(workspace_id, a) for a in unknown))
 
     async def confirm(self, workspace_id: str, agent_id: UUID) -> None:
         key = (workspace_id, str(agent_id))

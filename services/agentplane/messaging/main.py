@@ -56,7 +56,10 @@ def build(settings: Settings) -> MessagingService:
         nc = host.broker.connection
         relay = OutboxRelay(commands.store, nc.jetstream(), commands.views)
         await relay.start()
+        commands.recorded_hooks.append(relay.offer)
         bus = BusClient(nc, settings.request_timeout)
+        # A view built by an older projection version is rebuilt from the log first.
+        await asyncio.to_thread(commands.projector.migrate)
         await asyncio.to_thread(commands.load_timers)
         await asyncio.to_thread(messages.load_timers)
         await asyncio.to_thread(tasks.start)

@@ -22,6 +22,7 @@ from agentplane.contracts.subjects import Registry
 from agentplane.messaging.delivery import Deliverer
 from agentplane.messaging.known_agents import KnownAgents
 from agentplane.messaging.messages import Messages
+from agentplane.messaging.thread_batches import ThreadBatches
 
 log = logging.getLogger("agentplane.messaging.messages")
 
@@ -46,18 +47,18 @@ class MessageHandlers:
         self.deliverer = deliverer
         self.published = published
         self.known = known
+        # Concurrent sends are recorded together: one thread hop and one transaction a batch.
+        self.sends = ThreadBatches(messages.send_many)
 
     async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
         await self.known.confirm(workspace_id, agent_id)
 
     async def send(self, cmd: SendMessage) -> BaseModel:
-        await asyncio.gather(
-            self._agent(cmd.workspace_id, cmd.from_agent_id),
-            self._agent(cmd.workspace_id, cmd.to_agent_id),
-        )
-        sent, position = await asyncio.to_thread(
-            self.messages.send, cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message
+        # not_found for an unknown agent or another workspace's, before anything is recorded.
+        await self.known.confirm_all(cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id)
+        sent, position = await self.sends.submit(
+            (cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message)
         )
         self.deliverer.soon(str(cmd.to_agent_id))
         await self.published(position)

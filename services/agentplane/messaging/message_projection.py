@@ -38,7 +38,14 @@ class MessageProjection:
             }
             tx.put(MESSAGE, event.message_id, doc, scope=event.to_agent_id)
             pending = {k: doc[k] for k in ("message_id", "to_agent_id", "created_at", "expires_at")}
-            tx.put(UNDELIVERED, event.message_id, pending, scope=event.to_agent_id)
+            # Ordered by creation within the recipient: delivery pages through it in order.
+            tx.put(
+                UNDELIVERED,
+                event.message_id,
+                pending,
+                scope=event.to_agent_id,
+                sort=doc["created_at"],
+            )
             return
         if isinstance(event, Message.Expired | Message.Cancelled):
             tx.delete(MESSAGE, event.message_id)

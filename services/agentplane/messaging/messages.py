@@ -7,7 +7,8 @@ group commit and projection (one log per service).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -92,6 +93,32 @@ class Messages:
         self.timers.add(message.message_id, message.expires_at)
         return MessageSent(message_id=message.message_id, expires_at=message.expires_at), position
 
+    def send_many(
+        self, sends: list[tuple[str, UUID, UUID, MessageFields]]
+    ) -> list[tuple[MessageSent, int] | BaseException]:
+        """Several senders' messages in one transaction (the loop batches concurrent sends);
+        if the group fails, each is saved on its own, so a failure is only its own."""
+        messages = [self._new(w, sender, str(to), fields) for w, sender, to, fields in sends]
+        events = [m.collect_events() for m in messages]
+        try:
+            position = self.committer.save_events(*(e for each in events for e in each))
+        except Exception:
+            return [self._save_alone(m, e) for m, e in zip(messages, events, strict=True)]
+        return [self._armed(message, position) for message in messages]
+
+    def _save_alone(
+        self, message: Message, events: Sequence[Any]
+    ) -> tuple[MessageSent, int] | BaseException:
+        try:
+            position = self.committer.save_events(*events)
+        except Exception as exc:
+            return exc
+        return self._armed(message, position)
+
+    def _armed(self, message: Message, position: int) -> tuple[MessageSent, int]:
+        self.timers.add(message.message_id, message.expires_at)
+        return MessageSent(message_id=message.message_id, expires_at=message.expires_at), position
+
     def broadcast(
         self, workspace_id: str, sender: UUID, recipients: list[str], fields: MessageFields
     ) -> tuple[BroadcastSent, int]:
@@ -151,12 +178,36 @@ class Messages:
 
     def undelivered(self, agent_id: str) -> list[MessageView]:
         """Live messages the agent has not acknowledged, oldest first (delivery order)."""
+        views: list[MessageView] = []
+        after: tuple[str, str] | None = None
+        while True:
+            page, after = self.undelivered_page(agent_id, after, 1000)
+            views += page
+            if after is None:
+                return views
+
+    def undelivered_page(
+        self, agent_id: str, after: tuple[str, str] | None, limit: int
+    ) -> tuple[list[MessageView], tuple[str, str] | None]:
+        """Up to `limit` live undelivered messages, oldest first, after `after` (a view row's
+        `(sort, key)`); and where the next page starts (None at the end). A window at a time:
+        a recipient that is not connected costs one row, not its whole backlog."""
         now = self.clock().isoformat()
+        views: list[MessageView] = []
         with self.views.read() as tx:
-            waiting = [d for d in tx.list(UNDELIVERED, agent_id) if d["expires_at"] > now]
-            waiting.sort(key=lambda d: (d["created_at"], d["message_id"]))
-            docs = [tx.get(MESSAGE, d["message_id"]) for d in waiting]
-        return [view_of(d) for d in docs if d is not None]
+            while True:
+                rows = tx.page(UNDELIVERED, agent_id, limit, after=after)
+                for sort, key, text in rows:
+                    after = (sort, key)
+                    if json.loads(text)["expires_at"] <= now:
+                        continue
+                    doc = tx.get(MESSAGE, key)
+                    if doc is not None:
+                        views.append(view_of(doc))
+                        if len(views) == limit:
+                            return views, after
+                if len(rows) < limit:
+                    return views, None
 
     def agents_with_undelivered(self) -> set[str]:
         with self.views.read() as tx:

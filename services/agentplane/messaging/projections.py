@@ -52,7 +52,7 @@ class CommandProjection:
                 "version": event.originator_version,
             }
             tx.put(COMMAND, event.command_id, doc, scope=event.agent_id)
-            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id)
+            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id, sort=at)
             return
         step = _STEP.get(type(event))
         if step is None:
@@ -74,12 +74,16 @@ class CommandProjection:
         if status in FINAL:
             tx.delete(OPEN, event.command_id)
         else:
-            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id)
+            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id, sort=doc["created_at"])
 
 
 def _open(doc: dict[str, Any]) -> dict[str, Any]:
-    # `version` and `action` let delivery record an ack without loading the command.
-    keys = ("command_id", "agent_id", "action", "status", "created_at", "expires_at", "version")
+    # `version` and `action` let delivery record an ack without loading the command, and
+    # `params` lets it send the command without reading the command's own document.
+    keys = (
+        "command_id", "agent_id", "action", "params", "status", "created_at", "expires_at",
+        "version",
+    )  # fmt: skip
     return {k: doc[k] for k in keys}
 
 
@@ -87,6 +91,9 @@ class MessagingProjection:
     """The one projection of the messaging store: commands, messages and tasks share its log."""
 
     name = "messaging"
+    # 2: open commands and undelivered messages are ordered by creation (delivery pages through
+    # them) and open commands carry their params.
+    version = 2
 
     def __init__(self) -> None:
         self.parts = (CommandProjection(), MessageProjection(), TaskProjection())

@@ -1,0 +1,120 @@
+"""What the faster send and delivery paths rest on, on an in-memory store and a SQLite view:
+concurrent sends recorded in shared batches without sharing failures, and the delivery
+queues read a window at a time in the order sent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from agentplane.contracts.channel import CommandAction
+from agentplane.contracts.commands import SendCommand
+from agentplane.contracts.messages import MessageFields, MessageType
+from agentplane.eventstore.views import SQLiteViewStore
+from agentplane.messaging.application import Commands, MessagingStore
+from agentplane.messaging.messages import Messages
+from agentplane.messaging.thread_batches import ThreadBatches
+
+WS = "ws_1"
+
+
+@pytest.fixture
+def commands(tmp_path: Path) -> Commands:
+    return Commands(MessagingStore(allow_memory=True), SQLiteViewStore(tmp_path / "v.sqlite"))
+
+
+def fields(n: int) -> MessageFields:
+    return MessageFields(
+        payload={"n": n}, channel="c", type=MessageType.EVENT, correlation_id=None,
+        ttl_seconds=3600,
+    )  # fmt: skip
+
+
+def test_concurrent_submits_share_batches_and_keep_their_own_results_and_errors() -> None:
+    seen: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int | BaseException]:
+        seen.append(items)
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    async def scenario() -> list[int | BaseException]:
+        batches = ThreadBatches(run)
+        return await asyncio.gather(*(batches.submit(i) for i in range(100)),
+                                    return_exceptions=True)  # fmt: skip
+
+    results = asyncio.run(scenario())
+    assert [r for r in results if not isinstance(r, BaseException)] == list(range(0, 1000, 20))
+    assert [str(r) for r in results if isinstance(r, BaseException)] == [
+        f"odd {i}" for i in range(1, 100, 2)
+    ]
+    # Every item ran exactly once, in order, and they did not each get a batch of their own.
+    assert [i for batch in seen for i in batch] == list(range(100))
+    assert len(seen) < 100
+
+
+def test_a_batch_that_raises_fails_each_of_its_members_and_the_next_batch_still_runs() -> None:
+    calls: list[list[str]] = []
+
+    def run(items: list[str]) -> list[str | BaseException]:
+        calls.append(items)
+        if "boom" in items:
+            raise RuntimeError("store down")
+        return [i.upper() for i in items]
+
+    async def scenario() -> tuple[list[str | BaseException], str]:
+        batches = ThreadBatches(run)
+        first = await asyncio.gather(batches.submit("a"), batches.submit("boom"),
+                                     return_exceptions=True)  # fmt: skip
+        return first, await batches.submit("b")
+
+    first, later = asyncio.run(scenario())
+    assert all(isinstance(r, RuntimeError) for r in first)
+    assert later == "B"
+
+
+def test_send_many_records_every_message_in_one_group(commands: Commands) -> None:
+    messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
+    sender, recipient = uuid4(), uuid4()
+    groups = commands.committer.groups
+    results = messages.send_many([(WS, sender, recipient, fields(n)) for n in range(5)])
+    assert commands.committer.groups == groups + 1
+    ids = [r[0].message_id for r in results if not isinstance(r, BaseException)]
+    assert len(ids) == 5
+    # Read back in the order sent, one window at a time, each window continuing the last.
+    first, after = messages.undelivered_page(str(recipient), None, 2)
+    rest, end = messages.undelivered_page(str(recipient), after, 10)
+    assert [m.message_id for m in first + rest] == ids and end is None
+    assert [m.payload["n"] for m in first + rest] == list(range(5))
+
+
+def test_pending_pages_follow_the_order_sent_and_skip_acknowledged_commands(
+    commands: Commands,
+) -> None:
+    agent = uuid4()
+    sent = []
+    start = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    for n in range(7):
+        commands.clock = lambda n=n: start + timedelta(seconds=n)
+        cmd = SendCommand(workspace_id=WS, agent_id=agent, action=CommandAction.STATUS,
+                          params={"n": n})  # fmt: skip
+        sent.append(commands.send(cmd)[0].command_id)
+    commands.acknowledged_many([sent[1], sent[4]])
+    waiting = [c for c in sent if c not in (sent[1], sent[4])]
+
+    pages, after = [], None
+    while True:
+        page, after = commands.pending_page(str(agent), after, 2)
+        pages.append([d["command_id"] for d in page])
+        if after is None:
+            break
+    assert [c for page in pages for c in page] == waiting
+    assert all(len(page) <= 2 for page in pages)
+    # The documents carry what a hub message needs: no second read per command.
+    first, _ = commands.pending_page(str(agent), None, 1)
+    assert first[0]["params"] == {"n": 0} and first[0]["action"] == "status"
+    assert commands.pending_count(str(agent)) == len(waiting)
+    assert [c.command_id for c in commands.pending(str(agent))] == waiting
