@@ -12,7 +12,8 @@ import pytest
 
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.pap import PapResources
 from agentplane.contracts.webhooks import webhook_event_of, workspace_of
 from agentplane.eventstore.integration import to_integration

@@ -14,8 +14,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from agentplane.contracts.errors import ErrorKind, ServiceError
+from agentplane.contracts.events.lifecycle import AgentTransitioned
 from agentplane.contracts.idempotency import Idempotency
-from agentplane.contracts.lifecycle_events import AgentTransitioned, TriggeredBy
+from agentplane.contracts.lifecycle_events import TriggeredBy
 from agentplane.contracts.webhooks import (
     WEBHOOK_EVENTS,
     CreateWebhook,

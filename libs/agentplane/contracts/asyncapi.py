@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from agentplane.contracts.asyncapi_channel import MODELS as CHANNEL_MODELS
 from agentplane.contracts.asyncapi_channel import channels_and_operations
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.liveness import BeatAccepted, NativeBeat
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.streams import DEAD_LETTER_STREAM, EVENTS_STREAM, TELEMETRY_STREAM

@@ -1,6 +1,6 @@
 """Lifecycle webhooks: subscriptions, deliveries and the payload receivers get (seed 004).
 
-The webhooks service turns every `AgentTransitioned` (contracts/lifecycle_events.py) into one
+The webhooks service turns every `AgentTransitioned` (contracts/events/lifecycle.py) into one
 delivery per matching subscription of the agent's workspace, signed as Standard Webhooks
 (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Payload shape, as the document shows:
 
@@ -20,8 +20,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.events.lifecycle import AgentTransitioned
 from agentplane.contracts.idempotency import Idempotency
-from agentplane.contracts.lifecycle_events import AgentTransitioned
 
 # Subscribable events, in lifecycle order.
 AGENT_CREATED = "agent.created"

@@ -40,6 +40,7 @@ from agentplane.messaging.domain import (
 )
 from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
+from agentplane.messaging.translate import TRANSLATOR
 
 NOT_FOUND = "Command not found"
 # Attempts of a change that lost a race with another writer of the same command.
@@ -50,6 +51,7 @@ class MessagingStore(ServiceApplication):
     """The messaging service's event store."""
 
     name = "messaging"
+    translator = TRANSLATOR
 
 
 def view_of(doc: dict[str, Any], *, with_params: bool = False) -> CommandView:

@@ -19,7 +19,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import ensure_events_stream
