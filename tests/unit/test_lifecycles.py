@@ -13,6 +13,7 @@ import pytest
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.events.registry import AgentEnrolled
 from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.pap import PapResources
 from agentplane.contracts.webhooks import webhook_event_of, workspace_of
@@ -57,15 +58,26 @@ class Deployer:
 
 
 def event(n: int, type_: str, agent: UUID, app: str = "registry", **data: Any) -> IntegrationEvent:
+    occurred_at = T0 + timedelta(seconds=n)
+    if type_ in TIMED:  # the typed events these are always carry their time
+        data.setdefault("at", occurred_at.isoformat())
+    if type_ == "liveness.WentOffline":
+        data.setdefault("last_seen_at", data["at"])
     return IntegrationEvent(
         id=f"{app}:{n}", app=app, position=n, type=type_, aggregate_id=str(agent),
-        aggregate_version=n, occurred_at=T0 + timedelta(seconds=n), agent_id=str(agent),
-        data=data,
+        aggregate_version=n, occurred_at=occurred_at, agent_id=str(agent), data=data,
     )  # fmt: skip
 
 
+TIMED = {"liveness.CameOnline", "liveness.WentOffline", "agent.Terminated"}
+
+
 def enrolled(n: int, agent: UUID, dialect: str = "pap") -> IntegrationEvent:
-    return event(n, "agent.Enrolled", agent, workspace_id=WS, dialect=dialect, name="my-agent")
+    data = AgentEnrolled(
+        workspace_id=WS, dialect=dialect, name="my-agent", label=None, token_prefix="pap_",
+        token_expires_at=None, attributes={},
+    ).model_dump(mode="json")  # fmt: skip
+    return event(n, "agent.Enrolled", agent, **data)
 
 
 def feed(lifecycles: Lifecycles, *events: IntegrationEvent) -> None:
@@ -137,7 +149,7 @@ def test_transitions_are_published_as_agent_transitioned(tmp_path: Path, clock: 
     feed(lifecycles, enrolled(1, agent), event(2, "liveness.CameOnline", agent, "heartbeat"))
     store = lifecycles.store
     published = [
-        to_integration("lifecycle", n.id, store.mapper.to_domain_event(n))
+        to_integration("lifecycle", n.id, store.mapper.to_domain_event(n), store.translator)
         for n in store.recorder.select_notifications(1, 10)
     ]
     types = [p.type for p in published]
