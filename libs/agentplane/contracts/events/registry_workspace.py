@@ -119,10 +119,11 @@ class ServiceRegistered(PublicEvent):
     target_host: str
     target_port: int
     protocol: str
-    tunnel_port: int | None
-    is_public: bool
-    is_external: bool
-    public_subdomain: str | None
+    tunnel_port: int | None = None  # None for an external service
+    is_public: bool = False
+    # Absent from events recorded before it existed: external then means "has no agent".
+    is_external: bool | None = None
+    public_subdomain: str | None = None
 
 
 class ServiceRenamed(PublicEvent):
