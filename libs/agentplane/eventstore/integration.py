@@ -52,6 +52,10 @@ class Translator:
     def __init__(self, table: Mapping[type, type[PublicEvent]]) -> None:
         self.table = dict(table)
         self._resolved: dict[type, type[PublicEvent]] = {}
+        for event_class, model in table.items():
+            # Also the class that declares the TOPIC, which eventsourcing's `@event` wraps.
+            declared = next((c for c in event_class.__mro__ if "TOPIC" in vars(c)), event_class)
+            self._resolved[declared] = self._resolved[event_class] = model
 
     def model_of(self, event_class: type) -> type[PublicEvent]:
         """The model of `event_class` or of the nearest class it derives from in the table.

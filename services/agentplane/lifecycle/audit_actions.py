@@ -34,6 +34,9 @@ class Entry:
     action: str
     fields: tuple[str, ...] = ()
 
+    def metadata_keys(self) -> list[str]:
+        return [camel(field) for field in self.fields]
+
     def metadata(self, event: PublicEvent) -> dict[str, Any]:
         values = event.model_dump(mode="json", include=set(self.fields))
         metadata: dict[str, Any] = {}

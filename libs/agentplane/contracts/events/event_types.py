@@ -68,6 +68,9 @@ class EventTypes:
 
         return register
 
+    def has_upcaster(self, event_type: str, from_version: int) -> bool:
+        return (event_type, from_version) in self._upcasters
+
     def parse(self, event: IntegrationEvent) -> PublicEvent | None:
         """The typed `data` of `event` at its model's version; None for a type not listed.
 
