@@ -157,3 +157,13 @@ def test_the_audit_log_document_lists_every_entry() -> None:
         keys = ", ".join(f"`{k}`" for k in entry.metadata_keys()) or "—"
         row = f"| `{entry.action}` | `{model.TYPE}` | {keys} |"
         assert row in doc, row
+
+
+def test_type_names_other_contracts_spell_out_are_event_types() -> None:
+    """Contracts the domains may import name event types as strings; they must exist."""
+    from agentplane.contracts.lifecycle_events import AGENT_TRACKED, AGENT_TRANSITIONED
+    from agentplane.contracts.tunnels import Tunnels
+
+    for name in (*Tunnels.AGENT_GONE_EVENTS, AGENT_TRACKED, AGENT_TRANSITIONED):
+        assert EVENT_TYPES.model(name) is not None, name
+    assert any(m.TYPE.startswith(Tunnels.ROUTE_EVENT_PREFIX) for m in EVENT_TYPES.models())

@@ -12,8 +12,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentplane.contracts.events.heartbeat import LivenessWentOffline
-from agentplane.contracts.events.registry import AgentDeleted, AgentTerminated
 from agentplane.contracts.subjects import PREFIX
 
 
@@ -27,7 +25,7 @@ class Tunnels:
     ROUTE_EVENT_PREFIX = "service."
     # Integration event types after which an agent's open streams are closed at once: it is
     # gone (deleted, terminated) or its heartbeats stopped.
-    AGENT_GONE_EVENTS = (AgentDeleted.TYPE, AgentTerminated.TYPE, LivenessWentOffline.TYPE)
+    AGENT_GONE_EVENTS = ("agent.Deleted", "agent.Terminated", "liveness.WentOffline")
 
 
 class TunnelRoute(BaseModel):

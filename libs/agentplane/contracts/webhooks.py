@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentplane.contracts.events.lifecycle import AgentTransitioned
 from agentplane.contracts.idempotency import Idempotency
+
+if TYPE_CHECKING:  # annotations only: the webhooks domain names these constants, not events
+    from agentplane.contracts.events.lifecycle import AgentTransitioned
 
 # Subscribable events, in lifecycle order.
 AGENT_CREATED = "agent.created"
