@@ -73,6 +73,22 @@ class Translator:
     def __call__(self, event: DomainEventProtocol[Any]) -> PublicEvent:
         return self.model_of(type(event)).model_validate(public_fields(event))
 
+    def wire_form(
+        self, event: DomainEventProtocol[Any]
+    ) -> tuple[type[PublicEvent], dict[str, Any]]:
+        """The model of `event` and its `data` as published, validated against the model.
+
+        The public fields are JSON already; when they fill every field of the model they are
+        the data as they are (re-serialising the model would cost as much again per event).
+        """
+        model = self.model_of(type(event))
+        fields = public_fields(event)
+        public = model.model_validate(fields)
+        names = model.model_fields
+        if len(fields) == len(names) and all(name in fields for name in names):
+            return model, fields
+        return model, public.model_dump(mode="json")
+
 
 def event_topic_of(event_class: type) -> str:
     return getattr(event_class, "TOPIC", None) or get_topic(event_class)
@@ -96,8 +112,8 @@ def to_integration(
     if translator is None:
         fields = public_fields(event)
     else:
-        public = translator(event)
-        fields, version = public.model_dump(mode="json"), public.VERSION
+        model, fields = translator.wire_form(event)
+        version = model.VERSION
     aggregate_id = str(event.originator_id)
     agent_field = getattr(type(event), "AGENT_FIELD", None)
     agent_id = (
