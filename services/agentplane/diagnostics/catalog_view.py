@@ -4,6 +4,7 @@ instead (always current); this view only feeds the scheduler and the `inactive` 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from agentplane.contracts.events.registry_workspace import (
 )
 from agentplane.contracts.services import ServiceRecord
 from agentplane.eventstore.views import ViewTx
+
+log = logging.getLogger("agentplane.diagnostics.catalog_view")
 
 SERVICE = "svc"
 AGENT = "agent"
@@ -61,7 +64,11 @@ def apply_event(tx: ViewTx, event: IntegrationEvent) -> tuple[str, list[str]]:
             return "", []
         tx.put(AGENT, event.agent_id, {"online": kind == CAME_ONLINE})
         return "agent", [d["id"] for d in tx.list(SERVICE, event.agent_id)]
-    public = EVENT_TYPES.parse(event)
+    try:
+        public = EVENT_TYPES.parse(event)
+    except ValueError:  # a version or shape this process cannot read: skipped, never blocking
+        log.error("catalog view: %s v%d of %s is unreadable", event.type, event.version, event.id)
+        return "", []
     if isinstance(public, ServiceRegistered):
         record = record_of(public, event.occurred_at)
         tx.put(SERVICE, record.id, record.model_dump(mode="json"),
