@@ -285,3 +285,11 @@ def test_states_of_earlier_versions_leave_the_audit_view(tmp_path: Path) -> None
     audit = AuditLogs(views)
     assert audit.drop_old_states() == 1
     assert audit.drop_old_states() == 0
+
+
+def test_unreadable_events_are_skipped_not_fatal() -> None:
+    agent = uuid4()
+    newer = enrolled(1, agent).model_copy(update={"version": 2})
+    broken = event(2, "liveness.WentOffline", agent, "heartbeat", at="not a time")
+    assert input_of(newer) is None and input_of(broken) is None
+    assert input_of(enrolled(3, agent)) is not None

@@ -11,6 +11,7 @@ makes applying an event twice (redelivery, replay) a no-op.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -28,6 +29,8 @@ from agentplane.contracts.events.heartbeat import LivenessCameOnline, LivenessWe
 from agentplane.contracts.events.registry import AgentEnrolled, AgentTerminated
 from agentplane.contracts.pap import PAP_DIALECT
 from agentplane.lifecycle.domain.transitions import HEARTBEAT, SYSTEM, USER
+
+log = logging.getLogger("agentplane.lifecycle.inputs")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,16 @@ class Input:
 
 
 def input_of(event: IntegrationEvent) -> Input | None:
-    """The move `event` asks for, or None when it does not concern the machine."""
+    """The move `event` asks for, or None when it does not concern the machine (or cannot be
+    read: an unknown version or shape is logged and skipped, never blocking the stream)."""
+    try:
+        return _input_of(event)
+    except ValueError:
+        log.error("lifecycle: %s v%d of %s is unreadable", event.type, event.version, event.id)
+        return None
+
+
+def _input_of(event: IntegrationEvent) -> Input | None:
     agent = event.agent_id or event.aggregate_id
     if (enrolled := EVENT_TYPES.parse_as(event, AgentEnrolled)) is not None:
         if enrolled.dialect != PAP_DIALECT:
