@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from agentplane.contracts.asyncapi import document
+from agentplane.contracts.asyncapi_events import app_of
+from agentplane.contracts.events.event_types import EVENT_TYPES
 from agentplane.contracts.liveness import NativeBeat
-from agentplane.contracts.subjects import Heartbeat
+from agentplane.contracts.subjects import Events, Heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,3 +37,20 @@ def test_cli_prints_it() -> None:
     agentplane = Path(sys.executable).parent / "agentplane"
     out = subprocess.run([str(agentplane), "asyncapi"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["info"]["title"] == document()["info"]["title"]
+
+
+def test_every_integration_event_type_is_listed_with_its_schema() -> None:
+    doc = document()
+    listed = {
+        channel["title"]: channel
+        for channel in doc["channels"].values()
+        if "allOf" in channel["messages"].get("event", {}).get("payload", {})
+    }
+    assert set(listed) == {model.TYPE for model in EVENT_TYPES.models()}
+    for model in EVENT_TYPES.models():
+        channel = listed[model.TYPE]
+        assert channel["address"] == Events.subject(app_of(model), model.TYPE)
+        typed = channel["messages"]["event"]["payload"]["allOf"][1]["properties"]
+        assert typed["version"] == {"const": model.VERSION}
+        schema = doc["components"]["schemas"][typed["data"]["$ref"].rsplit("/", 1)[-1]]
+        assert set(schema["properties"]) == set(model.model_fields)

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events.registry_workspace import ServiceDeleted
 from agentplane.contracts.service_health import ServiceStatus
 from agentplane.contracts.services import ServiceProtocol, ServiceRecord
 from agentplane.diagnostics.application import Diagnostics
@@ -114,7 +115,10 @@ def test_checks_agents_and_status_events(tmp_path: Path) -> None:
     ]
     history = app.history("diag", svc.id, 50)
     assert len(history) == 5 and history[0]["tcp_status"] == FAILED  # newest first
-    app.apply_events([(event("service.Deleted", 5, {"service_id": svc.id}, agent), 5)])
+    deleted = ServiceDeleted(
+        service_id=svc.id, workspace_id="ws_1", agent_id=agent, tunnel_port=None
+    )
+    app.apply_events([(event(deleted.TYPE, 5, deleted.model_dump(mode="json"), agent), 5)])
     assert app.services_to_check() == []
 
 

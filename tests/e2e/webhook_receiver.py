@@ -22,11 +22,8 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import (
-    AGENT_TRANSITIONED,
-    AgentTransitioned,
-    TriggeredBy,
-)
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, TriggeredBy
 from agentplane.contracts.subjects import Events
 from agentplane.testing.system import RunningSystem
 

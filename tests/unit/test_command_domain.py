@@ -16,6 +16,7 @@ from agentplane.messaging.domain import (
     idempotent_command_uuid,
     public_command_id,
 )
+from agentplane.messaging.translate import TRANSLATOR
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -103,7 +104,10 @@ def test_public_ids_and_idempotency_keys() -> None:
 def test_integration_events_name_the_agent_and_hide_params_and_results() -> None:
     command = queued()
     command.finish(True, {"token": "y"}, "", NOW)
-    events = [to_integration("messaging", i + 1, e) for i, e in enumerate(command.collect_events())]
+    events = [
+        to_integration("messaging", i + 1, e, TRANSLATOR)
+        for i, e in enumerate(command.collect_events())
+    ]
     assert all(e.agent_id == "agent-1" for e in events)
     assert all("params" not in e.data and "result" not in e.data for e in events)
     assert events[0].data["command_id"] == command.command_id

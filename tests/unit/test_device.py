@@ -331,7 +331,10 @@ def test_no_secret_leaves_the_service_in_events(
         assert old_key.encode() not in notification.state
         assert new_key.encode() not in notification.state
         public = to_integration(
-            "registry", notification.id, registry.store.mapper.to_domain_event(notification)
+            "registry",
+            notification.id,
+            registry.store.mapper.to_domain_event(notification),
+            registry.store.translator,
         )
         text = public.model_dump_json()
         assert "hash" not in json.dumps(sorted(public.data)), public.type

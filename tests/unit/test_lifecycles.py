@@ -12,7 +12,9 @@ import pytest
 
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.events.registry import AgentEnrolled
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.pap import PapResources
 from agentplane.contracts.webhooks import webhook_event_of, workspace_of
 from agentplane.eventstore.integration import to_integration
@@ -56,15 +58,26 @@ class Deployer:
 
 
 def event(n: int, type_: str, agent: UUID, app: str = "registry", **data: Any) -> IntegrationEvent:
+    occurred_at = T0 + timedelta(seconds=n)
+    if type_ in TIMED:  # the typed events these are always carry their time
+        data.setdefault("at", occurred_at.isoformat())
+    if type_ == "liveness.WentOffline":
+        data.setdefault("last_seen_at", data["at"])
     return IntegrationEvent(
         id=f"{app}:{n}", app=app, position=n, type=type_, aggregate_id=str(agent),
-        aggregate_version=n, occurred_at=T0 + timedelta(seconds=n), agent_id=str(agent),
-        data=data,
+        aggregate_version=n, occurred_at=occurred_at, agent_id=str(agent), data=data,
     )  # fmt: skip
 
 
+TIMED = {"liveness.CameOnline", "liveness.WentOffline", "agent.Terminated"}
+
+
 def enrolled(n: int, agent: UUID, dialect: str = "pap") -> IntegrationEvent:
-    return event(n, "agent.Enrolled", agent, workspace_id=WS, dialect=dialect, name="my-agent")
+    data = AgentEnrolled(
+        workspace_id=WS, dialect=dialect, name="my-agent", label=None, token_prefix="pap_",
+        token_expires_at=None, attributes={},
+    ).model_dump(mode="json")  # fmt: skip
+    return event(n, "agent.Enrolled", agent, **data)
 
 
 def feed(lifecycles: Lifecycles, *events: IntegrationEvent) -> None:
@@ -136,7 +149,7 @@ def test_transitions_are_published_as_agent_transitioned(tmp_path: Path, clock: 
     feed(lifecycles, enrolled(1, agent), event(2, "liveness.CameOnline", agent, "heartbeat"))
     store = lifecycles.store
     published = [
-        to_integration("lifecycle", n.id, store.mapper.to_domain_event(n))
+        to_integration("lifecycle", n.id, store.mapper.to_domain_event(n), store.translator)
         for n in store.recorder.select_notifications(1, 10)
     ]
     types = [p.type for p in published]
@@ -272,3 +285,11 @@ def test_states_of_earlier_versions_leave_the_audit_view(tmp_path: Path) -> None
     audit = AuditLogs(views)
     assert audit.drop_old_states() == 1
     assert audit.drop_old_states() == 0
+
+
+def test_unreadable_events_are_skipped_not_fatal() -> None:
+    agent = uuid4()
+    newer = enrolled(1, agent).model_copy(update={"version": 2})
+    broken = event(2, "liveness.WentOffline", agent, "heartbeat", at="not a time")
+    assert input_of(newer) is None and input_of(broken) is None
+    assert input_of(enrolled(3, agent)) is not None

@@ -9,6 +9,7 @@ import pytest
 
 from agentplane.eventstore.integration import to_integration
 from agentplane.messaging.domain import Message, MessageGone, message_uuid, public_message_id
+from agentplane.messaging.translate import TRANSLATOR
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -63,7 +64,7 @@ def test_payload_and_correlation_id_never_leave_the_service() -> None:
     message = sent()
     message.cancel(NOW)
     for position, event in enumerate(message.collect_events(), 1):
-        public = to_integration("messaging", position, event)
+        public = to_integration("messaging", position, event, TRANSLATOR)
         assert "payload" not in public.data and "correlation_id" not in public.data
         assert public.agent_id == "agent-b"
 

@@ -210,7 +210,9 @@ def test_events_never_carry_credentials_payload_or_results(tasks: Tasks) -> None
     assert all(SECRET.encode() not in n.state for n in stored)
     for notification in stored:
         event = tasks.store.mapper.to_domain_event(notification)
-        public = to_integration("messaging", notification.id, event).model_dump_json()
+        public = to_integration(
+            "messaging", notification.id, event, tasks.store.translator
+        ).model_dump_json()
         assert SECRET not in public and "myapp" not in public and "hello" not in public
 
 

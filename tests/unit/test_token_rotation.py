@@ -35,6 +35,7 @@ from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.agent_credentials import AgentCredentials, load_for_update
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.domain import Agent
+from agentplane.registry.translate import TRANSLATOR
 from agentplane.security import is_well_formed, keyed_hash
 from agentplane.settings import Settings
 
@@ -160,7 +161,7 @@ def test_rotation_records_only_public_prefixes(
     assert isinstance(event, Agent.TokenRotated)
     assert event.old_token_prefix == old_prefix and old.startswith(old_prefix)
     assert new.startswith(event.token_prefix) and len(event.token_prefix) < len(new) // 2
-    public = to_integration("registry", 1, event)
+    public = to_integration("registry", 1, event, TRANSLATOR)
     assert public.type == "agent.TokenRotated"
     assert set(public.data) == {"old_token_prefix", "token_prefix", "token_expires_at"}
     assert old not in str(public.data) and new not in str(public.data)

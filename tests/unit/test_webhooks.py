@@ -14,8 +14,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from agentplane.contracts.errors import ErrorKind, ServiceError
+from agentplane.contracts.events.lifecycle import AgentTransitioned
 from agentplane.contracts.idempotency import Idempotency
-from agentplane.contracts.lifecycle_events import AgentTransitioned, TriggeredBy
+from agentplane.contracts.lifecycle_events import TriggeredBy
 from agentplane.contracts.webhooks import (
     WEBHOOK_EVENTS,
     CreateWebhook,
@@ -182,7 +183,9 @@ def test_create_list_delete_and_secret_only_once(hooks: Webhooks, tmp_path: Path
     assert created.secret.encode() not in (tmp_path / "views.sqlite").read_bytes()
     for n in hooks.store.recorder.select_notifications(0, 100):
         assert created.secret.encode() not in n.state
-        public = to_integration("webhooks", n.id, hooks.store.mapper.to_domain_event(n))
+        public = to_integration(
+            "webhooks", n.id, hooks.store.mapper.to_domain_event(n), hooks.store.translator
+        )
         assert "secret_ciphertext" not in public.data
     assert hooks.list(ListWebhooks(workspace_id=str(uuid4()))).webhooks == []
     hooks.delete(DeleteWebhook(workspace_id=ws, webhook_id=created.webhook.webhook_id))

@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agentplane.contracts import asyncapi_events
 from agentplane.contracts.asyncapi_channel import MODELS as CHANNEL_MODELS
 from agentplane.contracts.asyncapi_channel import channels_and_operations
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
 from agentplane.contracts.liveness import BeatAccepted, NativeBeat
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.streams import DEAD_LETTER_STREAM, EVENTS_STREAM, TELEMETRY_STREAM
-from agentplane.contracts.subjects import PREFIX, Events
+from agentplane.contracts.subjects import PREFIX
 
 TITLE = "agentplane NATS API"
 
@@ -32,13 +32,14 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
         BeatAccepted,
         Reply,
         IntegrationEvent,
-        AgentTransitioned,
     ]
     models += [m for m in dict.fromkeys(CHANNEL_MODELS) if m not in models]
+    models += asyncapi_events.MODELS
     schemas: dict[str, Any] = {}
     for model in models:
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
+        assert model.__name__ not in schemas, f"two schemas named {model.__name__}"
         schemas[model.__name__] = schema
 
     def message(name: str, summary: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +53,7 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
     ref = {m.__name__: {"$ref": f"#/components/schemas/{m.__name__}"} for m in models}
     free_form = {"type": "object", "additionalProperties": True}
     channel_channels, channel_operations = channels_and_operations()
+    event_channels, event_operations = asyncapi_events.channels_and_operations()
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -85,26 +87,16 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 ),
                 "parameters": {
                     "app": {"description": "registry, heartbeat, …"},
-                    "type": {"description": "Stable event topic, e.g. agent.Registered"},
+                    "type": {
+                        "description": (
+                            "Stable event topic, e.g. agent.Registered; each type has its own "
+                            "channel below (`event.<type>`) with the schema of its `data`"
+                        )
+                    },
                 },
                 "messages": {
                     "event": message(
                         "IntegrationEvent", "A recorded event", ref["IntegrationEvent"]
-                    ),
-                },
-            },
-            "agentTransitions": {
-                "address": Events.subject("lifecycle", AGENT_TRANSITIONED),
-                "description": (
-                    "Every lifecycle transition of an agent (NEW, PROVISIONED, ACTIVE, "
-                    "UNHEALTHY, DRAINING, TERMINATED, KILLED): an IntegrationEvent whose `data` "
-                    "is an AgentTransitioned; what lifecycle webhooks are made of."
-                ),
-                "messages": {
-                    "transition": message(
-                        "IntegrationEvent",
-                        "A transition; `data` is an AgentTransitioned",
-                        ref["IntegrationEvent"],
                     ),
                 },
             },
@@ -132,6 +124,7 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 "messages": {"parked": message("DeadLetter", "The original message", free_form)},
             },
             **channel_channels,
+            **event_channels,
         },
         "operations": {
             "sendHeartbeat": {
@@ -144,16 +137,13 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 "action": "receive",
                 "channel": {"$ref": "#/channels/integrationEvents"},
             },
-            "receiveAgentTransitions": {
-                "action": "receive",
-                "channel": {"$ref": "#/channels/agentTransitions"},
-            },
             "receiveTelemetry": {"action": "receive", "channel": {"$ref": "#/channels/telemetry"}},
             "receiveDeadLetters": {
                 "action": "receive",
                 "channel": {"$ref": "#/channels/deadLetters"},
             },
             **channel_operations,
+            **event_operations,
         },
         "components": {"schemas": schemas},
     }

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.paging import MAX_AFTER
+
+
+def audit_time(value: datetime) -> str:
+    """`2026-03-02T10:00:00.000Z`: the one time format of audit entries, metadata included."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 class AuditQuery(BaseModel):

@@ -1,6 +1,6 @@
 """Lifecycle webhooks: subscriptions, deliveries and the payload receivers get (seed 004).
 
-The webhooks service turns every `AgentTransitioned` (contracts/lifecycle_events.py) into one
+The webhooks service turns every `AgentTransitioned` (contracts/events/lifecycle.py) into one
 delivery per matching subscription of the agent's workspace, signed as Standard Webhooks
 (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Payload shape, as the document shows:
 
@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentplane.contracts.idempotency import Idempotency
-from agentplane.contracts.lifecycle_events import AgentTransitioned
+
+if TYPE_CHECKING:  # annotations only: the webhooks domain names these constants, not events
+    from agentplane.contracts.events.lifecycle import AgentTransitioned
 
 # Subscribable events, in lifecycle order.
 AGENT_CREATED = "agent.created"

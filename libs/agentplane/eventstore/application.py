@@ -8,6 +8,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
+from agentplane.eventstore.integration import Translator
 from agentplane.settings import Settings
 
 
@@ -51,11 +52,13 @@ def store_env(settings: Settings, app_name: str, *, schema: str | None = None) -
 class ServiceApplication(Application[Any]):
     """An Application that refuses in-memory persistence unless a test asks for it.
 
-    Subclasses set `name` (it names the SQLite file and the PostgreSQL tables) and may add
-    `transcodings`.
+    Subclasses set `name` (it names the SQLite file and the PostgreSQL tables), their
+    service's `translator` (its `translate.py`: recorded events → typed public events) and
+    may add `transcodings`.
     """
 
     transcodings: ClassVar[tuple[Transcoding, ...]] = ()
+    translator: ClassVar[Translator | None] = None
 
     def __init__(self, env: EnvType | None = None, *, allow_memory: bool = False) -> None:
         self.allow_memory = allow_memory

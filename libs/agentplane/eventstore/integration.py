@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.utils import get_topic
 
-from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events import IntegrationEvent, PublicEvent
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -28,22 +29,91 @@ def _public(value: Any) -> Any:
 
 def event_topic(event: DomainEventProtocol[Any]) -> str:
     """The stable topic of an event (its explicit TOPIC)."""
-    return getattr(type(event), "TOPIC", None) or get_topic(type(event))
+    return event_topic_of(type(event))
 
 
-def to_integration(app: str, position: int, event: DomainEventProtocol[Any]) -> IntegrationEvent:
-    """The public form of a recorded event.
-
-    Fields an event class names in `PRIVATE` (hashes of secrets and the like) never leave the
-    service. Events of aggregates with `AGENT_SCOPED = True` concern the agent whose id is the
-    aggregate id; events naming an `AGENT_FIELD` concern the agent that field holds.
-    """
+def public_fields(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+    """The attributes of a domain event but its envelope and the fields it names `PRIVATE`."""
     private = getattr(type(event), "PRIVATE", frozenset())
-    fields = {
+    return {
         k: _public(v)
         for k, v in vars(event).items()
         if k not in _ENVELOPE and k not in private and not k.startswith("_")
     }
+
+
+class Translator:
+    """Domain event class → its public model: the table a service's `translate.py` declares.
+
+    The model is filled from the event's public fields; fields it does not declare are
+    dropped, so nothing leaves the service that the contract does not name.
+    """
+
+    def __init__(self, table: Mapping[type, type[PublicEvent]]) -> None:
+        self.table = dict(table)
+        self._resolved: dict[type, type[PublicEvent]] = {}
+        for event_class, model in table.items():
+            # Also the class that declares the TOPIC, which eventsourcing's `@event` wraps.
+            declared = next((c for c in event_class.__mro__ if "TOPIC" in vars(c)), event_class)
+            self._resolved[declared] = self._resolved[event_class] = model
+
+    def model_of(self, event_class: type) -> type[PublicEvent]:
+        """The model of `event_class` or of the nearest class it derives from in the table.
+
+        (eventsourcing's `@event` wraps a declared event class in a subclass.)
+        """
+        model = self._resolved.get(event_class)
+        if model is None:
+            found = next((c for c in event_class.__mro__ if c in self.table), None)
+            if found is None:
+                raise KeyError(f"no public form for {event_topic_of(event_class)}")
+            model = self._resolved[event_class] = self.table[found]
+        return model
+
+    def __call__(self, event: DomainEventProtocol[Any]) -> PublicEvent:
+        return self.model_of(type(event)).model_validate(public_fields(event))
+
+    def wire_form(
+        self, event: DomainEventProtocol[Any]
+    ) -> tuple[type[PublicEvent], dict[str, Any]]:
+        """The model of `event` and its `data` as published, validated against the model.
+
+        The public fields are JSON already; when they fill every field of the model they are
+        the data as they are (re-serialising the model would cost as much again per event).
+        """
+        model = self.model_of(type(event))
+        fields = public_fields(event)
+        public = model.model_validate(fields)
+        names = model.model_fields
+        if len(fields) == len(names) and all(name in fields for name in names):
+            return model, fields
+        return model, public.model_dump(mode="json")
+
+
+def event_topic_of(event_class: type) -> str:
+    return getattr(event_class, "TOPIC", None) or get_topic(event_class)
+
+
+def to_integration(
+    app: str,
+    position: int,
+    event: DomainEventProtocol[Any],
+    translator: Translator | None = None,
+) -> IntegrationEvent:
+    """The public form of a recorded event: its `translator`'s typed model as `data`.
+
+    Without a translator (libraries' own test aggregates) `data` is the public fields as
+    they are. Fields an event class names in `PRIVATE` (hashes of secrets and the like) never
+    leave the service. Events of aggregates with `AGENT_SCOPED = True` concern the agent
+    whose id is the aggregate id; events naming an `AGENT_FIELD` concern the agent that field
+    holds.
+    """
+    version = 1
+    if translator is None:
+        fields = public_fields(event)
+    else:
+        model, fields = translator.wire_form(event)
+        version = model.VERSION
     aggregate_id = str(event.originator_id)
     agent_field = getattr(type(event), "AGENT_FIELD", None)
     agent_id = (
@@ -56,6 +126,7 @@ def to_integration(app: str, position: int, event: DomainEventProtocol[Any]) -> 
         app=app,
         position=position,
         type=event_topic(event),
+        version=version,
         aggregate_id=aggregate_id,
         aggregate_version=event.originator_version,
         occurred_at=event.timestamp,

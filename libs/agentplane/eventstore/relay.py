@@ -37,7 +37,7 @@ from nats.js.errors import NotFoundError
 
 from agentplane.contracts.streams import events_stream_config
 from agentplane.contracts.subjects import Events
-from agentplane.eventstore.integration import to_integration
+from agentplane.eventstore.integration import Translator, to_integration
 from agentplane.eventstore.views import ViewStore
 
 log = logging.getLogger("agentplane.relay")
@@ -76,6 +76,7 @@ class OutboxRelay:
     ) -> None:
         self.app = app
         self.app_name = app.name.lower()
+        self.translator: Translator | None = getattr(app, "translator", None)
         self.js = js
         self.positions = positions
         self.batch_size = batch_size
@@ -252,7 +253,7 @@ class OutboxRelay:
             return 0
         acks = []
         for position, event in batch:
-            integration = to_integration(self.app_name, position, event)
+            integration = to_integration(self.app_name, position, event, self.translator)
             acks.append(
                 await self.js.publish_async(
                     Events.subject(self.app_name, integration.type),

@@ -78,6 +78,7 @@ def integration_events(
     """Every recorded event of `app` in its public form, in notification order."""
     position = 0
     name = app.name.lower()
+    translator = getattr(app, "translator", None)
     while True:
         notifications = app.recorder.select_notifications(
             position, batch_size, stop=stop, inclusive_of_start=False
@@ -85,7 +86,8 @@ def integration_events(
         if not notifications:
             return
         for notification in notifications:
-            yield to_integration(name, notification.id, app.mapper.to_domain_event(notification))
+            event = app.mapper.to_domain_event(notification)
+            yield to_integration(name, notification.id, event, translator)
         position = notifications[-1].id
 
 

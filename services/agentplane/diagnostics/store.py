@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from agentplane.diagnostics.translate import TRANSLATOR
 from agentplane.eventstore.application import ServiceApplication
 
 
 class DiagnosticsStore(ServiceApplication):
     name = "diagnostics"
+    translator = TRANSLATOR

@@ -22,6 +22,7 @@ from agentplane.eventstore.views import ViewStore
 from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.domain import Liveness, LivenessTable, Transition
 from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
+from agentplane.heartbeat.translate import TRANSLATOR
 
 LAST_SEEN = "last_seen"
 CHECKPOINT_META = "checkpoint_meta"
@@ -34,6 +35,7 @@ class HeartbeatStore(ServiceApplication):
     """The heartbeat service's event store: liveness transitions only."""
 
     name = "heartbeat"
+    translator = TRANSLATOR
 
 
 def epoch_to_datetime(epoch: float) -> datetime:

@@ -31,6 +31,7 @@ def register_handlers(
     host: ServiceHost, audit: AuditLogs, lifecycles: Lifecycles, js: JetStreamContext
 ) -> Progress:
     """Subscribe and answer; returns how far the state machine has applied the stream."""
+
     async def on_event(body: bytes, sequence: int) -> None:
         await asyncio.to_thread(audit.apply, body, sequence)
         await audit.applied(sequence)

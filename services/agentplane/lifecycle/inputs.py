@@ -11,6 +11,7 @@ makes applying an event twice (redelivery, replay) a no-op.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -23,13 +24,13 @@ from agentplane.contracts.agent_states import (
     UNHEALTHY_ERROR_CODE,
 )
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events.event_types import EVENT_TYPES
+from agentplane.contracts.events.heartbeat import LivenessCameOnline, LivenessWentOffline
+from agentplane.contracts.events.registry import AgentEnrolled, AgentTerminated
 from agentplane.contracts.pap import PAP_DIALECT
 from agentplane.lifecycle.domain.transitions import HEARTBEAT, SYSTEM, USER
 
-ENROLLED = "agent.Enrolled"
-AGENT_TERMINATED = "agent.Terminated"
-CAME_ONLINE = "liveness.CameOnline"
-WENT_OFFLINE = "liveness.WentOffline"
+log = logging.getLogger("agentplane.lifecycle.inputs")
 
 
 @dataclass(frozen=True)
@@ -48,30 +49,36 @@ class Input:
     last_heartbeat_at: datetime | None = None
 
 
-def _time(value: object, default: datetime) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else default
-
-
 def input_of(event: IntegrationEvent) -> Input | None:
-    """The move `event` asks for, or None when it does not concern the machine."""
+    """The move `event` asks for, or None when it does not concern the machine (or cannot be
+    read: an unknown version or shape is logged and skipped, never blocking the stream)."""
+    try:
+        return _input_of(event)
+    except ValueError:
+        log.error("lifecycle: %s v%d of %s is unreadable", event.type, event.version, event.id)
+        return None
+
+
+def _input_of(event: IntegrationEvent) -> Input | None:
     agent = event.agent_id or event.aggregate_id
-    at = _time(event.data.get("at"), event.occurred_at)
-    if event.type == ENROLLED:
-        if event.data.get("dialect") != PAP_DIALECT:
+    if (enrolled := EVENT_TYPES.parse_as(event, AgentEnrolled)) is not None:
+        if enrolled.dialect != PAP_DIALECT:
             return None
         return Input(
             UUID(agent), NEW, USER, "created by the workspace's user", event.occurred_at,
-            event.id, workspace_id=event.data.get("workspace_id") or event.workspace_id or "",
-            agent_name=event.data.get("name") or "",
+            event.id, workspace_id=enrolled.workspace_id or event.workspace_id or "",
+            agent_name=enrolled.name or "",
         )  # fmt: skip
-    if event.type == CAME_ONLINE:
-        return Input(UUID(agent), ACTIVE, HEARTBEAT, "heartbeat received", at, event.id)
-    if event.type == WENT_OFFLINE:
-        last = _time(event.data.get("last_seen_at"), at)
+    if (online := EVENT_TYPES.parse_as(event, LivenessCameOnline)) is not None:
+        return Input(UUID(agent), ACTIVE, HEARTBEAT, "heartbeat received", online.at, event.id)
+    if (offline := EVENT_TYPES.parse_as(event, LivenessWentOffline)) is not None:
         return Input(
-            UUID(agent), UNHEALTHY, SYSTEM, "missed its heartbeat interval", at, event.id,
-            error_code=UNHEALTHY_ERROR_CODE, last_heartbeat_at=last,
+            UUID(agent), UNHEALTHY, SYSTEM, "missed its heartbeat interval", offline.at, event.id,
+            error_code=UNHEALTHY_ERROR_CODE, last_heartbeat_at=offline.last_seen_at,
         )  # fmt: skip
-    if event.type == AGENT_TERMINATED:
-        return Input(UUID(agent), TERMINATED, USER, "deleted by the workspace's user", at, event.id)
+    if (terminated := EVENT_TYPES.parse_as(event, AgentTerminated)) is not None:
+        return Input(
+            UUID(agent), TERMINATED, USER, "deleted by the workspace's user", terminated.at,
+            event.id,
+        )  # fmt: skip
     return None

@@ -40,6 +40,7 @@ from agentplane.lifecycle.domain import AgentLifecycle, Step, TransitionRefused
 from agentplane.lifecycle.domain.transitions import PROVISIONER, SYSTEM, USER
 from agentplane.lifecycle.inputs import Input, input_of
 from agentplane.lifecycle.provisioners.port import Provisioner
+from agentplane.lifecycle.translate import TRANSLATOR
 
 STATE = "lifecycle_state"
 TRACKING = "stream:AP_EVENTS"
@@ -53,6 +54,7 @@ class LifecycleStore(ServiceApplication):
     """The lifecycle service's event store."""
 
     name = "lifecycle"
+    translator = TRANSLATOR
 
 
 def event_json(agent_id: UUID, step: Step) -> LifecycleEvent:

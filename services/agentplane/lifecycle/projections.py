@@ -1,73 +1,28 @@
 """The audit read model: one entry per agent-scoped integration event, built from the log.
 
-Pure mapping. Heartbeats never reach the event log, so they can never become entries; every
-new agent-scoped event type becomes an entry automatically (`agent.TokenRotated` →
-`token_rotated`), with its public fields as camelCase metadata.
+Pure mapping. Heartbeats never reach the event log, so they can never become entries; which
+events do, under which action and with which metadata, is `audit_actions.AUDIT_ENTRIES`.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import logging
 
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events.event_types import EVENT_TYPES
 from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
+from agentplane.lifecycle.audit_actions import AUDIT_ENTRIES, Entry
+
+log = logging.getLogger("agentplane.lifecycle.audit")
 
 AUDIT = "audit"
 
-# Types whose default action name would read badly.
-ACTIONS = {
-    "agent.RegistrationCompleted": "registered",
-    "liveness.Tracked": None,  # bookkeeping: the first transition follows in the same batch
-    # The lifecycle's own transitions: the registry and liveness events that cause them are
-    # entries already.
-    "lifecycle.AgentTracked": None,
-    "lifecycle.AgentTransitioned": None,
-    # Remote commands: sent and finished are entries; delivery steps are not.
-    "command.Queued": "command_sent",
-    "command.Delivered": None,
-    "command.Acknowledged": None,
-    "command.Succeeded": "command_succeeded",
-    "command.Failed": "command_failed",
-    "command.Expired": "command_expired",
-    "command.Cancelled": "command_cancelled",
-    # Tasks: created and ended are entries; hand-outs, progress and log lines are not.
-    "task.Queued": "task_created",
-    "task.Assigned": None,
-    "task.LeaseExpired": None,
-    "task.ProgressReported": None,
-    "task.LogsRecorded": None,
-    "task.Succeeded": "task_succeeded",
-    "task.Failed": "task_failed",
-    "task.TimedOut": "task_timed_out",
-    "task.Cancelled": "task_cancelled",
-    # The agent's services (seed 001): named as such, not as the agent's own registration.
-    "service.Registered": "service_registered",
-    "service.Renamed": "service_renamed",
-    "service.SubdomainChanged": "service_subdomain_changed",
-    "service.Deleted": "service_deleted",
-}
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
-
-def action_of(event_type: str) -> str | None:
-    if event_type in ACTIONS:
-        return ACTIONS[event_type]
-    return _CAMEL.sub("_", event_type.rsplit(".", 1)[-1]).lower()
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def metadata_of(event: IntegrationEvent) -> dict[str, Any]:
-    return {
-        _camel(key): value
-        for key, value in event.data.items()
-        if key != "workspace_id" and value is not None
-    }
+def entry_of(event_type: str) -> Entry | None:
+    """The audit entry an event type makes, or None (not agent-scoped, or bookkeeping)."""
+    model = EVENT_TYPES.model(event_type)
+    return None if model is None else AUDIT_ENTRIES.get(model)
 
 
 class AuditProjection:
@@ -78,8 +33,16 @@ class AuditProjection:
     def apply(self, event: IntegrationEvent, tx: ViewTx) -> None:
         if event.agent_id is None:
             return
-        action = action_of(event.type)
-        if action is None:
+        entry = entry_of(event.type)
+        if entry is None:
+            return
+        try:
+            public = EVENT_TYPES.parse(event)
+        except ValueError:  # a version this process cannot read: skipped, never blocking
+            log.error("audit: %s v%d of %s is unreadable; no entry", event.type,
+                      event.version, event.id)  # fmt: skip
+            return
+        if public is None:
             return
         entry_id = f"log_{event.app}_{event.position}"
         tx.put(
@@ -87,9 +50,9 @@ class AuditProjection:
             entry_id,
             {
                 "id": entry_id,
-                "action": action,
+                "action": entry.action,
                 "timestamp": event.occurred_at.isoformat(),
-                "metadata": metadata_of(event),
+                "metadata": entry.metadata(public),
                 "event_id": event.id,
             },
             scope=event.agent_id,

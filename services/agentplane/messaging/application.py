@@ -41,6 +41,7 @@ from agentplane.messaging.domain import (
 )
 from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
+from agentplane.messaging.translate import TRANSLATOR
 
 NOT_FOUND = "Command not found"
 # Statuses of a command the agent has not acknowledged yet: delivery (re)sends these.
@@ -55,6 +56,7 @@ class MessagingStore(ServiceApplication):
     """The messaging service's event store."""
 
     name = "messaging"
+    translator = TRANSLATOR
 
 
 def view_of(doc: dict[str, Any], *, with_params: bool = False) -> CommandView:

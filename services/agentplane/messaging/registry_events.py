@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events.registry import AgentDeleted, AgentTerminated
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import OutboxRelay
@@ -24,7 +25,7 @@ log = logging.getLogger("agentplane.messaging.registry_events")
 
 CONSUMER = "messaging-registry-events"
 # The registry's event types after which an agent never comes back.
-AGENT_GONE = frozenset({"agent.Deleted", "agent.Terminated"})
+AGENT_GONE = frozenset({AgentDeleted.TYPE, AgentTerminated.TYPE})
 
 
 def subscribe_registry_events(

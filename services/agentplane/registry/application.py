@@ -58,6 +58,7 @@ from agentplane.registry.projections import (
     RegistryProjection,
     agent_doc,
 )
+from agentplane.registry.translate import TRANSLATOR
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.shred_keys import ShredKeys
 
@@ -74,6 +75,7 @@ class RegistryStore(ServiceApplication):
     """The registry's event store."""
 
     name = "registry"
+    translator = TRANSLATOR
 
 
 class Registry:

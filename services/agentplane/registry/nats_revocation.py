@@ -26,6 +26,7 @@ from agentplane.bus.connection import connect
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.events import IntegrationEvent
+from agentplane.contracts.events import registry as registry_events
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import AgentChannel, Events
 from agentplane.security.nats_credentials import SYSTEM_USER
@@ -35,13 +36,14 @@ log = logging.getLogger("agentplane.registry.nats_revocation")
 DURABLE = "registry-nats-revocation"
 # Events after which no connection opened before them may stay.
 ENDING = frozenset(
-    {
-        "agent.TokenRotated",
-        "agent.CredentialRevoked",
-        "agent.CredentialsRevoked",
-        "agent.Deleted",
-        "agent.Terminated",
-    }
+    model.TYPE
+    for model in (
+        registry_events.AgentTokenRotated,
+        registry_events.AgentCredentialRevoked,
+        registry_events.AgentCredentialsRevoked,
+        registry_events.AgentDeleted,
+        registry_events.AgentTerminated,
+    )
 )
 # Event time (registry clock) against connection start (server clock): allow for skew. A
 # connection opened with the new credential inside this margin is closed once, and reconnects.

@@ -42,6 +42,7 @@ from agentplane.webhooks.domain import (
 from agentplane.webhooks.pages import page
 from agentplane.webhooks.projections import DELIVERY, PENDING, WEBHOOK, WebhooksProjection
 from agentplane.webhooks.secret_box import SecretBox, new_signing_secret
+from agentplane.webhooks.translate import TRANSLATOR
 
 Doc = dict[str, Any]
 
@@ -50,6 +51,7 @@ class WebhooksStore(ServiceApplication):
     """The webhooks service's event store."""
 
     name = "webhooks"
+    translator = TRANSLATOR
 
 
 def _view(doc: Doc) -> WebhookView:

@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.errors import not_found
-from agentplane.contracts.lifecycle_events import AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
 from agentplane.contracts.webhooks import (
     DELIVERY_ID_PREFIX,
     webhook_event_of,

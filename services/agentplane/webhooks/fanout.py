@@ -16,10 +16,11 @@ import logging
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
 
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.event_types import EVENT_TYPES
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.relay import ensure_events_stream
@@ -36,11 +37,8 @@ REBIND_AFTER_IDLE_FETCHES = 12
 
 def _transition(raw: bytes) -> AgentTransitioned | None:
     try:
-        event = IntegrationEvent.model_validate_json(raw)
-        if event.type != AGENT_TRANSITIONED:
-            return None
-        return AgentTransitioned.model_validate(event.data)
-    except ValidationError:
+        return EVENT_TYPES.parse_as(IntegrationEvent.model_validate_json(raw), AgentTransitioned)
+    except ValueError:  # not an integration event, or a version this process cannot read
         return None
 
 

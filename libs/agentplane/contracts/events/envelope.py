@@ -1,4 +1,4 @@
-"""Integration events: the public, stable form of every recorded domain event."""
+"""The integration event envelope: the public, stable form of every recorded domain event."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ class IntegrationEvent(BaseModel):
     app: str
     position: int
     type: str  # stable event topic, e.g. "agent.Registered"
+    version: int = 1  # of `data`'s schema for this type (`PublicEvent.VERSION`); absent means 1
     aggregate_id: str
     aggregate_version: int
     occurred_at: datetime
     workspace_id: str | None = None
     agent_id: str | None = None
+    # The typed `PublicEvent` of `type` at `version` as JSON (`EVENT_TYPES.parse` reads it).
     data: dict[str, Any]
