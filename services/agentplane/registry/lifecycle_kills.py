@@ -17,7 +17,9 @@ from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agent_states import KILLED
 from agentplane.contracts.errors import ErrorKind, ServiceError
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.event_types import EVENT_TYPES
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.pap import TerminatePapAgent
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
@@ -33,9 +35,10 @@ TRANSITIONS = Events.subject("lifecycle", AGENT_TRANSITIONED)
 def killed(body: bytes) -> AgentTransitioned | None:
     """The transition in `body` when it is a kill (None: anything else)."""
     event = IntegrationEvent.model_validate_json(body)
-    if event.type != AGENT_TRANSITIONED or event.data.get("to_state") != KILLED:
+    if event.type != AGENT_TRANSITIONED:
         return None
-    return AgentTransitioned.model_validate(event.data)
+    transition = EVENT_TYPES.parse_as(event, AgentTransitioned)
+    return transition if transition.to_state == KILLED else None
 
 
 def register_lifecycle_kills(host: ServiceHost, pap: PapAgents, dispatch: Dispatch) -> None:
