@@ -182,6 +182,12 @@ def test_invalid_input_names_the_field_and_unknown_ids_are_404(
     for path in ("/v1/services/svc_nope", "/v1/services/whatever"):
         assert http.get(path, headers=key(workspace)).status_code == 404
     assert http.get("/v1/services", headers={"x-api-key": "pc_wrong"}).status_code == 401
+    # The list's agent filter is a UUID: anything else names agentId in a 400 (was a 500).
+    for bad in ("", "not-a-uuid"):
+        listed = http.get("/v1/services", params={"agentId": bad}, headers=key(workspace))
+        assert listed.status_code == 400 and "agentId" in listed.text, (bad, listed.text)
+    mine = http.get("/v1/services", params={"agentId": agent_id}, headers=key(workspace))
+    assert [s["id"] for s in mine.json()] == [sid]
 
 
 _ADMIN: dict[str, str] = {}
