@@ -404,10 +404,10 @@ def test_agent_service_checked_through_its_tunnel_and_reached_from_the_agent(
         assert statuses[-1] == "error", statuses
     finally:
         agent.kill()
-    # An agent that is gone: 503 "Agent offline or unreachable".
+    # An agent that is gone: 409 "Agent offline or unreachable" (its state, not an outage).
     gone = http.post(f"/v1/services/{service['id']}/reach", headers=key(workspace),
                      json={"sourceAgentId": agent_id})  # fmt: skip
-    assert gone.status_code == 503 and "Agent offline or unreachable" in gone.text
+    assert gone.status_code == 409 and "Agent offline or unreachable" in gone.text
     assert token not in agent.log()
 
 
