@@ -25,6 +25,7 @@ before sending, so no webhook, external service check or release download goes e
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import JsonSchemaError, UndefinedStatusCode
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
@@ -206,6 +209,25 @@ OPERATIONS = [(method, path) for path, item in DOCUMENT["paths"].items() for met
 
 def test_the_running_gateway_serves_this_document(http: httpx.Client) -> None:
     assert http.get("/openapi.json").json() == DOCUMENT
+
+
+def test_the_checks_catch_what_the_document_does_not_say(
+    world: World, system: RunningSystem
+) -> None:
+    """The same checks against a document with one lie each: the fuzzing cannot pass blindly."""
+    path, method = "/v1/services/{service_id}", "get"
+    for lie, failure in ((404, UndefinedStatusCode), ("missing", JsonSchemaError)):
+        document = copy.deepcopy(DOCUMENT)
+        if lie == 404:  # the 404 of an unknown service is not declared
+            del document["paths"][path][method]["responses"]["404"]
+        else:  # the error schema requires a field no error has
+            document["components"]["schemas"]["Error"]["required"].append("missing")
+        operation = schemathesis.openapi.from_dict(document)[path][method.upper()]
+        case = operation.Case(path_parameters={"service_id": "svc_nope"},
+                              headers={"x-api-key": world.api_key})  # fmt: skip
+        with pytest.raises(FailureGroup) as found:
+            case.call_and_validate(base_url=system.base_url, checks=CHECKS, timeout=30)
+        assert [type(e) for e in found.value.exceptions] == [failure], found.value.exceptions
 
 
 def _loopback_targets(value: Any) -> Any:
