@@ -182,6 +182,12 @@ def test_invalid_input_names_the_field_and_unknown_ids_are_404(
     for path in ("/v1/services/svc_nope", "/v1/services/whatever"):
         assert http.get(path, headers=key(workspace)).status_code == 404
     assert http.get("/v1/services", headers={"x-api-key": "pc_wrong"}).status_code == 401
+    # The list's agent filter is a UUID: anything else names agentId in a 400 (was a 500).
+    for bad in ("", "not-a-uuid"):
+        listed = http.get("/v1/services", params={"agentId": bad}, headers=key(workspace))
+        assert listed.status_code == 400 and "agentId" in listed.text, (bad, listed.text)
+    mine = http.get("/v1/services", params={"agentId": agent_id}, headers=key(workspace))
+    assert [s["id"] for s in mine.json()] == [sid]
 
 
 _ADMIN: dict[str, str] = {}
@@ -398,10 +404,10 @@ def test_agent_service_checked_through_its_tunnel_and_reached_from_the_agent(
         assert statuses[-1] == "error", statuses
     finally:
         agent.kill()
-    # An agent that is gone: 503 "Agent offline or unreachable".
+    # An agent that is gone: 409 "Agent offline or unreachable" (its state, not an outage).
     gone = http.post(f"/v1/services/{service['id']}/reach", headers=key(workspace),
                      json={"sourceAgentId": agent_id})  # fmt: skip
-    assert gone.status_code == 503 and "Agent offline or unreachable" in gone.text
+    assert gone.status_code == 409 and "Agent offline or unreachable" in gone.text
     assert token not in agent.log()
 
 

@@ -98,3 +98,38 @@ def test_the_error_schemas_are_the_ones_answers_use(document: dict[str, Any]) ->
     assert schemas["Error"]["required"] == ["error", "kind"]
     assert schemas["DeviceError"]["required"] == ["success", "error"]
     assert "HTTPValidationError" not in schemas
+
+
+# Writes that take no body at all: the path and the credential say everything.
+BODILESS = {
+    ("post", "/v1/agents/{agent_id}/api-key/rotate"),  # the server picks the new key
+    ("post", "/v1/services/{service_id}/check"),  # a check now, of the service named
+}
+
+
+def test_every_write_documents_its_body(document: dict[str, Any]) -> None:
+    """A route that parses its body itself (to answer a seed document's own messages) still
+    documents it (`gateway.openapi.documented_body`): clients and fuzzers must know it."""
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, method, operation in _operations(document)
+        if method in ("post", "put", "patch")
+        and "requestBody" not in operation
+        and (method, path) not in BODILESS
+    ]
+    assert not undocumented, f"writes without a documented body: {undocumented}"
+    for method, path in BODILESS:
+        assert "requestBody" not in document["paths"][path][method], (method, path)
+
+
+def test_pap_reports_document_their_fields(document: dict[str, Any]) -> None:
+    def body(path: str) -> dict[str, Any]:
+        operation = document["paths"][path]["post"]
+        return operation["requestBody"]["content"]["application/json"]["schema"]
+
+    beat = body("/api/agents/{agent_uuid}/heartbeat")
+    assert beat["required"] == ["mode", "uptime_seconds"]
+    assert beat["properties"]["mode"]["enum"] == ["EMERGENCY", "IDLE", "SLEEP"]
+    assert beat["additionalProperties"] is False  # the gateway refuses other fields
+    metrics = body("/api/agents/{agent_uuid}/metrics")
+    assert set(metrics["required"]) == {"cpu_percent", "memory_mb", "requests_handled"}

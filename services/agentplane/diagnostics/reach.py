@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from agentplane.contracts.channel import ChannelAck, HubKind, HubMessage
 from agentplane.contracts.diagnostics import ReachMode, ReachRequestBody, ReachResultBody
-from agentplane.contracts.errors import unavailable
+from agentplane.contracts.errors import conflict
 from agentplane.contracts.services import ServiceProtocol, ServiceRecord
 from agentplane.contracts.subjects import AgentChannel
 
@@ -29,6 +29,8 @@ ACK_TIMEOUT_SECONDS = 2.0
 # The agent answers a little before the request's timeout; this much more is network slack.
 RESULT_SLACK_SECONDS = 1.0
 OFFLINE = "Agent offline or unreachable"
+# An offline agent is the state of one agent, not of the control plane: 409, which clients do
+# not retry blindly (a 503 invites retries while the agent may stay offline for hours).
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,11 @@ class ReachChecks:
                     timeout=ACK_TIMEOUT_SECONDS,
                 )
             except (NoRespondersError, NatsTimeout):
-                raise unavailable(OFFLINE) from None
+                raise conflict(OFFLINE, field="sourceAgentId") from None
             try:
                 ack = ChannelAck.model_validate_json(reply.data)
             except ValidationError:
-                raise unavailable(OFFLINE) from None
+                raise conflict(OFFLINE, field="sourceAgentId") from None
             if not ack.accepted:
                 return ReachOutcome(None, refused=ack.error or "refused by the agent")
             try:

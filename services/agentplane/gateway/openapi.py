@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from agentplane.gateway.error_bodies import is_device_path
@@ -78,6 +79,20 @@ def declares(statuses: dict[int, str]) -> Callable[[F], F]:
         return function
 
     return mark
+
+
+def documented_body(model: type[BaseModel], closed: bool = True) -> dict[str, Any]:
+    """`openapi_extra` of a route that parses its JSON body itself (to answer a seed
+    document's own messages): the model documents the body all the same. `closed` when the
+    handler refuses unknown fields."""
+    schema = model.model_json_schema()
+    # Inline only: a `$defs` reference would point into the document's root and dangle.
+    if "$defs" in schema:
+        raise ValueError(f"{model.__name__}: nested models need components, not $defs")
+    if closed:
+        schema["additionalProperties"] = False
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _dependency_statuses(dependant: Dependant) -> dict[str, str]:

@@ -119,7 +119,7 @@ async def history(
     responses={
         **ERRORS,
         404: {"description": "Service or source agent not found in this workspace"},
-        503: {"description": "Agent offline or unreachable"},
+        409: {"description": "Agent offline or unreachable"},
     },
 )
 async def reach(service_id: str, body: ReachBody, ws: Workspace, bus: Bus) -> dict[str, Any]:

@@ -47,7 +47,12 @@ from agentplane.contracts.errors import (
     not_found,
     unavailable,
 )
-from agentplane.contracts.http.pap import CreateAgentBody, KubernetesStatus
+from agentplane.contracts.http.pap import (
+    CreateAgentBody,
+    KubernetesStatus,
+    PapHeartbeatBody,
+    PapMetricsBody,
+)
 from agentplane.contracts.liveness import (
     LivenessReport,
     TelemetryEntry,
@@ -76,6 +81,7 @@ from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
 from agentplane.gateway.liveness import liveness_of, record_beat
+from agentplane.gateway.openapi import documented_body
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.pap_auth import BearerWorkspace, PapWorkspace
 from agentplane.gateway.pap_reports import heartbeat_body, json_object, metrics_body
@@ -314,6 +320,7 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
 @router.post(
     "/api/agents/{agent_uuid}/heartbeat",
     responses={409: {"description": "The agent is terminated"}},
+    openapi_extra=documented_body(PapHeartbeatBody),
 )
 async def heartbeat(
     agent_uuid: str, request: Request, ws: BearerWorkspace, bus: Bus, settings: AppSettings
@@ -329,6 +336,7 @@ async def heartbeat(
 @router.post(
     "/api/agents/{agent_uuid}/metrics",
     responses={409: {"description": "The agent is terminated"}},
+    openapi_extra=documented_body(PapMetricsBody),
 )
 async def metrics(agent_uuid: str, request: Request, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
     """Resource telemetry, straight onto the telemetry channel (never the control path)."""
