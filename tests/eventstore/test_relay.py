@@ -9,6 +9,7 @@ import random
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -24,6 +25,7 @@ from agentplane.settings import Settings
 from agentplane.testing.nats import NatsServer
 
 from .things import (
+    Thing,
     ThingStore,
     add_things,
     last_position,
@@ -264,3 +266,41 @@ async def test_kill_9_mid_run_then_restart_publishes_each_event_once(
     finally:
         positions.close()
         store.close()
+
+
+class _CountingReads(OutboxRelay):
+    """The relay, counting how often it reads the log (the store and stream are real)."""
+
+    log_reads = 0
+
+    async def _read_log(self) -> list[Any]:
+        self.log_reads += 1
+        return await super()._read_log()
+
+
+async def test_offered_commits_are_published_without_reading_the_log_back(
+    js: JetStreamContext, store: ThingStore, positions: ViewStore
+) -> None:
+    # A long poll: every log read below is one the relay chose, not the periodic one.
+    relay = _CountingReads(store, js, positions, poll_seconds=30.0)
+    await relay.start()
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.1)  # the first pass reads the (empty) log once
+        reads_at_start = relay.log_reads
+        for _ in range(40):
+            # What a command does: commit, offer its recordings, wait until published.
+            recordings = store.save(Thing("offered"))
+            relay.offer(recordings)
+            assert await relay.wait_published(recordings[-1].notification.id, timeout=5.0)
+        assert await stream_ids(js, store.name) == recorded_ids(store)
+        # Before, each waiter and each batch made the relay read the log in vain (~80 reads).
+        assert relay.log_reads - reads_at_start <= 2
+        # Another writer's events (not offered) are still found when a waiter asks for them.
+        add_things(store, 3)
+        assert await relay.wait_published(last_position(store), timeout=3.0)
+        assert await stream_ids(js, store.name) == recorded_ids(store)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
+import orjson
 from nats.aio.client import Client
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
@@ -59,9 +59,9 @@ class BusClient:
         if self.nc.is_closed or not msg.data:
             raise ServiceError(ErrorKind.UNAVAILABLE, f"{service} service sent no answer")
         # The `Reply` envelope, decoded once: the caller validates `data` with its own model
-        # (a typed envelope would walk a big page twice).
+        # (a typed envelope would walk a big page twice); orjson: pages of big lists.
         try:
-            reply = json.loads(msg.data)
+            reply = orjson.loads(msg.data)
             ok = reply["ok"] is True
         except (ValueError, TypeError, KeyError):
             raise ServiceError(

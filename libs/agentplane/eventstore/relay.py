@@ -94,13 +94,14 @@ class OutboxRelay:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tiebreak = itertools.count()
         self._offered: deque[tuple[int, DomainEventProtocol[Any]]] = deque()
+        # The highest notification id ever offered: a waiter for no more than this needs no
+        # wake-up (the offer woke the relay), so a storm of commands does not make the relay
+        # read the log once per command only to find what it already has.
+        self._offered_through = 0
+        self._last_batch_offered = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stored = (0, 0)
         self._stored_at = 0.0
-        # Set after a batch taken from offers: the next empty take need not read the log
-        # (a read per batch was a thread hop and a query that found nothing). `wake()`, a gap
-        # in the offers and the poll timeout read it as before.
-        self._skip_read = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -144,8 +145,7 @@ class OutboxRelay:
         return position, sequence
 
     def wake(self) -> None:
-        """Tell the relay that new events were recorded (it reads the log for them)."""
-        self._skip_read = False
+        """Tell the relay that new events were recorded."""
         self._wake.set()
 
     def offer(self, recordings: Sequence[Recording[Any]]) -> None:
@@ -154,6 +154,9 @@ class OutboxRelay:
         if self._loop is None or not recordings:
             return
         entries = [(r.notification.id, r.domain_event) for r in recordings]
+        # Set here, not when the loop accepts them: a waiter that asks right after the offer
+        # (before the loop ran `_accept`) must not wake the relay into reading the log.
+        self._offered_through = max(self._offered_through, entries[-1][0])
         self._loop.call_soon_threadsafe(self._accept, entries)
 
     def _accept(self, entries: list[tuple[int, DomainEventProtocol[Any]]]) -> None:
@@ -167,10 +170,8 @@ class OutboxRelay:
         """Wait until every notification up to `position` is in the stream."""
         if self.position >= position:
             return True
-        if self._offered and self._offered[-1][0] >= position:
-            self._wake.set()  # handed over already: published from memory
-        else:
-            self.wake()
+        if position > self._offered_through:
+            self.wake()  # written by another writer (or not offered): the log has it
         waiter = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (position, next(self._tiebreak), waiter))
         try:
@@ -190,9 +191,12 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish forever; survive NATS outages by retrying from the stored position."""
+        read_log = True
         while True:
+            # Cleared before looking: whatever arrives while this pass runs wakes the next.
+            self._wake.clear()
             try:
-                published = await self.publish_pending(store=False)
+                published = await self.publish_pending(store=False, read_log=read_log)
                 if published == 0 or time.monotonic() - self._stored_at >= self.store_every:
                     await self._store_if_moved()
             except asyncio.CancelledError:
@@ -206,14 +210,21 @@ class OutboxRelay:
                 except Exception:
                     pass
                 continue
-            if published == 0:
-                self._wake.clear()
+            # After a batch of offers with nothing more offered and nobody asking, the log
+            # holds nothing new from this process: wait for a wake-up or the next poll
+            # instead of reading it at once.
+            read_log = not (
+                published and self._last_batch_offered and not self._offered
+                and not self._wake.is_set()
+            )  # fmt: skip
+            if published == 0 or not read_log:
                 if self._offered and self._offered[-1][0] > self.position:
                     continue  # offered while the last batch was out
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 except TimeoutError:
                     pass
+                read_log = True  # woken (or the poll came): other writers may have written
 
     def _take_offered(self) -> list[tuple[int, DomainEventProtocol[Any]]]:
         """The offered events that continue the published position without a gap."""
@@ -236,18 +247,15 @@ class OutboxRelay:
         )
         return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
 
-    async def publish_pending(self, store: bool = True) -> int:
+    async def publish_pending(self, store: bool = True, read_log: bool = True) -> int:
         """Publish the next batch after the current position; return how many were sent.
 
-        `store` also records the new position at once (the background `run` does it lazily).
+        `store` also records the new position at once (the background `run` does it lazily);
+        without `read_log` only offered events are taken.
         """
         batch = self._take_offered()
-        if batch:
-            self._skip_read = True
-        elif self._skip_read and not self._offered:
-            self._skip_read = False
-            return 0
-        else:
+        self._last_batch_offered = bool(batch)
+        if not batch and read_log:
             batch = await self._read_log()
         if not batch:
             return 0

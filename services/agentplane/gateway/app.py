@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
+from agentplane.gateway.admission import Admission
 from agentplane.gateway.auth import WorkspaceKeys
 from agentplane.gateway.body_limit import BodyLimit
 from agentplane.gateway.channel_watch import ChannelWatch
@@ -96,6 +97,8 @@ def create_app(settings: Settings) -> FastAPI:
     # then in nesting depth, before anything else reads them.
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit)
+    # Outermost of all: a request waiting for its turn has not started its body's clock.
+    app.add_middleware(Admission)
     app.include_router(health.router)
     # Routes are matched in order, router by router (each costs a few microseconds even when
     # nothing in it matches): the busiest agent-to-agent paths come first. No path of one

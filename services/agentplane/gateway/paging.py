@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
@@ -118,9 +118,10 @@ async def _json_array(pages: AsyncIterator[list[Item]], field: str | None) -> As
         async for items in pages:
             if not items:
                 continue
-            # One chunk per page: the encoder's speed, the page's memory.
-            body = json.dumps(items, separators=(",", ":"), ensure_ascii=False)[1:-1]
-            yield (body if first else "," + body).encode()
+            # One chunk per page: the encoder's speed (orjson: a 100,000-agent list spent
+            # most of its gateway time in the standard encoder), the page's memory.
+            body = orjson.dumps(items)[1:-1]
+            yield body if first else b"," + body
             first = False
     except Exception:
         # The status line is gone: ending the body short is all that is left to do; the

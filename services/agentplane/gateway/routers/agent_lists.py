@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -35,19 +36,60 @@ router = APIRouter(tags=["agents (seed 000)"])
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
+class _RegistryPages:
+    """The registry's pages of one listing, each requested as soon as the previous one
+    names its position: the registry reads page k+1 while the gateway asks the heartbeat
+    service for page k's liveness (a 100,000-agent list is ~35 such rounds)."""
+
+    def __init__(
+        self,
+        bus: BusClient,
+        workspace_id: str,
+        summaries: bool,
+        limit: int | None,
+        cursor: str | None,
+    ) -> None:
+        self.bus = bus
+        # Only a whole list streamed reads ahead: a page asked with limit/cursor is the last.
+        self.read_ahead = limit is None and cursor is None
+        self.workspace_id = workspace_id
+        self.summaries = summaries
+        self._ahead: tuple[str, int, asyncio.Future[dict[str, Any]]] | None = None
+
+    async def _request(self, after: str | None, limit: int) -> dict[str, Any]:
+        if self.summaries:
+            query: BaseModel = ListAgentSummaries(
+                workspace_id=self.workspace_id, after=after, limit=limit
+            )
+            return await self.bus.request(Registry.AGENT_SUMMARIES, query)
+        query = ListAgents(workspace_id=self.workspace_id, after=after, limit=limit)
+        return await self.bus.request(Registry.AGENT_LIST, query)
+
+    async def get(self, after: str | None, limit: int) -> dict[str, Any]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (after, limit):
+            page = await ahead[2]
+        else:
+            if ahead is not None:
+                ahead[2].cancel()
+            page = await self._request(after, limit)
+        next_after = page.get("next_after")
+        if next_after is not None and self.read_ahead:
+            request = asyncio.ensure_future(self._request(next_after, limit))
+            # Not awaited if the client goes away: its outcome is then nobody's concern.
+            request.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._ahead = (next_after, limit, request)
+        return page
+
+
 async def _agent_page(
-    bus: BusClient, workspace_id: str, after: str | None, limit: int, summaries: bool = False
+    pages: _RegistryPages, after: str | None, limit: int
 ) -> tuple[list[Item], dict[str, Any], str | None]:
     """One page of the workspace's agents (`AgentRecord` or, enough for plain lists,
     `AgentSummary` JSON; oldest first), their liveness, and the next page's position."""
-    if summaries:
-        query: BaseModel = ListAgentSummaries(workspace_id=workspace_id, after=after, limit=limit)
-        page = await bus.request(Registry.AGENT_SUMMARIES, query)
-    else:
-        query = ListAgents(workspace_id=workspace_id, after=after, limit=limit)
-        page = await bus.request(Registry.AGENT_LIST, query)
+    page = await pages.get(after, limit)
     docs: list[Item] = page["agents"]
-    return docs, await liveness_of_docs(bus, docs), page.get("next_after")
+    return docs, await liveness_of_docs(pages.bus, docs), page.get("next_after")
 
 
 @router.get("/v1/agents", responses=paged_responses("The workspace's agents, oldest first"))
@@ -55,9 +97,10 @@ async def list_agents(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
     """Every agent of the workspace (streamed), or one page with `limit`/`cursor`."""
+    pages = _RegistryPages(bus, ws.workspace_id, summaries=True, limit=limit, cursor=cursor)
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        docs, live, next_after = await _agent_page(pages, after, size)
         return [summary_of_doc(d, live.get(d["id"])) for d in docs], next_after
 
     return await collection(fetch, limit, cursor)
@@ -71,8 +114,10 @@ async def list_agents(
 async def list_online(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
+    pages = _RegistryPages(bus, ws.workspace_id, summaries=True, limit=limit, cursor=cursor)
+
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size, True)
+        docs, live, next_after = await _agent_page(pages, after, size)
         summaries = (summary_of_doc(d, live.get(d["id"])) for d in docs)
         return [s for s in summaries if s["isOnline"]], next_after
 
@@ -99,8 +144,10 @@ def _orchestrated(doc: Item, live: dict[str, Any] | None, health: dict[str, Serv
 async def orchestration(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
+    pages = _RegistryPages(bus, ws.workspace_id, summaries=False, limit=limit, cursor=cursor)
+
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        docs, live, next_after = await _agent_page(bus, ws.workspace_id, after, size)
+        docs, live, next_after = await _agent_page(pages, after, size)
         health = await health_of(bus, ws.workspace_id, service_ids_of_docs(docs))
         return [_orchestrated(d, live.get(d["id"]), health) for d in docs], next_after
 
