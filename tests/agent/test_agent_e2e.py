@@ -54,6 +54,25 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"{what} not within {timeout}s")
 
 
+def start_enrolled(
+    agent: AgentProcess, http: httpx.Client, workspace: dict[str, Any], system: RunningSystem
+) -> str:
+    """Start the agent with a fresh enrollment token; its id once the fleet lists it."""
+    agent.start("--server", system.base_url, "--enrollment-token",
+                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
+    return str(wait_for(
+        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
+        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 20, "online",
+    ))  # fmt: skip
+
+
+def send_command(http: httpx.Client, workspace: dict[str, Any], agent_id: str, action: str) -> str:
+    sent = http.post(f"/v1/agents/{agent_id}/command", json={"action": action},
+                     headers=key_headers(workspace))  # fmt: skip
+    assert sent.status_code in (200, 201, 202), sent.text
+    return str(sent.json()["commandId"])
+
+
 def reconnects(http: httpx.Client, ws: dict[str, Any], agent_id: str) -> list[dict[str, Any]]:
     logs = http.get(f"/v1/agents/{agent_id}/audit-logs", headers=key_headers(ws)).json()["logs"]
     return [entry for entry in logs if entry["action"] == "reconnected"]
@@ -288,16 +307,8 @@ def test_update_check_verifies_the_release(
 def test_a_command_sent_over_http_reaches_the_agent_and_completes(
     http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
 ) -> None:
-    agent.start("--server", system.base_url, "--enrollment-token",
-                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
-    agent_id = wait_for(
-        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
-        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 10, "online",
-    )  # fmt: skip
-    sent = http.post(f"/v1/agents/{agent_id}/command", json={"action": "status"},
-                     headers=key_headers(workspace))  # fmt: skip
-    assert sent.status_code in (200, 201, 202), sent.text
-    command_id = sent.json()["commandId"]
+    agent_id = start_enrolled(agent, http, workspace, system)
+    command_id = send_command(http, workspace, agent_id, "status")
 
     def finished() -> dict[str, Any] | None:
         state = http.get(f"/v1/agents/{agent_id}/commands/{command_id}",
@@ -307,16 +318,10 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
     state = wait_for(finished, 15, "command result")
     assert state["status"] == "succeeded" and state["result"]["agent_id"] == agent_id
 
-    def send(action: str) -> str:
-        sent = http.post(f"/v1/agents/{agent_id}/command", json={"action": action},
-                         headers=key_headers(workspace))  # fmt: skip
-        assert sent.status_code in (200, 201, 202), sent.text
-        return str(sent.json()["commandId"])
-
-    command_id = send("reach")
+    command_id = send_command(http, workspace, agent_id, "reach")
     failed = wait_for(finished, 15, "reach result")
     assert failed["status"] == "failed" and "not supported" in failed["error"]
-    command_id = send("stop")
+    command_id = send_command(http, workspace, agent_id, "stop")
     assert wait_for(finished, 15, "stop result")["status"] == "succeeded"
     assert agent.proc is not None and agent.proc.wait(10) == 0
 
@@ -324,19 +329,8 @@ def test_a_command_sent_over_http_reaches_the_agent_and_completes(
 def test_commands_sent_while_the_agent_is_stopped_run_after_it_starts_again_in_order(
     http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
 ) -> None:
-    agent.start("--server", system.base_url, "--enrollment-token",
-                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
-    agent_id = wait_for(
-        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
-        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 10, "online",
-    )  # fmt: skip
+    agent_id = start_enrolled(agent, http, workspace, system)
     agent.interrupt()  # stopped: nobody listens on its channel
-
-    def send() -> str:
-        sent = http.post(f"/v1/agents/{agent_id}/command", json={"action": "status"},
-                         headers=key_headers(workspace))  # fmt: skip
-        assert sent.status_code in (200, 201, 202), sent.text
-        return str(sent.json()["commandId"])
 
     def state(command_id: str) -> dict[str, Any]:
         response = http.get(f"/v1/agents/{agent_id}/commands/{command_id}",
@@ -344,7 +338,7 @@ def test_commands_sent_while_the_agent_is_stopped_run_after_it_starts_again_in_o
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    first, second = send(), send()
+    first, second = (send_command(http, workspace, agent_id, "status") for _ in range(2))
     # Nothing reaches a stopped agent: both wait, however long the hub keeps retrying.
     time.sleep(1.0)
     assert [state(c)["status"] for c in (first, second)] == ["queued", "queued"]
@@ -365,12 +359,7 @@ def test_commands_sent_while_the_agent_is_stopped_run_after_it_starts_again_in_o
 def test_a_message_sent_while_the_agent_is_stopped_lands_in_its_inbox_file(
     http: httpx.Client, workspace: dict[str, Any], system: RunningSystem, agent: AgentProcess
 ) -> None:
-    agent.start("--server", system.base_url, "--enrollment-token",
-                enrollment_token(http, workspace), "--nats-url", system.nats_url)  # fmt: skip
-    agent_id = wait_for(
-        lambda: (e := (agent.state_dir / "identity.json").exists() and agent.identity())
-        and fleet_entry(http, workspace, e["agent_id"]) and e["agent_id"], 10, "online",
-    )  # fmt: skip
+    agent_id = start_enrolled(agent, http, workspace, system)
     agent.kill()
     sender, _ = seed000_agent(http, workspace)
 
