@@ -4,6 +4,7 @@ every request is answered by the route, none is refused for the number of open c
 from __future__ import annotations
 
 import asyncio
+import resource
 from urllib.parse import urlsplit
 
 from agentplane.testing.system import RunningSystem
@@ -32,6 +33,10 @@ async def _storm(port: int) -> list[bytes]:
 
 
 def test_more_open_connections_than_the_old_bound_are_all_served(system: RunningSystem) -> None:
+    # This process holds every client socket: up to the hard limit, as the gateway does.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     statuses = asyncio.run(_storm(urlsplit(system.base_url).port or 80))
     counts = {s.decode(): statuses.count(s) for s in set(statuses)}
     assert counts == {"404": CLIENTS}, counts
