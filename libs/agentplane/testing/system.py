@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,20 @@ class RunningSystem:
             [*agentplane_command(), "run"], env=self.env(), stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        self.wait_healthy(timeout)
-        # The launcher prints its ready line after its own health check succeeds.
-        deadline = time.monotonic() + timeout
-        while READY_MARK not in self.log():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no ready line from agentplane run:\n{self.log()[-4000:]}")
-            time.sleep(0.05)
+        try:
+            self.wait_healthy(timeout)
+            # The launcher prints its ready line after its own health check succeeds.
+            deadline = time.monotonic() + timeout
+            while READY_MARK not in self.log():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no ready line from agentplane run:\n{self.log()[-4000:]}")
+                time.sleep(0.05)
+        except BaseException:
+            # A fixture whose setup failed is never torn down: a system left running here
+            # would outlive the test run and load the machine.
+            with suppress(Exception):
+                self.stop()
+            raise
         return self
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
