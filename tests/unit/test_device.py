@@ -32,7 +32,7 @@ from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.device import DeviceAgents
+from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.domain.device_key import MAX_DELIVERIES
 from agentplane.registry.releases import Releases
 from agentplane.security.signing import SIGNING_KEY_FILE, SigningKey, canonical_json, verify

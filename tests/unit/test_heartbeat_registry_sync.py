@@ -21,9 +21,9 @@ from agentplane.contracts.orchestrator import (
 from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.device import DeviceAgents
+from agentplane.registry.dialects.device import DeviceAgents
+from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent, Reconnected
-from agentplane.registry.orchestrator import OrchestratorAgents
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.signing import SigningKey

@@ -20,9 +20,10 @@ from agentplane.contracts.orchestrator import OrchestratorConfig, RegisterOrches
 from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.device import DeviceAgents
-from agentplane.registry.nats_admission import NatsAdmission, NotAdmitted
-from agentplane.registry.nats_callout import (
+from agentplane.registry.dialects.device import DeviceAgents
+from agentplane.registry.dialects.orchestrator import OrchestratorAgents
+from agentplane.registry.nats_auth.admission import NatsAdmission, NotAdmitted
+from agentplane.registry.nats_auth.callout import (
     AuthRequest,
     InvalidAuthRequest,
     authorization_response,
@@ -30,7 +31,6 @@ from agentplane.registry.nats_callout import (
     encode_jwt,
     user_jwt,
 )
-from agentplane.registry.orchestrator import OrchestratorAgents
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.nats_credentials import new_account_seed

@@ -26,8 +26,8 @@ from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.application import store_env
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent
-from agentplane.registry.orchestrator import OrchestratorAgents
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.settings import Settings

@@ -35,8 +35,8 @@ from agentplane.gateway.routers.pap import (
     dns_safe_name,
 )
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.dialects.pap import PapAgents, quantity
 from agentplane.registry.domain.agent_name import AgentName, NameTaken
-from agentplane.registry.pap import PapAgents, quantity
 
 
 @pytest.fixture

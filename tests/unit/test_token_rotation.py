@@ -32,8 +32,8 @@ from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.application import store_env
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
-from agentplane.registry.agent_credentials import AgentCredentials, load_for_update
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.credentials import AgentCredentials, load_for_update
 from agentplane.registry.domain import Agent
 from agentplane.registry.translate import TRANSLATOR
 from agentplane.security import is_well_formed, keyed_hash

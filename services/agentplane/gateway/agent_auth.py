@@ -3,7 +3,7 @@
 Headers: `X-Agent-ID: <agent id>` with the credential in `X-Agent-Key` or as
 `Authorization: Bearer <credential>` — the seed 000 agent token, the seed 003 device API key,
 or the seed 002 JWT. The registry runs the same checks as for the agent's NATS connection
-(registry/nats_admission.py: token hash, device key with its rotation grace, JWT signature and
+(registry/nats_auth/admission.py: token hash, device key with its rotation grace, JWT signature and
 expiry, revocation), so one rule admits an agent everywhere. `AgentIdentity` is the FastAPI
 dependency; WebSocket handlers call `admit_agent` themselves (they answer with close codes).
 """

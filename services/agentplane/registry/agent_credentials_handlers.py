@@ -13,7 +13,7 @@ from agentplane.contracts.agent_credentials import (
     RotateAgentToken,
 )
 from agentplane.contracts.subjects import Registry as Subjects
-from agentplane.registry.agent_credentials import AgentCredentials
+from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.dispatch import Dispatch
 
 # `command` waits until the use case's events are published; `query` only runs it in a thread.

@@ -18,7 +18,7 @@ from agentplane.contracts.services import (
 )
 from agentplane.contracts.subjects import Registry as Subjects
 from agentplane.contracts.tunnels import TunnelRoutesQuery, Tunnels
-from agentplane.registry.catalog import Catalog
+from agentplane.registry.catalog.services import Catalog
 from agentplane.registry.dispatch import Dispatch
 
 

@@ -15,7 +15,7 @@ from agentplane.contracts.device import (
     SyncDeviceHeartbeat,
 )
 from agentplane.contracts.subjects import Registry as Subjects
-from agentplane.registry.device import DeviceAgents
+from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.releases import Releases
 

@@ -17,12 +17,12 @@ from agentplane.contracts.agents import (
 )
 from agentplane.contracts.subjects import Registry as Subjects
 from agentplane.contracts.workspaces import AuthenticateWorkspace, CreateWorkspace
-from agentplane.registry.agent_credentials import AgentCredentials
 from agentplane.registry.agent_credentials_handlers import register_credential_handlers
 from agentplane.registry.application import Registry
+from agentplane.registry.credentials import AgentCredentials
+from agentplane.registry.dialects.pap import PapAgents
+from agentplane.registry.dialects.pap_kills import register_lifecycle_kills
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.lifecycle_kills import register_lifecycle_kills
-from agentplane.registry.pap import PapAgents
 from agentplane.registry.pap_handlers import register_pap_handlers
 
 

@@ -10,18 +10,18 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.catalog import Catalog
+from agentplane.registry.catalog.services import Catalog
 from agentplane.registry.catalog_handlers import register_catalog_handlers
-from agentplane.registry.channel_admission_handlers import register_channel_admission
-from agentplane.registry.device import DeviceAgents
 from agentplane.registry.device_handlers import register_device_handlers
+from agentplane.registry.dialects.device import DeviceAgents
+from agentplane.registry.dialects.orchestrator import build_orchestrator
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.handlers import register_handlers
 from agentplane.registry.idempotency import shred_expired_keys
-from agentplane.registry.nats_admission import NatsAdmission
-from agentplane.registry.nats_callout_handler import CalloutResponder
-from agentplane.registry.nats_revocation import ConnectionCloser, close_on_revocation
-from agentplane.registry.orchestrator import build_orchestrator
+from agentplane.registry.nats_auth.admission import NatsAdmission
+from agentplane.registry.nats_auth.channel import register_channel_admission
+from agentplane.registry.nats_auth.responder import CalloutResponder
+from agentplane.registry.nats_auth.revocation import ConnectionCloser, close_on_revocation
 from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
 from agentplane.registry.releases import Releases
 from agentplane.security import server_key

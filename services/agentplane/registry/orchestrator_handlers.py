@@ -16,8 +16,8 @@ from agentplane.contracts.orchestrator import (
     UpdateOrchestratorAgent,
 )
 from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.orchestrator import OrchestratorAgents
 
 
 def register_orchestrator_handlers(

@@ -8,8 +8,8 @@ from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.pap import CreatePapAgent, GetPapAgent, ListPapAgents, TerminatePapAgent
 from agentplane.contracts.subjects import Registry as Subjects
+from agentplane.registry.dialects.pap import PapAgents
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.pap import PapAgents
 
 # `command` waits until the use case's events are published; `query` only runs it in a thread.
 

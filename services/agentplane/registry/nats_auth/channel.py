@@ -14,8 +14,8 @@ from agentplane.contracts.commands import AgentDialect, AgentDialectQuery
 from agentplane.contracts.errors import not_found, unauthorized
 from agentplane.contracts.subjects import Registry as Subjects
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.nats_admission import NatsAdmission, NotAdmitted
-from agentplane.registry.nats_callout import AuthRequest
+from agentplane.registry.nats_auth.admission import NatsAdmission, NotAdmitted
+from agentplane.registry.nats_auth.callout import AuthRequest
 from agentplane.registry.projections import AGENT
 
 INVALID = "Invalid agent credentials"

@@ -23,8 +23,8 @@ from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.pap import TerminatePapAgent
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
+from agentplane.registry.dialects.pap import PapAgents
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.pap import PapAgents
 
 log = logging.getLogger("agentplane.registry")
 

@@ -20,8 +20,8 @@ from nats.aio.msg import Msg
 from agentplane.bus.connection import connect
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.nats_admission import NatsAdmission, NotAdmitted
-from agentplane.registry.nats_callout import (
+from agentplane.registry.nats_auth.admission import NatsAdmission, NotAdmitted
+from agentplane.registry.nats_auth.callout import (
     AuthRequest,
     InvalidAuthRequest,
     authorization_response,
@@ -30,7 +30,7 @@ from agentplane.registry.nats_callout import (
 )
 from agentplane.security.nats_credentials import CALLOUT_USER, CalloutSecrets
 
-log = logging.getLogger("agentplane.registry.nats_callout")
+log = logging.getLogger("agentplane.registry.nats_auth.callout")
 
 QUEUE = "registry"
 # Requests being answered at once; more wait (the server retries a slow callout).

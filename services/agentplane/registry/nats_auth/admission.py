@@ -21,11 +21,11 @@ from agentplane.contracts.device import AuthenticateDevice
 from agentplane.contracts.errors import ServiceError, unauthorized
 from agentplane.contracts.orchestrator import ORCHESTRATOR_DIALECT, AuthenticateOrchestratorToken
 from agentplane.registry.application import Registry
-from agentplane.registry.device import DIALECT as DEVICE_DIALECT
-from agentplane.registry.device import DeviceAgents
+from agentplane.registry.dialects.device import DIALECT as DEVICE_DIALECT
+from agentplane.registry.dialects.device import DeviceAgents
+from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent
-from agentplane.registry.nats_callout import AuthRequest
-from agentplane.registry.orchestrator import OrchestratorAgents
+from agentplane.registry.nats_auth.callout import AuthRequest
 from agentplane.security.jwt_tokens import InvalidAgentJwt
 
 SEED_000_DIALECT = "v1"

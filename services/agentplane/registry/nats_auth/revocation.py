@@ -31,7 +31,7 @@ from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import AgentChannel, Events
 from agentplane.security.nats_credentials import SYSTEM_USER
 
-log = logging.getLogger("agentplane.registry.nats_revocation")
+log = logging.getLogger("agentplane.registry.nats_auth.revocation")
 
 DURABLE = "registry-nats-revocation"
 # Events after which no connection opened before them may stay.
