@@ -28,6 +28,8 @@ from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.catalog.services import Catalog
 from agentplane.registry.domain.service import resolve_protocol, subdomain_problem
+from agentplane.registry.enrollment import Enrollment
+from agentplane.registry.workspaces import Workspaces
 
 
 @pytest.fixture
@@ -38,12 +40,14 @@ def registry(tmp_path: Path) -> Registry:
 
 
 def workspace(registry: Registry) -> str:
-    created, _ = registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))
+    created, _ = Workspaces(registry).create_workspace(
+        CreateWorkspace(name=f"ws-{uuid4().hex[:8]}")
+    )
     return created.workspace_id
 
 
 def agent(registry: Registry, ws: str) -> Any:
-    provisioned, _ = registry.provision_agent(
+    provisioned, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws, client_type="cursor")  # type: ignore[arg-type]
     )
     return provisioned.agent_id

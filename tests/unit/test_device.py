@@ -31,10 +31,13 @@ from agentplane.contracts.semver import is_semver, precedence
 from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
+from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.domain.device_key import MAX_DELIVERIES
+from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.releases import Releases
+from agentplane.registry.workspaces import Workspaces
 from agentplane.security.signing import SIGNING_KEY_FILE, SigningKey, canonical_json, verify
 
 GRACE = timedelta(seconds=60)
@@ -83,12 +86,16 @@ def releases(registry: Registry, signing_key: SigningKey) -> Releases:
 
 @pytest.fixture
 def workspace_id(registry: Registry) -> str:
-    return registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0].workspace_id
+    return (
+        Workspaces(registry)
+        .create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0]
+        .workspace_id
+    )
 
 
 def enrollment_token(registry: Registry, workspace_id: str, **kw: object) -> str:
     cmd = IssueEnrollmentToken(workspace_id=workspace_id, kind=EnrollmentKind.ENROLLMENT, **kw)
-    return registry.issue_enrollment_token(cmd)[0].token
+    return Enrollment(registry).issue_enrollment_token(cmd)[0].token
 
 
 def enroll(device: DeviceAgents, token: str, version: str = "1.0.0") -> tuple[str, str, str]:
@@ -195,7 +202,7 @@ def test_enroll_creates_a_device_agent_of_the_fleet(
     workspace_key = signing_key.for_workspace(workspace_id).public_key_b64()
     assert api_key.startswith("ap_dev_") and public_key == workspace_key
     assert public_key != signing_key.public_key_b64()
-    listed = registry.list_agents(ListAgents(workspace_id=workspace_id)).agents
+    listed = Agents(registry).list_agents(ListAgents(workspace_id=workspace_id)).agents
     assert [str(a.id) for a in listed] == [agent_id]
     assert listed[0].dialect == "device" and listed[0].name == "WORKSTATION-01"
     assert listed[0].attributes == {
@@ -216,9 +223,13 @@ def test_enrollment_token_is_single_use_of_its_kind_and_expires(
     token = enrollment_token(registry, workspace_id)
     enroll(device, token)
     assert kind_of(lambda: enroll(device, token)) is ErrorKind.UNAUTHORIZED
-    registration = registry.issue_enrollment_token(
-        IssueEnrollmentToken(workspace_id=workspace_id, kind=EnrollmentKind.REGISTRATION)
-    )[0].token
+    registration = (
+        Enrollment(registry)
+        .issue_enrollment_token(
+            IssueEnrollmentToken(workspace_id=workspace_id, kind=EnrollmentKind.REGISTRATION)
+        )[0]
+        .token
+    )
     assert kind_of(lambda: enroll(device, registration)) is ErrorKind.UNAUTHORIZED
     expiring = enrollment_token(registry, workspace_id, ttl_seconds=60)
     clock.advance(60)
@@ -261,7 +272,7 @@ def test_rotation_old_key_works_until_new_key_is_first_used(
     assert rejected(device, agent_id, old_key)
     assert not rejected(device, agent_id, new_key)
     assert device.device_heartbeat_rotation(agent_id)[0] is None
-    record = registry.list_agents(ListAgents(workspace_id=workspace_id)).agents[0]
+    record = Agents(registry).list_agents(ListAgents(workspace_id=workspace_id)).agents[0]
     assert record.token_prefix == new_key[: len("ap_dev_") + 8]
 
 
@@ -311,7 +322,7 @@ def test_rotation_request_needs_a_device_agent_of_the_workspace(
     registry: Registry, device: DeviceAgents, workspace_id: str
 ) -> None:
     agent_id, _, _ = enroll(device, enrollment_token(registry, workspace_id))
-    other = registry.create_workspace(CreateWorkspace(name="other"))[0].workspace_id
+    other = Workspaces(registry).create_workspace(CreateWorkspace(name="other"))[0].workspace_id
     for ws, aid in ((other, agent_id), (workspace_id, str(uuid4()))):
         cmd = RotateDeviceKey(workspace_id=ws, agent_id=aid)
         assert kind_of(lambda cmd=cmd: device.request_key_rotation(cmd)) is ErrorKind.NOT_FOUND
@@ -421,7 +432,7 @@ def test_update_is_the_newest_release_and_never_a_rollback(
     assert offered("1.3.0") is None  # every release is older: no rollback
     assert offered("2.0.0") is None
     assert offered("garbage") is None
-    other = registry.create_workspace(CreateWorkspace(name="other-ws"))[0].workspace_id
+    other = Workspaces(registry).create_workspace(CreateWorkspace(name="other-ws"))[0].workspace_id
     assert releases.find_update(FindUpdate(workspace_id=other)).release is None
 
 

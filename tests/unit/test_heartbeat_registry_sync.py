@@ -24,6 +24,8 @@ from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent, Reconnected
+from agentplane.registry.enrollment import Enrollment
+from agentplane.registry.workspaces import Workspaces
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.signing import SigningKey
@@ -40,12 +42,16 @@ def registry(tmp_path: Path) -> Registry:
 
 @pytest.fixture
 def workspace_id(registry: Registry) -> str:
-    return registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0].workspace_id
+    return (
+        Workspaces(registry)
+        .create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0]
+        .workspace_id
+    )
 
 
 def one_time_token(registry: Registry, workspace_id: str, kind: EnrollmentKind) -> str:
     cmd = IssueEnrollmentToken(workspace_id=workspace_id, kind=kind)
-    return registry.issue_enrollment_token(cmd)[0].token
+    return Enrollment(registry).issue_enrollment_token(cmd)[0].token
 
 
 def events_of(registry: Registry, agent_id: UUID) -> list[Any]:
@@ -124,7 +130,7 @@ def test_orchestrator_heartbeat_of_unknown_or_foreign_agent_is_404(
     orchestrator: OrchestratorAgents, workspace_id: str
 ) -> None:
     agent_id = orchestrator_agent(orchestrator, workspace_id)
-    other_ws = orchestrator.registry.create_workspace(CreateWorkspace(name="other"))[0]
+    other_ws = Workspaces(orchestrator.registry).create_workspace(CreateWorkspace(name="other"))[0]
     for ws, agent in ((workspace_id, uuid4()), (other_ws.workspace_id, agent_id)):
         with pytest.raises(ServiceError) as err:
             sync(orchestrator, ws, agent)

@@ -22,6 +22,7 @@ from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents
+from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.nats_auth.admission import NatsAdmission, NotAdmitted
 from agentplane.registry.nats_auth.callout import (
     AuthRequest,
@@ -31,6 +32,7 @@ from agentplane.registry.nats_auth.callout import (
     encode_jwt,
     user_jwt,
 )
+from agentplane.registry.workspaces import Workspaces
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.nats_credentials import new_account_seed
@@ -173,12 +175,14 @@ def login(user: str | None, password: str | None) -> AuthRequest:
 def credentials(admission: NatsAdmission) -> dict[str, tuple[str, str]]:
     """One agent of each dialect with a NATS credential: (agent id, credential)."""
     registry = admission.registry
-    created, _ = registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex}"))
+    created, _ = Workspaces(registry).create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex}"))
     ws = created.workspace_id
-    token, _ = registry.provision_agent(ProvisionAgent(workspace_id=ws, client_type="cursor"))
+    token, _ = Enrollment(registry).provision_agent(
+        ProvisionAgent(workspace_id=ws, client_type="cursor")
+    )
 
     def one_time(kind: EnrollmentKind) -> str:
-        issued, _ = registry.issue_enrollment_token(
+        issued, _ = Enrollment(registry).issue_enrollment_token(
             IssueEnrollmentToken(workspace_id=ws, kind=kind)
         )
         return issued.token

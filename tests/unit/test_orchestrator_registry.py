@@ -28,6 +28,8 @@ from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent
+from agentplane.registry.enrollment import Enrollment
+from agentplane.registry.workspaces import Workspaces
 from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.settings import Settings
@@ -67,14 +69,16 @@ def agents(tmp_path: Path, clock: Clock) -> OrchestratorAgents:
 
 
 def workspace(agents: OrchestratorAgents) -> str:
-    created, _ = agents.registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex}"))
+    created, _ = Workspaces(agents.registry).create_workspace(
+        CreateWorkspace(name=f"ws-{uuid4().hex}")
+    )
     return created.workspace_id
 
 
 def token(
     agents: OrchestratorAgents, ws: str, kind: EnrollmentKind = EnrollmentKind.REGISTRATION
 ) -> str:
-    issued, _ = agents.registry.issue_enrollment_token(
+    issued, _ = Enrollment(agents.registry).issue_enrollment_token(
         IssueEnrollmentToken(workspace_id=ws, kind=kind)
     )
     return issued.token

@@ -34,9 +34,12 @@ from agentplane.gateway.routers.pap import (
     NAME_REQUIRED,
     dns_safe_name,
 )
+from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.dialects.pap import PapAgents, quantity
 from agentplane.registry.domain.agent_name import AgentName, NameTaken
+from agentplane.registry.enrollment import Enrollment
+from agentplane.registry.workspaces import Workspaces
 
 
 @pytest.fixture
@@ -55,7 +58,9 @@ def pap(registry: Registry) -> PapAgents:
 
 
 def workspace(registry: Registry) -> str:
-    created, _ = registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))
+    created, _ = Workspaces(registry).create_workspace(
+        CreateWorkspace(name=f"ws-{uuid4().hex[:8]}")
+    )
     return created.workspace_id
 
 
@@ -124,7 +129,7 @@ def test_pap_agent_is_an_agent_of_the_fleet_without_a_usable_token(
 ) -> None:
     ws = workspace(registry)
     agent = create(pap, ws, "fleet-member")
-    (record,) = registry.list_agents(ListAgents(workspace_id=ws)).agents
+    (record,) = Agents(registry).list_agents(ListAgents(workspace_id=ws)).agents
     assert record.id == agent.uuid and record.dialect == "pap" and record.name == "fleet-member"
     assert record.token_prefix == ""
     stored = registry.store.repository.get(agent.uuid)
@@ -198,7 +203,9 @@ def test_agents_of_other_workspaces_and_dialects_are_not_found(
 ) -> None:
     ws, other = workspace(registry), workspace(registry)
     agent = create(pap, ws, "mine")
-    v1, _ = registry.provision_agent(ProvisionAgent(workspace_id=ws, client_type="cursor"))
+    v1, _ = Enrollment(registry).provision_agent(
+        ProvisionAgent(workspace_id=ws, client_type="cursor")
+    )
     for workspace_id, agent_id in [(other, agent.uuid), (ws, v1.agent_id), (ws, uuid4())]:
         get = GetPapAgent(workspace_id=workspace_id, agent_id=agent_id)
         assert error_of(lambda q=get: pap.get(q)).body.message == "Agent not found"

@@ -19,8 +19,12 @@ from agentplane.contracts.agents import (
 from agentplane.contracts.errors import ErrorKind, ServiceError
 from agentplane.contracts.workspaces import AuthenticateWorkspace, CreateWorkspace, Tier
 from agentplane.eventstore.views import SQLiteViewStore
+from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry, RegistryStore
+from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.domain import Agent, AgentAlreadyRegistered, TokenMismatch
+from agentplane.registry.enrollment import Enrollment
+from agentplane.registry.workspaces import Workspaces
 
 
 @pytest.fixture
@@ -47,50 +51,54 @@ def test_events_have_stable_topics() -> None:
 
 
 def test_workspace_key_authenticates_and_names_are_unique(registry: Registry) -> None:
-    created, _ = registry.create_workspace(CreateWorkspace(name="acme", tier=Tier.PRO))
-    identity = registry.authenticate_workspace(AuthenticateWorkspace(api_key=created.api_key))
+    created, _ = Workspaces(registry).create_workspace(CreateWorkspace(name="acme", tier=Tier.PRO))
+    identity = Workspaces(registry).authenticate_workspace(
+        AuthenticateWorkspace(api_key=created.api_key)
+    )
     assert identity.workspace_id == created.workspace_id and identity.tier is Tier.PRO
     with pytest.raises(ServiceError) as err:
-        registry.create_workspace(CreateWorkspace(name="acme"))
+        Workspaces(registry).create_workspace(CreateWorkspace(name="acme"))
     assert err.value.kind is ErrorKind.CONFLICT
     with pytest.raises(ServiceError) as err:
         mistyped = created.api_key[:-1] + ("x" if created.api_key[-1] != "x" else "y")
-        registry.authenticate_workspace(AuthenticateWorkspace(api_key=mistyped))
+        Workspaces(registry).authenticate_workspace(AuthenticateWorkspace(api_key=mistyped))
     assert err.value.kind is ErrorKind.UNAUTHORIZED
 
 
 def test_provision_register_authenticate_and_isolation(registry: Registry) -> None:
-    ws, _ = registry.create_workspace(CreateWorkspace(name="a"))
-    other, _ = registry.create_workspace(CreateWorkspace(name="b"))
-    provisioned, _ = registry.provision_agent(
+    ws, _ = Workspaces(registry).create_workspace(CreateWorkspace(name="a"))
+    other, _ = Workspaces(registry).create_workspace(CreateWorkspace(name="b"))
+    provisioned, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws.workspace_id, client_type=ClientType.CURSOR, ttl_seconds=60)
     )
     assert provisioned.expires_at - datetime.now(UTC) <= timedelta(seconds=60)
-    record, _ = registry.register_agent(
+    record, _ = Enrollment(registry).register_agent(
         RegisterAgent(
             workspace_id=ws.workspace_id, agent_id=provisioned.agent_id, token=provisioned.token
         )
     )
     assert record.registered
     with pytest.raises(ServiceError) as err:
-        registry.register_agent(
+        Enrollment(registry).register_agent(
             RegisterAgent(
                 workspace_id=ws.workspace_id, agent_id=provisioned.agent_id, token=provisioned.token
             )
         )
     assert err.value.kind is ErrorKind.CONFLICT
-    identity = registry.authenticate_agent(
+    identity = AgentCredentials(registry).authenticate_agent(
         AuthenticateAgent(agent_id=provisioned.agent_id, token=provisioned.token)
     )
     assert identity.workspace_id == ws.workspace_id
     with pytest.raises(ServiceError):
-        registry.authenticate_agent(
+        AgentCredentials(registry).authenticate_agent(
             AuthenticateAgent(agent_id=provisioned.agent_id, token="agent_tok_" + "x" * 49)
         )
-    assert len(registry.list_agents(ListAgents(workspace_id=ws.workspace_id)).agents) == 1
-    assert registry.list_agents(ListAgents(workspace_id=other.workspace_id)).agents == []
+    assert len(Agents(registry).list_agents(ListAgents(workspace_id=ws.workspace_id)).agents) == 1
+    assert Agents(registry).list_agents(ListAgents(workspace_id=other.workspace_id)).agents == []
     with pytest.raises(ServiceError) as err:
-        registry.get_agent(GetAgent(workspace_id=other.workspace_id, agent_id=provisioned.agent_id))
+        Agents(registry).get_agent(
+            GetAgent(workspace_id=other.workspace_id, agent_id=provisioned.agent_id)
+        )
     assert err.value.kind is ErrorKind.NOT_FOUND
 
 
@@ -102,12 +110,16 @@ def test_expired_token_is_rejected(tmp_path: Path) -> None:
         b"k" * 32,
         clock=lambda: now[0],
     )
-    ws, _ = registry.create_workspace(CreateWorkspace(name="a"))
-    agent, _ = registry.provision_agent(
+    ws, _ = Workspaces(registry).create_workspace(CreateWorkspace(name="a"))
+    agent, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws.workspace_id, client_type=ClientType.V0, ttl_seconds=60)
     )
-    registry.authenticate_agent(AuthenticateAgent(agent_id=agent.agent_id, token=agent.token))
+    AgentCredentials(registry).authenticate_agent(
+        AuthenticateAgent(agent_id=agent.agent_id, token=agent.token)
+    )
     now[0] += timedelta(seconds=61)
     with pytest.raises(ServiceError) as err:
-        registry.authenticate_agent(AuthenticateAgent(agent_id=agent.agent_id, token=agent.token))
+        AgentCredentials(registry).authenticate_agent(
+            AuthenticateAgent(agent_id=agent.agent_id, token=agent.token)
+        )
     assert err.value.kind is ErrorKind.UNAUTHORIZED

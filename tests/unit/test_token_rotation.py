@@ -32,10 +32,14 @@ from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.application import store_env
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
+from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.credentials import AgentCredentials, load_for_update
+from agentplane.registry.capabilities import Capabilities
+from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.domain import Agent
+from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.translate import TRANSLATOR
+from agentplane.registry.workspaces import Workspaces
 from agentplane.security import is_well_formed, keyed_hash
 from agentplane.settings import Settings
 
@@ -78,12 +82,16 @@ def credentials(registry: Registry) -> AgentCredentials:
 
 @pytest.fixture
 def ws(registry: Registry) -> str:
-    return registry.create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0].workspace_id
+    return (
+        Workspaces(registry)
+        .create_workspace(CreateWorkspace(name=f"ws-{uuid4().hex[:8]}"))[0]
+        .workspace_id
+    )
 
 
 def register(registry: Registry, ws: str, name: str = "web-server-1") -> tuple[UUID, str]:
     agent_id, token = uuid4(), "agent_tok_" + uuid4().hex
-    registry.register_agent(
+    Enrollment(registry).register_agent(
         RegisterAgent(workspace_id=ws, agent_id=agent_id, token=token, name=name)
     )
     return agent_id, token
@@ -91,7 +99,9 @@ def register(registry: Registry, ws: str, name: str = "web-server-1") -> tuple[U
 
 def authenticates(registry: Registry, agent_id: UUID, token: str) -> bool:
     try:
-        registry.authenticate_agent(AuthenticateAgent(agent_id=agent_id, token=token))
+        AgentCredentials(registry).authenticate_agent(
+            AuthenticateAgent(agent_id=agent_id, token=token)
+        )
     except ServiceError as exc:
         assert exc.kind is ErrorKind.UNAUTHORIZED
         return False
@@ -143,7 +153,7 @@ def test_rotation_lifetime_comes_from_the_registry_setting(tmp_path: Path, clock
         agent_token_ttl=timedelta(hours=3),
         clock=clock,
     )
-    ws = registry.create_workspace(CreateWorkspace(name="w"))[0].workspace_id
+    ws = Workspaces(registry).create_workspace(CreateWorkspace(name="w"))[0].workspace_id
     agent_id, token = register(registry, ws)
     rotated = rotate(AgentCredentials(registry), agent_id, token)
     assert rotated.expires_at == T0 + timedelta(hours=3)
@@ -154,7 +164,9 @@ def test_rotation_records_only_public_prefixes(
     registry: Registry, credentials: AgentCredentials, ws: str
 ) -> None:
     agent_id, old = register(registry, ws)
-    old_prefix = registry.get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).token_prefix
+    old_prefix = (
+        Agents(registry).get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).token_prefix
+    )
     new = rotate(credentials, agent_id, old).new_token
 
     event = recorded(registry, agent_id)[-1]
@@ -166,7 +178,7 @@ def test_rotation_records_only_public_prefixes(
     assert set(public.data) == {"old_token_prefix", "token_prefix", "token_expires_at"}
     assert old not in str(public.data) and new not in str(public.data)
     # The read model shows the new prefix and expiry, never the token.
-    record = registry.get_agent(GetAgent(workspace_id=ws, agent_id=agent_id))
+    record = Agents(registry).get_agent(GetAgent(workspace_id=ws, agent_id=agent_id))
     assert record.token_prefix == event.token_prefix
     assert record.token_expires_at == event.token_expires_at
 
@@ -174,7 +186,7 @@ def test_rotation_records_only_public_prefixes(
 def test_rotation_of_a_provisioned_agent(
     registry: Registry, credentials: AgentCredentials, ws: str
 ) -> None:
-    provisioned, _ = registry.provision_agent(
+    provisioned, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws, client_type=ClientType.CURSOR, ttl_seconds=600)
     )
     rotated = rotate(credentials, provisioned.agent_id, provisioned.token)
@@ -203,7 +215,7 @@ def test_rotation_needs_the_agents_current_token(
 def test_expired_token_cannot_rotate(
     registry: Registry, credentials: AgentCredentials, ws: str, clock: Clock
 ) -> None:
-    provisioned, _ = registry.provision_agent(
+    provisioned, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws, client_type=ClientType.CURSOR, ttl_seconds=60)
     )
     clock.now = T0 + timedelta(seconds=60)
@@ -218,13 +230,13 @@ def test_no_rotation_after_revocation(
     registry: Registry, credentials: AgentCredentials, ws: str, ending: str
 ) -> None:
     agent_id, token = register(registry, ws)
-    agent = load_for_update(registry.store, agent_id)
+    agent = registry.load(agent_id)
     {
         "revoke": lambda: agent.revoke_all_credentials("test"),
         "delete": agent.delete,
         "terminate": lambda: agent.terminate(T0),
     }[ending]()
-    registry._save(agent)
+    registry.save(agent)
     assert error_of(rotate, credentials, agent_id, token) is ErrorKind.UNAUTHORIZED
 
 
@@ -235,7 +247,7 @@ def test_agents_of_other_dialects_rotate_their_own_way(
     agent = Agent.enroll(
         uuid4(), ws, "device", "d", None, keyed_hash(token, registry.key), "ap_key_x", None, {}
     )
-    registry._save(agent)
+    registry.save(agent)
     assert error_of(rotate, credentials, agent.id, token) is ErrorKind.UNAUTHORIZED
 
 
@@ -268,14 +280,14 @@ def test_two_rotations_that_both_pass_the_token_check_have_one_winner(
     both_changed = threading.Barrier(2, timeout=5)
 
     class Interleaved(Registry):
-        def _save(self, *aggregates: Any) -> int:
+        def save(self, *aggregates: Any) -> int:
             if any(isinstance(e, Agent.TokenRotated) for a in aggregates for e in a.pending_events):
                 both_changed.wait()
-            return super()._save(*aggregates)
+            return super().save(*aggregates)
 
     views = SQLiteViewStore(tmp_path / "v.sqlite")
     registry = Interleaved(RegistryStore(CACHED, allow_memory=True), views, b"k" * 32, clock=clock)
-    ws = registry.create_workspace(CreateWorkspace(name="w"))[0].workspace_id
+    ws = Workspaces(registry).create_workspace(CreateWorkspace(name="w"))[0].workspace_id
     agent_id, token = register(registry, ws)
     credentials = AgentCredentials(registry)
 
@@ -299,7 +311,7 @@ def test_commands_change_a_private_copy_not_the_shared_cached_agent(
 ) -> None:
     agent_id, token = register(registry, ws)
     shared = registry.store.repository.get(agent_id)
-    copy = load_for_update(registry.store, agent_id)
+    copy = registry.load(agent_id)
     assert copy is not shared and copy.version == shared.version
     copy.rotate_token("p", "h", "p", None)
     # Unsaved (e.g. a lost concurrent save): readers still see the stored state.
@@ -317,7 +329,7 @@ def caps(*named: tuple[str, dict[str, Any]]) -> list[Capability]:
 def replace(
     credentials: AgentCredentials, ws: str, agent_id: UUID, capabilities: list[Capability]
 ) -> tuple[Any, int]:
-    return credentials.replace_capabilities(
+    return Capabilities(credentials.registry).replace_capabilities(
         ReplaceCapabilities(workspace_id=ws, agent_id=agent_id, capabilities=capabilities)
     )
 
@@ -329,14 +341,22 @@ def test_capabilities_are_replaced_as_a_set(
     first = caps(("gpu", {"model": "A100", "vram": "80GB"}), ("high-memory", {"ram": "256GB"}))
     result, position = replace(credentials, ws, agent_id, first)
     assert result.capabilities == first and position > 0
-    assert registry.get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities == first
+    assert (
+        Agents(registry).get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities
+        == first
+    )
 
     second = caps(("tools", {}))
     replace(credentials, ws, agent_id, second)
-    assert registry.get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities == second
+    assert (
+        Agents(registry).get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities
+        == second
+    )
 
     replace(credentials, ws, agent_id, [])
-    assert registry.get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities == []
+    assert (
+        Agents(registry).get_agent(GetAgent(workspace_id=ws, agent_id=agent_id)).capabilities == []
+    )
 
 
 def test_an_unchanged_capability_set_records_nothing(
@@ -353,26 +373,29 @@ def test_an_unchanged_capability_set_records_nothing(
 def test_capabilities_of_unknown_or_foreign_agents_are_not_found(
     registry: Registry, credentials: AgentCredentials, ws: str
 ) -> None:
-    other = registry.create_workspace(CreateWorkspace(name="other"))[0].workspace_id
+    other = Workspaces(registry).create_workspace(CreateWorkspace(name="other"))[0].workspace_id
     foreign_id, _ = register(registry, other)
     for agent_id in (uuid4(), foreign_id):
         assert error_of(replace, credentials, ws, agent_id, []) is ErrorKind.NOT_FOUND
-    assert registry.get_agent(GetAgent(workspace_id=other, agent_id=foreign_id)).capabilities == []
+    assert (
+        Agents(registry).get_agent(GetAgent(workspace_id=other, agent_id=foreign_id)).capabilities
+        == []
+    )
 
 
 def test_capabilities_of_deleted_or_terminated_agents(
     registry: Registry, credentials: AgentCredentials, ws: str
 ) -> None:
     deleted_id, _ = register(registry, ws, "deleted")
-    agent = load_for_update(registry.store, deleted_id)
+    agent = registry.load(deleted_id)
     agent.delete()
-    registry._save(agent)
+    registry.save(agent)
     assert error_of(replace, credentials, ws, deleted_id, []) is ErrorKind.NOT_FOUND
 
     ended_id, _ = register(registry, ws, "ended")
-    agent = load_for_update(registry.store, ended_id)
+    agent = registry.load(ended_id)
     agent.terminate(T0)
-    registry._save(agent)
+    registry.save(agent)
     assert error_of(replace, credentials, ws, ended_id, []) is ErrorKind.CONFLICT
 
 
@@ -390,7 +413,7 @@ def test_find_agents_by_capability(
     gpu1, _ = register(registry, ws, "gpu-worker-1")
     gpu2, _ = register(registry, ws, "gpu-worker-2")
     cpu, _ = register(registry, ws, "cpu-worker")
-    other = registry.create_workspace(CreateWorkspace(name="other"))[0].workspace_id
+    other = Workspaces(registry).create_workspace(CreateWorkspace(name="other"))[0].workspace_id
     foreign, _ = register(registry, other, "foreign-gpu")
     replace(credentials, ws, gpu1, caps(("gpu", {"model": "A100"}), ("ssd", {})))
     replace(credentials, ws, gpu2, caps(("gpu", {"model": "H100"})))
@@ -399,7 +422,7 @@ def test_find_agents_by_capability(
 
     def find(name: str) -> list[UUID]:
         query = FindAgentsByCapability(workspace_id=ws, name=name)
-        return [a.id for a in credentials.find_by_capability(query).agents]
+        return [a.id for a in Capabilities(credentials.registry).find_by_capability(query).agents]
 
     assert find("gpu") == [gpu1, gpu2]
     assert find("high-memory") == [cpu]
@@ -423,7 +446,7 @@ def test_expiring_tokens_window_and_whole_hours(
         cmd = ProvisionAgent(
             workspace_id=ws, client_type=ClientType.CURSOR, ttl_seconds=ttl, name=name
         )
-        return registry.provision_agent(cmd)[0].agent_id
+        return Enrollment(registry).provision_agent(cmd)[0].agent_id
 
     two_hours = provision(7200, "web-server-1")
     one_minute = provision(60, "short")
@@ -456,10 +479,10 @@ def test_tokens_beyond_a_day_or_without_expiry_are_not_expiring(
         clock=clock,
     )
     credentials = AgentCredentials(registry)
-    ws = registry.create_workspace(CreateWorkspace(name="w"))[0].workspace_id
+    ws = Workspaces(registry).create_workspace(CreateWorkspace(name="w"))[0].workspace_id
     agent_id, _ = register(registry, ws)
     never = Agent.enroll(uuid4(), ws, "pap", "never", None, "h", "p", None, {})
-    registry._save(never)
+    registry.save(never)
     assert expiring(credentials, ws) == []
     clock.now = T0 + timedelta(hours=24, seconds=1)
     assert expiring(credentials, ws) == [(agent_id, 23)]
@@ -472,22 +495,22 @@ def test_expiring_tokens_leave_out_unusable_agents(
 ) -> None:
     kept, _ = register(registry, ws, "kept")
     gone, _ = register(registry, ws, "gone")
-    agent = load_for_update(registry.store, gone)
+    agent = registry.load(gone)
     {
         "revoke": lambda: agent.revoke_all_credentials("test"),
         "delete": agent.delete,
         "terminate": lambda: agent.terminate(T0),
     }[ending]()
-    registry._save(agent)
+    registry.save(agent)
     assert expiring(credentials, ws) == [(kept, 24)]
 
 
 def test_expiring_tokens_are_per_workspace_and_follow_rotation(
     registry: Registry, credentials: AgentCredentials, ws: str, clock: Clock
 ) -> None:
-    other = registry.create_workspace(CreateWorkspace(name="other"))[0].workspace_id
+    other = Workspaces(registry).create_workspace(CreateWorkspace(name="other"))[0].workspace_id
     register(registry, other)
-    provisioned, _ = registry.provision_agent(
+    provisioned, _ = Enrollment(registry).provision_agent(
         ProvisionAgent(workspace_id=ws, client_type=ClientType.CURSOR, ttl_seconds=3600)
     )
     assert expiring(credentials, ws) == [(provisioned.agent_id, 1)]

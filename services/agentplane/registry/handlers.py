@@ -1,81 +1,89 @@
-"""NATS handlers of the registry: message → use case → reply, nothing else."""
+"""The registry's handler table: subject → (request model, use case, command | query).
+
+`command`: run in the dispatch's thread pool, answered once its events are public; `query`:
+run in a thread. Decoding, replies and error replies are `bus.routes`' and `bus.handlers`'.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
-from agentplane.bus.handlers import EncodedData, replying
 from agentplane.bus.host import ServiceHost
-from agentplane.contracts.agents import (
-    AuthenticateAgent,
-    GetAgent,
-    IssueEnrollmentToken,
-    ListAgents,
-    ListAgentSummaries,
-    ProvisionAgent,
-    RegisterAgent,
-)
-from agentplane.contracts.subjects import Registry as Subjects
-from agentplane.contracts.workspaces import AuthenticateWorkspace, CreateWorkspace
-from agentplane.registry.agent_credentials_handlers import register_credential_handlers
-from agentplane.registry.application import Registry
-from agentplane.registry.credentials import AgentCredentials
-from agentplane.registry.dialects.pap import PapAgents
+from agentplane.bus.routes import Route, command, query, serve_routes
+from agentplane.contracts import agent_credentials as cred
+from agentplane.contracts import agents, device, pap, services
+from agentplane.contracts import orchestrator as orch
+from agentplane.contracts import workspaces as ws
+from agentplane.contracts.channel import AdmitChannelAgent
+from agentplane.contracts.commands import AgentDialectQuery
+from agentplane.contracts.subjects import Registry as S
+from agentplane.contracts.tunnels import TunnelRoutesQuery, Tunnels
 from agentplane.registry.dialects.pap_kills import register_lifecycle_kills
 from agentplane.registry.dispatch import Dispatch
-from agentplane.registry.pap_handlers import register_pap_handlers
+from agentplane.registry.use_cases import UseCases
 
 
-def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch) -> None:
-    command, query = dispatch.command, dispatch.query
+def routes(u: UseCases) -> list[Route]:
+    w, e, a, t, cap, c, o = (
+        u.workspaces,
+        u.enrollment,
+        u.agents,
+        u.credentials,
+        u.capabilities,
+        u.catalog,
+        u.orchestrator,
+    )
+    return [
+        # workspaces, enrollment, reading the fleet (seed 000)
+        command(S.WORKSPACE_CREATE, ws.CreateWorkspace, w.create_workspace),
+        query(S.WORKSPACE_AUTHENTICATE, ws.AuthenticateWorkspace, w.authenticate_workspace),
+        command(S.AGENT_PROVISION, agents.ProvisionAgent, e.provision_agent),
+        command(S.AGENT_REGISTER, agents.RegisterAgent, e.register_agent),
+        command(S.ENROLLMENT_TOKEN_ISSUE, agents.IssueEnrollmentToken, e.issue_enrollment_token),
+        query(S.AGENT_LIST, agents.ListAgents, a.list_agents_encoded),
+        query(S.AGENT_SUMMARIES, agents.ListAgentSummaries, a.agent_summaries_encoded),
+        query(S.AGENT_GET, agents.GetAgent, a.get_agent),
+        query(S.AGENT_DIALECT, AgentDialectQuery, a.dialect_of),
+        # credentials and capabilities (seed 000)
+        query(S.AGENT_AUTHENTICATE, agents.AuthenticateAgent, t.authenticate_agent),
+        command(S.AGENT_ROTATE_TOKEN, cred.RotateAgentToken, t.rotate_token),
+        query(S.AGENT_EXPIRING_TOKENS, cred.ListExpiringTokens, t.expiring_tokens),
+        command(S.AGENT_REPLACE_CAPABILITIES, cred.ReplaceCapabilities, cap.replace_capabilities),
+        query(S.AGENT_FIND_BY_CAPABILITY, cred.FindAgentsByCapability, cap.find_by_capability_encoded),  # noqa: E501
+        # the agent channel: a device key's first use completes its rotation (a write)
+        command(S.CHANNEL_ADMIT, AdmitChannelAgent, u.channel.admit),
+        # the service catalog and the edge's routes (seed 001)
+        command(S.SERVICE_REGISTER, services.RegisterService, c.register),
+        command(S.SERVICE_CREATE_EXTERNAL, services.CreateExternalService, c.create_external),
+        query(S.SERVICE_GET, services.GetService, c.get),
+        query(S.SERVICE_LIST, services.ListServices, c.list_encoded),
+        command(S.SERVICE_RENAME, services.RenameService, c.rename),
+        command(S.SERVICE_DELETE, services.DeleteService, c.delete),
+        command(S.SERVICE_SET_SUBDOMAIN, services.SetSubdomain, c.set_subdomain),
+        query(S.SERVICE_CHECK_SUBDOMAIN, services.CheckSubdomain, c.check_subdomain),
+        query(Tunnels.ROUTES, TunnelRoutesQuery, c.routes),
+        # orchestrator agents (seed 002)
+        command(S.ORCHESTRATOR_REGISTER, orch.RegisterOrchestratorAgent, o.register),
+        query(S.ORCHESTRATOR_AUTHENTICATE_TOKEN, orch.AuthenticateOrchestratorToken, o.authenticate_token),  # noqa: E501
+        query(S.ORCHESTRATOR_AUTHENTICATE_CERT, orch.AuthenticateOrchestratorCertificate, o.authenticate_certificate),  # noqa: E501
+        command(S.ORCHESTRATOR_UPDATE, orch.UpdateOrchestratorAgent, o.update),
+        command(S.ORCHESTRATOR_DELETE, orch.DeleteOrchestratorAgent, o.delete),
+        command(S.ORCHESTRATOR_RENEW_CERT, orch.RenewOrchestratorCertificate, o.renew_certificate),
+        command(S.ORCHESTRATOR_HEARTBEAT_SYNC, orch.SyncOrchestratorHeartbeat, o.sync_heartbeat),
+        # device agents and releases (seed 003)
+        command(S.DEVICE_ENROLL, device.EnrollDevice, u.device.enroll),
+        command(S.DEVICE_AUTHENTICATE, device.AuthenticateDevice, u.device.authenticate),
+        command(S.DEVICE_HEARTBEAT_SYNC, device.SyncDeviceHeartbeat, u.device.sync_heartbeat),
+        command(S.DEVICE_KEY_ROTATE, device.RotateDeviceKey, u.device.request_key_rotation),
+        command(S.RELEASE_PUBLISH, device.PublishRelease, u.releases.publish),
+        query(S.RELEASE_FIND_UPDATE, device.FindUpdate, u.releases.find_update),
+        # PAP agents (seed 004)
+        command(S.PAP_AGENT_CREATE, pap.CreatePapAgent, u.pap.create),
+        query(S.PAP_AGENT_LIST, pap.ListPapAgents, u.pap.list),
+        query(S.PAP_AGENT_GET, pap.GetPapAgent, u.pap.get),
+        command(S.PAP_AGENT_TERMINATE, pap.TerminatePapAgent, u.pap.terminate),
+    ]  # fmt: skip
 
-    @replying(CreateWorkspace)
-    async def create_workspace(cmd: CreateWorkspace) -> BaseModel:
-        return await command(registry.create_workspace, cmd)
 
-    @replying(AuthenticateWorkspace)
-    async def authenticate_workspace(q: AuthenticateWorkspace) -> BaseModel:
-        return await query(registry.authenticate_workspace, q)
-
-    @replying(ProvisionAgent)
-    async def provision_agent(cmd: ProvisionAgent) -> BaseModel:
-        return await command(registry.provision_agent, cmd)
-
-    @replying(RegisterAgent)
-    async def register_agent(cmd: RegisterAgent) -> BaseModel:
-        return await command(registry.register_agent, cmd)
-
-    @replying(AuthenticateAgent)
-    async def authenticate_agent(q: AuthenticateAgent) -> BaseModel:
-        return await query(registry.authenticate_agent, q)
-
-    @replying(ListAgents)
-    async def list_agents(q: ListAgents) -> EncodedData:
-        return EncodedData(await query(registry.list_agents_encoded, q))
-
-    @replying(ListAgentSummaries)
-    async def agent_summaries(q: ListAgentSummaries) -> EncodedData:
-        return EncodedData(await query(registry.agent_summaries_encoded, q))
-
-    @replying(GetAgent)
-    async def get_agent(q: GetAgent) -> BaseModel:
-        return await query(registry.get_agent, q)
-
-    @replying(IssueEnrollmentToken)
-    async def issue_enrollment_token(cmd: IssueEnrollmentToken) -> BaseModel:
-        return await command(registry.issue_enrollment_token, cmd)
-
-    host.handle(Subjects.ENROLLMENT_TOKEN_ISSUE, issue_enrollment_token)
-    host.handle(Subjects.WORKSPACE_CREATE, create_workspace)
-    host.handle(Subjects.WORKSPACE_AUTHENTICATE, authenticate_workspace)
-    host.handle(Subjects.AGENT_PROVISION, provision_agent)
-    host.handle(Subjects.AGENT_REGISTER, register_agent)
-    host.handle(Subjects.AGENT_AUTHENTICATE, authenticate_agent)
-    host.handle(Subjects.AGENT_LIST, list_agents)
-    host.handle(Subjects.AGENT_SUMMARIES, agent_summaries)
-    host.handle(Subjects.AGENT_GET, get_agent)
-    register_credential_handlers(host, AgentCredentials(registry), dispatch)
-    pap = PapAgents(registry, registry.agent_domain)
-    register_pap_handlers(host, pap, dispatch)
+def register_handlers(host: ServiceHost, use_cases: UseCases, dispatch: Dispatch) -> None:
+    serve_routes(host, routes(use_cases), dispatch)
     # KILLED by the lifecycle service: the record ends too (a durable consumer).
-    register_lifecycle_kills(host, pap, dispatch)
+    register_lifecycle_kills(host, use_cases.pap, dispatch)

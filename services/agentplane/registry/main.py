@@ -10,20 +10,13 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.catalog.services import Catalog
-from agentplane.registry.catalog_handlers import register_catalog_handlers
-from agentplane.registry.device_handlers import register_device_handlers
-from agentplane.registry.dialects.device import DeviceAgents
-from agentplane.registry.dialects.orchestrator import build_orchestrator
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.handlers import register_handlers
 from agentplane.registry.idempotency import shred_expired_keys
 from agentplane.registry.nats_auth.admission import NatsAdmission
-from agentplane.registry.nats_auth.channel import register_channel_admission
 from agentplane.registry.nats_auth.responder import CalloutResponder
 from agentplane.registry.nats_auth.revocation import ConnectionCloser, close_on_revocation
-from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
-from agentplane.registry.releases import Releases
+from agentplane.registry.use_cases import build_use_cases
 from agentplane.security import server_key
 from agentplane.security.nats_credentials import (
     CalloutSecrets,
@@ -31,7 +24,6 @@ from agentplane.security.nats_credentials import (
     service_credential,
 )
 from agentplane.security.shred_keys import ShredKeys
-from agentplane.security.signing import SigningKey
 from agentplane.settings import Settings
 
 
@@ -79,16 +71,7 @@ def build(settings: Settings) -> RegistryService:
     host = ServiceHost("registry", settings.nats_url, service_credential(settings))
     registry = build_registry(settings)
     service = RegistryService(host=host, registry=registry)
-    # Seed 003: device agents, and agent releases signed with the control plane's Ed25519 key.
-    signing_key = SigningKey.load_or_create(settings.service_data_dir())
-    device = DeviceAgents(
-        registry, signing_key, key_grace=timedelta(seconds=settings.device_key_grace_seconds)
-    )
-    releases = Releases(registry, signing_key)
-    # Seed 002: orchestrator agents, with the internal CA kept in the data dir.
-    orchestrator = build_orchestrator(settings, registry)
-    # Seed 001: the service catalog (tunnel ports, public subdomains).
-    catalog = Catalog(registry, settings.tunnel_port_range, settings.public_domain)
+    use_cases = build_use_cases(settings, registry)
 
     # Agents on NATS: the auth callout, and revocations that close live connections.
     callout = callout_secrets(settings)
@@ -104,14 +87,9 @@ def build(settings: Settings) -> RegistryService:
         await service.relay.start()
         registry.recorded_hooks.append(service.relay.offer)
         dispatch = Dispatch(service.relay)
-        register_handlers(host, registry, dispatch)
-        register_device_handlers(host, device, releases, dispatch)
-        register_orchestrator_handlers(host, orchestrator, dispatch)
-        register_catalog_handlers(host, catalog, dispatch)
-        admission = NatsAdmission(registry, device, orchestrator)
-        register_channel_admission(host, admission, dispatch)
+        register_handlers(host, use_cases, dispatch)
         if callout is not None:
-            await start_nats_agent_access(host, admission, dispatch, callout, nats_url)
+            await start_nats_agent_access(host, use_cases.admission, dispatch, callout, nats_url)
         # Events saved by another replica reach this replica's view within a poll period.
         host.loop(service.relay.run)
         host.loop(registry.projector.run)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 from urllib.parse import urlsplit
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.device import FindUpdate, PublishRelease, Release, UpdateOffer
 from agentplane.contracts.errors import conflict, invalid, unavailable
@@ -15,8 +11,6 @@ from agentplane.contracts.semver import is_semver
 from agentplane.registry.application import Registry
 from agentplane.registry.domain.release import ReleaseCatalog, ReleaseExists, catalog_id
 from agentplane.security.signing import SigningKey, canonical_json
-
-ATTEMPTS = 5
 
 
 def _is_http_url(url: str) -> bool:
@@ -40,14 +34,13 @@ class Releases:
         self.signing_key = signing_key
 
     def _catalog(self, workspace_id: str) -> ReleaseCatalog | None:
-        try:
-            catalog: ReleaseCatalog = self.registry.store.repository.get(catalog_id(workspace_id))
-        except AggregateNotFoundError:
-            return None
+        catalog: ReleaseCatalog | None = self.registry.load(
+            catalog_id(workspace_id), to_change=False
+        )
         return catalog
 
     def publish(self, cmd: PublishRelease) -> tuple[Release, int]:
-        self.registry._workspace(cmd.workspace_id)
+        self.registry.workspace(cmd.workspace_id)
         # http is allowed: the signature over the sha256, not the transport, protects the file.
         if not _is_http_url(cmd.url):
             raise invalid("url must be an http(s) URL", field="url")
@@ -55,22 +48,21 @@ class Releases:
         payload = canonical_json(signed_document(cmd.version, cmd.url, sha256))
         # The workspace's own key: another workspace's devices refuse this release.
         signature = self.signing_key.for_workspace(str(cmd.workspace_id)).sign(payload.encode())
-        for _ in range(ATTEMPTS):
-            found = self._catalog(cmd.workspace_id)
-            # Copy: a save that loses a race must leave the cached catalog untouched.
-            catalog = copy.deepcopy(found) if found else ReleaseCatalog.open(cmd.workspace_id)
+
+        def attempt() -> tuple[Release, list[ReleaseCatalog]]:
+            found: ReleaseCatalog | None = self.registry.load(catalog_id(cmd.workspace_id))
+            catalog = found or ReleaseCatalog.open(cmd.workspace_id)
             try:
                 catalog.publish(
                     cmd.version, cmd.url, sha256, signature, payload, self.registry.clock()
                 )
             except ReleaseExists:
                 raise conflict(f"Release {cmd.version} already exists", field="version") from None
-            try:
-                position = self.registry._save(catalog)
-            except IntegrityError:
-                continue
-            return Release.model_validate(catalog.releases[-1]), position
-        raise unavailable("Releases are being published concurrently, try again")
+            return Release.model_validate(catalog.releases[-1]), [catalog]
+
+        return self.registry.update(
+            attempt, lambda: unavailable("Releases are being published concurrently, try again")
+        )
 
     def find_update(self, query: FindUpdate) -> UpdateOffer:
         if query.agent_version is not None and not is_semver(query.agent_version):

@@ -8,9 +8,6 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-
 from agentplane.contracts.errors import conflict, invalid, not_found, unavailable
 from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.services import (
@@ -49,7 +46,6 @@ from agentplane.registry.domain.service import (
 )
 from agentplane.registry.projections import AGENT
 
-ATTEMPTS = 5
 NOT_FOUND = "Service not found"
 NAME_TAKEN = "A service with this name already exists in the workspace"
 SUBDOMAIN_TAKEN = "Subdomain is already taken"
@@ -66,17 +62,15 @@ class Catalog:
 
     def _claim(self, kind: str, key: str, holder: str) -> CatalogClaim:
         """A claim on `key` for `holder` (to save with the service); ClaimTaken if held."""
-        try:
-            claim: CatalogClaim = self.registry.store.repository.get(claim_id(kind, key))
-        except AggregateNotFoundError:
+        claim: CatalogClaim | None = self.registry.load(claim_id(kind, key))
+        if claim is None:
             return CatalogClaim.take(kind, key, holder)
         claim.retake(holder)
         return claim
 
     def _released(self, kind: str, key: str, holder: str) -> list[CatalogClaim]:
-        try:
-            claim: CatalogClaim = self.registry.store.repository.get(claim_id(kind, key))
-        except AggregateNotFoundError:
+        claim: CatalogClaim | None = self.registry.load(claim_id(kind, key))
+        if claim is None:
             return []
         claim.release(holder)
         return [claim]
@@ -100,24 +94,24 @@ class Catalog:
         """Run `attempt` (answer, aggregates to save) until its save lands; with an
         Idempotency-Key, a retry gets the first answer (saved with the create)."""
         registry = self.registry
-        for _ in range(ATTEMPTS):
+
+        def once() -> tuple[Any, list[Any]]:
             if (first := registry.replay(idempotency, ServiceRecord)) is not None:
-                return first, 0
+                return first, []
             answer, aggregates = attempt()
             if not aggregates:
-                return answer, 0
-            if idempotency is not None:
-                aggregates += registry._idempotent().record(idempotency, answer, registry.clock())
-            try:
-                return answer, registry._save(*aggregates)
-            except IntegrityError:
-                continue  # another request changed one of them (or used the key): look again
-        raise unavailable("The catalog is being changed concurrently, try again")
+                return answer, []
+            # Another request changed one of them (or used the key): the next round looks again.
+            return answer, [*aggregates, *registry.answer_record(idempotency, answer)]
+
+        return registry.update(
+            once, lambda: unavailable("The catalog is being changed concurrently, try again")
+        )
 
     # -- writes ------------------------------------------------------------------------------
 
     def register(self, cmd: RegisterService) -> tuple[ServiceRecord, int]:
-        self.registry._workspace(cmd.workspace_id)
+        self.registry.workspace(cmd.workspace_id)
         with self.registry.views.read() as tx:
             agent = tx.get(AGENT, str(cmd.agent_id))
         if agent is None or agent["workspace_id"] != cmd.workspace_id or agent.get("deleted"):
@@ -132,7 +126,7 @@ class Catalog:
         return self._retrying(attempt, cmd.idempotency)
 
     def create_external(self, cmd: CreateExternalService) -> tuple[ServiceRecord, int]:
-        self.registry._workspace(cmd.workspace_id)
+        self.registry.workspace(cmd.workspace_id)
         return self._retrying(
             lambda: self._create(cmd.workspace_id, None, cmd, None), cmd.idempotency
         )
@@ -165,11 +159,8 @@ class Catalog:
         uuid = aggregate_id(service_id)
         if uuid is None:
             raise not_found(NOT_FOUND)
-        try:
-            service: Service = self.registry.store.repository.get(uuid)
-        except AggregateNotFoundError:
-            raise not_found(NOT_FOUND) from None
-        if service.workspace_id != workspace_id or service.deleted:
+        service: Service | None = self.registry.load(uuid)
+        if service is None or service.workspace_id != workspace_id or service.deleted:
             raise not_found(NOT_FOUND)
         return service
 
@@ -244,11 +235,10 @@ class Catalog:
         if problem:
             return SubdomainAvailability(available=False, valid=False, error=problem)
         stored = stored_subdomain(query.subdomain)
-        try:
-            claim: CatalogClaim = self.registry.store.repository.get(claim_id(SUBDOMAIN, stored))
-            holder = claim.holder
-        except AggregateNotFoundError:
-            holder = None
+        claim: CatalogClaim | None = self.registry.load(
+            claim_id(SUBDOMAIN, stored), to_change=False
+        )
+        holder = claim.holder if claim is not None else None
         if holder is not None and holder != service.service_id:
             return SubdomainAvailability(available=False, valid=True, error=SUBDOMAIN_TAKEN)
         return SubdomainAvailability(

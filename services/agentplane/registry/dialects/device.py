@@ -6,12 +6,10 @@ Synchronous like every registry use case; commands return `(result, last_notific
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.agents import EnrollmentKind
@@ -39,18 +37,20 @@ from agentplane.registry.domain.device_key import (
     rotation_of,
 )
 from agentplane.registry.domain.reconnect import ReportedReconnect, record_reconnect
+from agentplane.registry.enrollment import use_enrollment_token
 from agentplane.security import is_well_formed, keyed_hash, matches, new_secret, public_prefix
 from agentplane.security.signing import SigningKey
 
 DIALECT = DEVICE_DIALECT
-# A conflicting save means another replica or request changed the agent first: re-read, redo.
-ATTEMPTS = 5
-
-T = TypeVar("T")
 
 
 def _invalid_credentials() -> ServiceError:
     return unauthorized("Invalid agent credentials")
+
+
+def _changing() -> ServiceError:
+    # A conflicting save means another replica or request changed the agent first, 5 times.
+    return unavailable("The agent is changing concurrently, try again")
 
 
 class DeviceAgents:
@@ -63,33 +63,11 @@ class DeviceAgents:
         self.signing_key = signing_key
         self.key_grace = key_grace
 
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _agent(self, agent_id: UUID, *, to_change: bool = True) -> Agent | None:
-        try:
-            agent: Agent = self.registry.store.repository.get(agent_id)
-        except AggregateNotFoundError:
-            return None
-        # The repository hands out its cached instance: change only a copy, so a save that
-        # loses a race leaves no phantom events in the cache (and readers see no half-change).
-        return copy.deepcopy(agent) if to_change else agent
-
     def _device(self, agent_id: UUID, *, to_change: bool = True) -> Agent | None:
-        agent = self._agent(agent_id, to_change=to_change)
+        agent: Agent | None = self.registry.load(agent_id, to_change=to_change)
         if agent is None or agent.dialect != DIALECT:
             return None
         return agent
-
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        for _ in range(ATTEMPTS):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue
-        raise unavailable("The agent is changing concurrently, try again")
-
-    def _save(self, agent: Agent) -> int:
-        return self.registry._save(agent) if agent.pending_events else 0
 
     # -- enrollment --------------------------------------------------------------------------
 
@@ -99,8 +77,8 @@ class DeviceAgents:
         def create() -> tuple[DeviceEnrolled, list[Any]]:
             agent_id = uuid4()
             try:
-                token = self.registry.use_enrollment_token(
-                    cmd.token, EnrollmentKind.ENROLLMENT, agent_id
+                token = use_enrollment_token(
+                    self.registry, cmd.token, EnrollmentKind.ENROLLMENT, agent_id
                 )
             except ServiceError:
                 raise invalid_token from None
@@ -140,9 +118,9 @@ class DeviceAgents:
         """Check a key; the first use of a rotated key completes the rotation (a write)."""
         if not is_well_formed(query.api_key, DEVICE_KEY_PREFIX):
             raise _invalid_credentials()
-        return self._retrying(lambda: self._authenticate(query))
+        return self.registry.update(lambda: self._authenticate(query), _changing)
 
-    def _authenticate(self, query: AuthenticateDevice) -> tuple[DeviceIdentity, int]:
+    def _authenticate(self, query: AuthenticateDevice) -> tuple[DeviceIdentity, list[Agent]]:
         # Most checks only read; the cached agent is copied only when a rotation completes.
         agent = self._device(query.agent_id, to_change=False)
         now = self.registry.clock()
@@ -156,12 +134,10 @@ class DeviceAgents:
         )
         if use is KeyUse.REJECTED:
             raise _invalid_credentials()
-        position = 0
         if use is KeyUse.NEW:
             assert new_key is not None
-            agent = copy.deepcopy(agent)
+            agent = copy.deepcopy(agent)  # the cached one is only read
             complete_rotation(agent, new_key)
-            position = self._save(agent)
         rotation = rotation_of(agent)
         identity = DeviceIdentity(
             agent_id=agent.id,
@@ -174,15 +150,15 @@ class DeviceAgents:
                 else None
             ),
         )
-        return identity, position
+        return identity, [agent]
 
     # -- server-initiated key rotation -------------------------------------------------------
 
     def request_key_rotation(self, cmd: RotateDeviceKey) -> tuple[DeviceKeyRotation, int]:
-        return self._retrying(lambda: self._request_key_rotation(cmd))
+        return self.registry.update(lambda: self._request_key_rotation(cmd), _changing)
 
-    def _request_key_rotation(self, cmd: RotateDeviceKey) -> tuple[DeviceKeyRotation, int]:
-        agent = self._agent(cmd.agent_id)
+    def _request_key_rotation(self, cmd: RotateDeviceKey) -> tuple[DeviceKeyRotation, list[Agent]]:
+        agent: Agent | None = self.registry.load(cmd.agent_id)
         if agent is None or agent.workspace_id != cmd.workspace_id or agent.deleted:
             raise not_found("Agent not found")
         if agent.dialect != DIALECT:
@@ -190,17 +166,14 @@ class DeviceAgents:
         if not agent.credential_usable(self.registry.clock()):
             raise conflict("The agent's credentials are revoked")
         request_rotation(agent, self.registry.clock())  # no-op while one is in progress
-        position = self._save(agent)
         rotation = rotation_of(agent)
         assert rotation is not None
-        return (
-            DeviceKeyRotation(
-                agent_id=agent.id,
-                requested_at=rotation.requested_at,
-                delivered_at=rotation.first_delivered_at,
-            ),
-            position,
+        requested = DeviceKeyRotation(
+            agent_id=agent.id,
+            requested_at=rotation.requested_at,
+            delivered_at=rotation.first_delivered_at,
         )
+        return requested, [agent]
 
     def device_heartbeat_rotation(self, agent_id: UUID) -> tuple[str | None, int]:
         """The new API key for this heartbeat's response, or None when none is due.
@@ -208,7 +181,7 @@ class DeviceAgents:
         Call it only for an authenticated heartbeat. It issues a fresh key while a rotation
         waits for the agent (see `domain.device_key` for why a key is never stored).
         """
-        return self._retrying(lambda: self._heartbeat(agent_id, None))
+        return self.registry.update(lambda: self._heartbeat(agent_id, None), _changing)
 
     def sync_heartbeat(self, cmd: SyncDeviceHeartbeat) -> tuple[DeviceHeartbeatSynced, int]:
         """The registry's part of a device heartbeat: key delivery, the reported version and a
@@ -222,8 +195,8 @@ class DeviceAgents:
             if cmd.reconnect is not None
             else None
         )
-        new_key, position = self._retrying(
-            lambda: self._heartbeat(cmd.agent_id, cmd.agent_version, reconnect)
+        new_key, position = self.registry.update(
+            lambda: self._heartbeat(cmd.agent_id, cmd.agent_version, reconnect), _changing
         )
         return DeviceHeartbeatSynced(new_api_key=new_key), position
 
@@ -232,7 +205,7 @@ class DeviceAgents:
         agent_id: UUID,
         agent_version: str | None,
         reconnect: ReportedReconnect | None = None,
-    ) -> tuple[str | None, int]:
+    ) -> tuple[str | None, list[Agent]]:
         agent = self._device(agent_id)
         now = self.registry.clock()
         if agent is None or not agent.credential_usable(now):
@@ -252,4 +225,4 @@ class DeviceAgents:
                 public_prefix(new_key, DEVICE_KEY_PREFIX),
                 now,
             )
-        return new_key, self._save(agent)
+        return new_key, [agent]

@@ -11,23 +11,12 @@ concurrency; one name per workspace across the named dialects (orchestrator and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-
 from agentplane.contracts.agents import AgentIdentity, AgentRecord, EnrollmentKind, GetAgent
-from agentplane.contracts.errors import (
-    conflict,
-    forbidden,
-    invalid,
-    not_found,
-    unauthorized,
-    unavailable,
-)
+from agentplane.contracts.errors import forbidden, invalid, not_found, unauthorized, unavailable
 from agentplane.contracts.orchestrator import (
     ORCHESTRATOR_DIALECT,
     REPORTED_STATUS,
@@ -45,9 +34,13 @@ from agentplane.contracts.orchestrator import (
     SyncOrchestratorHeartbeat,
     UpdateOrchestratorAgent,
 )
+from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry
+from agentplane.registry.capabilities import kept_metadata, reported_change, unique
 from agentplane.registry.domain import Agent
-from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
+from agentplane.registry.domain.credential import credential_live
+from agentplane.registry.enrollment import use_enrollment_token
+from agentplane.registry.names import claim_name, released_name_claim
 from agentplane.security import keyed_hash
 from agentplane.security.ca import (
     CertificateAuthority,
@@ -65,28 +58,19 @@ INVALID_TOKEN = "Invalid or expired token"
 INVALID_CERTIFICATE = "Invalid, expired or revoked client certificate"
 JWT = "jwt"
 CERTIFICATE = "certificate"
+# Registration attempts: a parallel registration with the same token or name that saved first
+# is answered by looking again (401 for the used token, 409 for the taken name).
 _RETRIES = 3
 
 
-def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))
+def _changing() -> Exception:
+    return unavailable("Agent is changing concurrently, try again")
 
 
 def _certificate(issued: IssuedCertificate) -> OrchestratorCertificate:
     return OrchestratorCertificate(
         cert=issued.cert_pem, ca=issued.ca_pem, serial=issued.serial, expires_at=issued.expires_at
     )
-
-
-def credential_live(agent: Agent, kind: str, credential_id: str, now: datetime) -> bool:
-    """The credential was issued to this agent, is unexpired, and nothing revoked it."""
-    if agent.deleted or not agent.credential_usable(now):
-        return False
-    credential = agent.credentials.get(credential_id)
-    if credential is None or credential["kind"] != kind or credential["revoked"]:
-        return False
-    expires_at: datetime | None = credential["expires_at"]
-    return expires_at is None or now < expires_at
 
 
 class OrchestratorAgents:
@@ -109,29 +93,12 @@ class OrchestratorAgents:
         self.cert_validity = cert_validity
         self.renew_before = renew_before
 
-    # -- loading ---------------------------------------------------------------------------
-
-    def _copy(self, aggregate_id: UUID) -> Any:
-        # The repository hands out copies of cached aggregates (DEEPCOPY_FROM_AGGREGATE_CACHE,
-        # see eventstore.application.store_env): a command whose save conflicts leaves no trace.
-        return self.registry.store.repository.get(aggregate_id)
-
-    def _agent(self, agent_id: UUID) -> Agent | None:
-        """The agent for a read-only check (no copy)."""
-        try:
-            agent: Agent = self.registry.store.repository.get(agent_id)
-        except AggregateNotFoundError:
-            return None
-        return agent
-
     def _orchestrator_agent(self, workspace_id: str, agent_id: UUID) -> Agent:
         """A private copy of a live orchestrator agent of the workspace, else 404."""
-        try:
-            agent: Agent = self._copy(agent_id)
-        except AggregateNotFoundError:
-            raise not_found(AGENT_NOT_FOUND) from None
+        agent: Agent | None = self.registry.load(agent_id)
         if (
-            agent.workspace_id != workspace_id
+            agent is None
+            or agent.workspace_id != workspace_id
             or agent.deleted
             or agent.dialect != ORCHESTRATOR_DIALECT
         ):
@@ -141,26 +108,23 @@ class OrchestratorAgents:
     # -- registration ----------------------------------------------------------------------
 
     def register(self, cmd: RegisterOrchestratorAgent) -> tuple[OrchestratorAgentRegistered, int]:
-        for _ in range(_RETRIES):
-            try:
-                return self._register_once(cmd)
-            except IntegrityError:
-                # A parallel registration with the same token or name saved first. Looking
-                # again answers it: 401 for the used token, 409 for the taken name.
-                continue
-        raise unavailable("Registration is contended, try again")
+        return self.registry.update(
+            lambda: self._register_once(cmd),
+            lambda: unavailable("Registration is contended, try again"),
+            attempts=_RETRIES,
+        )
 
     def _register_once(
         self, cmd: RegisterOrchestratorAgent
-    ) -> tuple[OrchestratorAgentRegistered, int]:
+    ) -> tuple[OrchestratorAgentRegistered, list[Any]]:
         agent_id = uuid4()
         # First the token (401), then the name (409): without a valid token nobody learns
         # which names exist.
-        token = self.registry.use_enrollment_token(
-            cmd.registration_token, EnrollmentKind.REGISTRATION, agent_id
+        token = use_enrollment_token(
+            self.registry, cmd.registration_token, EnrollmentKind.REGISTRATION, agent_id
         )
         workspace_id = token.workspace_id
-        claim = self._claim_name(workspace_id, cmd.name, agent_id)
+        claim = claim_name(self.registry, workspace_id, cmd.name, agent_id, NAME_TAKEN)
         now = self.registry.clock()
         jwt = self.jwts.issue(str(agent_id), workspace_id, now)
         try:
@@ -183,32 +147,19 @@ class OrchestratorAgents:
         )
         if cmd.capabilities:
             agent.replace_capabilities(
-                [{"name": name, "metadata": {}} for name in _unique(cmd.capabilities)]
+                [{"name": name, "metadata": {}} for name in unique(cmd.capabilities)]
             )
         agent.issue_credential(JWT, jwt.jti, None, None, jwt.expires_at)
         agent.issue_credential(CERTIFICATE, cert.serial, None, None, cert.expires_at)
-        position = self.registry._save(token, claim, agent)
-        return (
-            OrchestratorAgentRegistered(
-                agent_id=agent_id,
-                workspace_id=workspace_id,
-                token=jwt.token,
-                token_expires_at=jwt.expires_at,
-                config=self.config,
-                certificate=_certificate(cert),
-            ),
-            position,
+        registered = OrchestratorAgentRegistered(
+            agent_id=agent_id,
+            workspace_id=workspace_id,
+            token=jwt.token,
+            token_expires_at=jwt.expires_at,
+            config=self.config,
+            certificate=_certificate(cert),
         )
-
-    def _claim_name(self, workspace_id: str, name: str, agent_id: UUID) -> AgentName:
-        try:
-            claim: AgentName = self._copy(agent_name_id(workspace_id, name))
-            claim.reclaim(agent_id)
-        except AggregateNotFoundError:
-            claim = AgentName.claim(workspace_id, name, agent_id)
-        except NameTaken:
-            raise conflict(NAME_TAKEN, field="name") from None
-        return claim
+        return registered, [token, claim, agent]
 
     # -- authentication --------------------------------------------------------------------
 
@@ -219,7 +170,7 @@ class OrchestratorAgents:
             agent_id = UUID(claims.agent_id)
         except (InvalidAgentJwt, ValueError):
             raise unauthorized(INVALID_TOKEN) from None
-        agent = self._agent(agent_id)
+        agent: Agent | None = self.registry.load(agent_id, to_change=False)
         if (
             agent is None
             or agent.workspace_id != claims.workspace_id
@@ -230,7 +181,7 @@ class OrchestratorAgents:
 
     def authenticate_certificate(self, query: AuthenticateOrchestratorCertificate) -> AgentIdentity:
         """For a certificate whose chain the TLS terminator already verified: is it revoked?"""
-        agent = self._agent(query.agent_id)
+        agent: Agent | None = self.registry.load(query.agent_id, to_change=False)
         if agent is None or not credential_live(
             agent, CERTIFICATE, query.serial.lower(), self.registry.clock()
         ):
@@ -240,42 +191,32 @@ class OrchestratorAgents:
     # -- changes ---------------------------------------------------------------------------
 
     def update(self, cmd: UpdateOrchestratorAgent) -> tuple[AgentRecord, int]:
-        for _ in range(_RETRIES):
+        def attempt() -> tuple[None, list[Agent]]:
             agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
             labels = agent.attributes.get("labels") or {}
             if cmd.labels is not None and dict(cmd.labels) != labels:
                 agent.update_attributes({"labels": dict(cmd.labels)})
             if cmd.capabilities is not None:
-                # Capabilities set through seed 000 keep their metadata when they stay.
-                metadata = {c["name"]: c.get("metadata", {}) for c in agent.capabilities}
-                wanted = [
-                    {"name": name, "metadata": metadata.get(name, {})}
-                    for name in _unique(cmd.capabilities)
-                ]
+                wanted = kept_metadata(agent, cmd.capabilities)
                 if wanted != agent.capabilities:
                     agent.replace_capabilities(wanted)
-            try:
-                position = self.registry._save(agent)
-            except IntegrityError:
-                continue
-            record = self.registry.get_agent(
-                GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
-            )
-            return record, position
-        raise unavailable("Agent is changing concurrently, try again")
+            return None, [agent]
+
+        _, position = self.registry.update(attempt, _changing, attempts=_RETRIES)
+        record = Agents(self.registry).get_agent(
+            GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
+        )
+        return record, position
 
     def delete(self, cmd: DeleteOrchestratorAgent) -> tuple[OrchestratorAgentDeleted, int]:
-        for _ in range(_RETRIES):
+        def attempt() -> tuple[OrchestratorAgentDeleted, list[Any]]:
             agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
             agent.revoke_all_credentials("agent deleted")
             agent.delete()
-            claim = self.registry.released_name_claim(agent)
-            try:
-                position = self.registry._save(agent, *([claim] if claim else []))
-            except IntegrityError:
-                continue
-            return OrchestratorAgentDeleted(agent_id=agent.id), position
-        raise unavailable("Agent is changing concurrently, try again")
+            claims = released_name_claim(self.registry, agent)
+            return OrchestratorAgentDeleted(agent_id=agent.id), [agent, *claims]
+
+        return self.registry.update(attempt, _changing, attempts=_RETRIES)
 
     def sync_heartbeat(
         self, cmd: SyncOrchestratorHeartbeat
@@ -283,8 +224,10 @@ class OrchestratorAgents:
         """Record what a heartbeat reports when it differs from what is recorded: the status
         (only its changes become events, so the list can tell `degraded` without reading
         telemetry) and the capability set. Most heartbeats change nothing and save nothing."""
-        for _ in range(_RETRIES):
-            current = self._agent(cmd.agent_id)
+
+        def attempt() -> tuple[OrchestratorHeartbeatSynced, list[Agent]]:
+            # Most heartbeats change nothing: compare on the cached agent, copy only to change.
+            current: Agent | None = self.registry.load(cmd.agent_id, to_change=False)
             if (
                 current is None
                 or current.workspace_id != cmd.workspace_id
@@ -293,38 +236,20 @@ class OrchestratorAgents:
             ):
                 raise not_found(AGENT_NOT_FOUND)
             status_changed = current.attributes.get(REPORTED_STATUS) != cmd.status
-            wanted = self._reported_capabilities(current, cmd.capabilities)
+            wanted = reported_change(current, cmd.capabilities)
             if not status_changed and wanted is None:
-                return OrchestratorHeartbeatSynced(), 0
+                return OrchestratorHeartbeatSynced(), []
             agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
             if status_changed:
                 agent.update_attributes({REPORTED_STATUS: cmd.status})
             if wanted is not None:
                 agent.replace_capabilities(wanted)
-            try:
-                position = self.registry._save(agent)
-            except IntegrityError:
-                continue
             synced = OrchestratorHeartbeatSynced(
                 status_changed=status_changed, capabilities_changed=wanted is not None
             )
-            return synced, position
-        raise unavailable("Agent is changing concurrently, try again")
+            return synced, [agent]
 
-    @staticmethod
-    def _reported_capabilities(
-        agent: Agent, reported: list[str] | None
-    ) -> list[dict[str, Any]] | None:
-        """The new capability set when the reported one differs (as a set: an agent that lists
-        them in another order changes nothing); None when nothing is to change."""
-        if reported is None:
-            return None
-        names = _unique(reported)
-        if set(names) == {c["name"] for c in agent.capabilities}:
-            return None
-        # Capabilities set through seed 000 keep their metadata when they stay.
-        metadata = {c["name"]: c.get("metadata", {}) for c in agent.capabilities}
-        return [{"name": name, "metadata": metadata.get(name, {})} for name in names]
+        return self.registry.update(attempt, _changing, attempts=_RETRIES)
 
     def renew_certificate(
         self, cmd: RenewOrchestratorCertificate
@@ -338,25 +263,20 @@ class OrchestratorAgents:
             raise unauthorized(INVALID_CERTIFICATE) from None
         if common_name(cert) != str(cmd.agent_id):
             raise forbidden("Certificate belongs to another agent")
-        for _ in range(_RETRIES):
-            try:
-                agent: Agent = self._copy(cmd.agent_id)
-            except AggregateNotFoundError:
-                raise unauthorized(INVALID_CERTIFICATE) from None
-            if not credential_live(agent, CERTIFICATE, serial_hex(cert), now):
+
+        def attempt() -> tuple[OrchestratorCertificateRenewal, list[Agent]]:
+            agent: Agent | None = self.registry.load(cmd.agent_id)
+            if agent is None or not credential_live(agent, CERTIFICATE, serial_hex(cert), now):
                 raise unauthorized(INVALID_CERTIFICATE)
             renewed = self.ca.renew_if_due(
                 cmd.cert_pem, now, renew_before=self.renew_before, validity=self.cert_validity
             )
             if renewed is None:
-                return OrchestratorCertificateRenewal(renewal=None), 0
+                return OrchestratorCertificateRenewal(renewal=None), []
             agent.issue_credential(CERTIFICATE, renewed.serial, None, None, renewed.expires_at)
-            try:
-                position = self.registry._save(agent)
-            except IntegrityError:
-                continue
-            return OrchestratorCertificateRenewal(renewal=_certificate(renewed)), position
-        raise unavailable("Agent is changing concurrently, try again")
+            return OrchestratorCertificateRenewal(renewal=_certificate(renewed)), [agent]
+
+        return self.registry.update(attempt, _changing, attempts=_RETRIES)
 
 
 def build_orchestrator(settings: Settings, registry: Registry) -> OrchestratorAgents:

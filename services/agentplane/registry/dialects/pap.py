@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.agent_states import NEW, TERMINATED
@@ -37,7 +36,7 @@ from agentplane.contracts.pap import (
 from agentplane.contracts.quantities import quantity
 from agentplane.registry.application import Registry
 from agentplane.registry.domain import Agent
-from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
+from agentplane.registry.names import claim_name, released_name_claim
 from agentplane.registry.projections import AGENT
 from agentplane.security import keyed_hash, new_secret
 
@@ -98,22 +97,11 @@ class PapAgents:
             raise not_found(AGENT_NOT_FOUND)
         return doc
 
-    def _get(self, aggregate_id: UUID) -> Any:
-        # A copy of the cached aggregate (DEEPCOPY_FROM_AGGREGATE_CACHE): a command whose
-        # save conflicts leaves no trace in the cache.
-        return self.registry.store.repository.get(aggregate_id)
-
     def create(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, int]:
-        self.registry._workspace(cmd.workspace_id)
+        self.registry.workspace(cmd.workspace_id)
         check_resources(cmd.resources)
         agent_id = uuid4()
-        try:
-            claim: AgentName = self._get(agent_name_id(cmd.workspace_id, cmd.name))
-            claim.reclaim(agent_id)
-        except AggregateNotFoundError:
-            claim = AgentName.claim(cmd.workspace_id, cmd.name, agent_id)
-        except NameTaken:
-            raise conflict(NAME_TAKEN, field="name") from None
+        claim = claim_name(self.registry, cmd.workspace_id, cmd.name, agent_id, NAME_TAKEN)
         agent = Agent.enroll(
             agent_id,
             cmd.workspace_id,
@@ -133,7 +121,7 @@ class PapAgents:
             },
         )
         try:
-            position = self.registry._save(claim, agent)
+            position = self.registry.save(claim, agent)
         except IntegrityError:
             # A parallel create of the same name saved its claim first.
             raise conflict(NAME_TAKEN, field="name") from None
@@ -156,20 +144,21 @@ class PapAgents:
     ) -> tuple[PapAgentTerminated, int]:
         """A user's delete, or (`at`: when) the control plane's kill of the agent."""
         self._doc(cmd.workspace_id, cmd.agent_id)
-        for _ in range(3):
-            agent: Agent = self._get(cmd.agent_id)
+
+        def attempt() -> tuple[bool, list[Any]]:
+            agent: Agent | None = self.registry.load(cmd.agent_id)
+            if agent is None:
+                raise not_found(AGENT_NOT_FOUND)
             if agent.terminated_at is not None:
                 # Deleting twice is harmless: same answer, no second event.
-                return self._terminated(cmd, already=True), 0
+                return True, []
             agent.terminate(at or self.registry.clock())
-            claim = self.registry.released_name_claim(agent)
-            try:
-                position = self.registry._save(agent, *([claim] if claim else []))
-            except IntegrityError:
-                # Another change of the agent (a parallel delete, say) landed first: look again.
-                continue
-            return self._terminated(cmd, already=False), position
-        raise unavailable("Agent is changing concurrently, try again")
+            return False, [agent, *released_name_claim(self.registry, agent)]
+
+        already, position = self.registry.update(
+            attempt, lambda: unavailable("Agent is changing concurrently, try again"), attempts=3
+        )
+        return self._terminated(cmd, already=already), position
 
     def _terminated(self, cmd: TerminatePapAgent, already: bool) -> PapAgentTerminated:
         if already:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from pydantic import ValidationError
 
 from agentplane.contracts.device import AuthenticateDevice
 from agentplane.contracts.errors import ServiceError, unauthorized
 from agentplane.contracts.orchestrator import ORCHESTRATOR_DIALECT, AuthenticateOrchestratorToken
 from agentplane.registry.application import Registry
+from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.dialects.device import DIALECT as DEVICE_DIALECT
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents
@@ -64,14 +64,15 @@ class NatsAdmission:
         self.registry = registry
         self.device = device
         self.orchestrator = orchestrator
+        self.tokens = AgentCredentials(registry)
 
     def _agent(self, agent_id: UUID) -> Agent:
-        try:
-            # Only read: no private copy of the cached aggregate needed. Loaded once per
-            # connect (a storm of connects is bound by these reads).
-            return self.registry.store.repository.get(agent_id, deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            raise NotAdmitted("unknown agent") from None
+        # Only read: no private copy of the cached aggregate needed. Loaded once per connect
+        # (a storm of connects is bound by these reads).
+        agent: Agent | None = self.registry.load(agent_id, to_change=False)
+        if agent is None:
+            raise NotAdmitted("unknown agent")
+        return agent
 
     def admit(self, request: AuthRequest) -> tuple[Admission, int]:
         """Check the credential; raise `NotAdmitted` with a loggable reason when it fails."""
@@ -84,7 +85,7 @@ class NatsAdmission:
         dialect = agent.dialect
         try:
             if dialect == SEED_000_DIALECT:
-                identity = self.registry.check_agent_token(agent, password)
+                identity = self.tokens.check_agent_token(agent, password)
                 return Admission(str(agent_id), dialect, identity.token_expires_at), 0
             if dialect == DEVICE_DIALECT:
                 device, position = self.device.authenticate(
