@@ -14,9 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
-
 from agentplane.contracts.agent_states import (
     ACTIVE,
     DRAINING,
@@ -35,6 +32,7 @@ from agentplane.contracts.agent_states import (
 from agentplane.contracts.errors import not_found, unavailable
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.application import ServiceApplication
+from agentplane.eventstore.updates import load, update_with_retry
 from agentplane.eventstore.views import ViewStore
 from agentplane.lifecycle.domain import AgentLifecycle, Step, TransitionRefused
 from agentplane.lifecycle.domain.transitions import PROVISIONER, SYSTEM, USER
@@ -94,34 +92,31 @@ class Lifecycles:
         self.saved_hooks: list[Callable[[], object]] = []
 
     def _get(self, agent_id: UUID) -> AgentLifecycle | None:
-        try:
-            agent: AgentLifecycle = self.store.repository.get(agent_id)
-        except AggregateNotFoundError:
-            return None
+        agent: AgentLifecycle | None = load(self.store, agent_id)
         return agent
 
-    def _save(self, agent: AgentLifecycle) -> None:
+    def _save(self, agent: AgentLifecycle) -> int:
         self.store.save(agent)
         with self.views.transaction() as tx:
             since = agent.history[-1].at.isoformat() if agent.history else None
             tx.put(STATE, str(agent.id), {"state": agent.state, "since": since})
         for hook in self.saved_hooks:
             hook()
+        return 0  # nobody waits for a position here
 
-    def _moved(self, agent_id: UUID, change: Callable[[AgentLifecycle | None], Any]) -> Any:
+    def _moved(self, agent_id: UUID, change: Callable[[AgentLifecycle | None], Any]) -> bool:
         """Apply `change` to the current aggregate and save; look again on a concurrent save.
 
         `change` returns the aggregate to save, or None when nothing changes."""
-        for _ in range(5):
+
+        def attempt() -> tuple[bool, list[AgentLifecycle]]:
             agent = change(self._get(agent_id))
-            if agent is None:
-                return False
-            try:
-                self._save(agent)
-            except IntegrityError:
-                continue  # another replica saved this agent first
-            return True
-        raise unavailable("Agent is changing concurrently, try again")
+            return (False, []) if agent is None else (True, [agent])
+
+        moved, _ = update_with_retry(
+            attempt, self._save, lambda: unavailable("Agent is changing concurrently, try again")
+        )
+        return moved
 
     # -- inputs from other services -------------------------------------------------------
 
