@@ -48,6 +48,16 @@ class InThreads:
         return await asyncio.to_thread(use_case, request)
 
 
+class Awaiting:
+    """The dispatch of a service whose use cases are async (they run their own threads)."""
+
+    async def command(self, use_case: UseCase, request: Any) -> Any:
+        return await use_case(request)
+
+    async def query(self, use_case: UseCase, request: Any) -> Any:
+        return await use_case(request)
+
+
 @dataclass(frozen=True)
 class Route:
     """One request subject of a service and the use case that answers it."""

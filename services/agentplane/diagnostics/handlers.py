@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 
 from agentplane.bus.consumers import durable_subscriber
-from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.bus.requests import BusClient
+from agentplane.bus.routes import Awaiting, command, query, serve_routes
 from agentplane.contracts.agents import AgentRecord, GetAgent
 from agentplane.contracts.diagnostics import (
     CheckAnswer,
@@ -170,16 +170,16 @@ class DiagnosticsHandlers:
 
 
 def register_handlers(host: ServiceHost, handlers: DiagnosticsHandlers) -> None:
-    table = {
-        Subjects.HEALTH: replying(ServiceHealthQuery)(handlers.health),
-        Subjects.CHECK: replying(RunCheck)(handlers.check),
-        Subjects.HISTORY: replying(HistoryQuery)(handlers.history),
-        Subjects.REACH: replying(RunReach)(handlers.run_reach),
-        Subjects.SESSIONS: replying(SessionsQuery)(handlers.sessions),
-        Subjects.SCHEDULER_STATS: replying(SchedulerStatsQuery)(handlers.scheduler_stats),
-    }
-    for subject, handler in table.items():
-        host.handle(subject, handler)
+    routes = [
+        query(Subjects.HEALTH, ServiceHealthQuery, handlers.health),
+        command(Subjects.CHECK, RunCheck, handlers.check),
+        query(Subjects.HISTORY, HistoryQuery, handlers.history),
+        command(Subjects.REACH, RunReach, handlers.run_reach),
+        query(Subjects.SESSIONS, SessionsQuery, handlers.sessions),
+        query(Subjects.SCHEDULER_STATS, SchedulerStatsQuery, handlers.scheduler_stats),
+    ]
+    # The use cases are async: they run their own threads.
+    serve_routes(host, routes, Awaiting())
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from agentplane.bus.consumers import durable_subscriber
-from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
+from agentplane.bus.routes import UseCase, command, query, raw, serve_routes
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
 from agentplane.contracts.audit import AuditQuery
 from agentplane.contracts.streams import EVENTS_STREAM
@@ -76,28 +77,24 @@ def register_handlers(
         # Read-after-write: a create, delete or transition already published is applied.
         await machine.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
 
-    @replying(AuditQuery)
-    async def audit_list(query: AuditQuery) -> BaseModel:
+    class AfterMachine:
+        """Read-after-write: what is already published is applied before a use case runs."""
+
+        async def command(self, use_case: UseCase, request: Any) -> Any:
+            await machine_caught_up()
+            return await asyncio.to_thread(use_case, request)
+
+        query = command
+
+    async def audit_list(audit_query: AuditQuery) -> BaseModel:
         await audit.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
-        return await asyncio.to_thread(audit.query, query)
+        return await asyncio.to_thread(audit.query, audit_query)
 
-    @replying(AgentStatesQuery)
-    async def agent_states(query: AgentStatesQuery) -> BaseModel:
-        await machine_caught_up()
-        return await asyncio.to_thread(lifecycles.states, query)
-
-    @replying(ProvisionAgent)
-    async def provision(cmd: ProvisionAgent) -> BaseModel:
-        await machine_caught_up()
-        return await asyncio.to_thread(lifecycles.provision, cmd)
-
-    @replying(DrainAgent)
-    async def drain(cmd: DrainAgent) -> BaseModel:
-        await machine_caught_up()
-        return await asyncio.to_thread(lifecycles.drain, cmd)
-
-    host.handle(Subjects.AUDIT_LIST, audit_list)
-    host.handle(Subjects.AGENT_STATES, agent_states)
-    host.handle(Subjects.AGENT_PROVISION, provision)
-    host.handle(Subjects.AGENT_DRAIN, drain)
+    routes = [
+        raw(Subjects.AUDIT_LIST, AuditQuery, audit_list),
+        query(Subjects.AGENT_STATES, AgentStatesQuery, lifecycles.states),
+        command(Subjects.AGENT_PROVISION, ProvisionAgent, lifecycles.provision),
+        command(Subjects.AGENT_DRAIN, DrainAgent, lifecycles.drain),
+    ]
+    serve_routes(host, routes, AfterMachine())
     return machine

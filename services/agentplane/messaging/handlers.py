@@ -9,9 +9,9 @@ from uuid import UUID
 from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
-from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.bus.requests import BusClient
+from agentplane.bus.routes import Awaiting, command, query, serve_routes
 from agentplane.contracts.agents import GetAgent
 from agentplane.contracts.channel import (
     AgentHello,
@@ -185,19 +185,20 @@ class MessagingHandlers:
 def register_handlers(
     host: ServiceHost, handlers: MessagingHandlers, messages: MessageHandlers
 ) -> None:
-    """subject → (request model, use case); agent subjects take plain subscriptions."""
-    table: list[tuple[str, type[BaseModel], object]] = [
-        (Messaging.COMMAND_SEND, SendCommand, handlers.send),
-        (Messaging.COMMAND_GET, GetCommand, handlers.get),
-        (Messaging.COMMAND_LIST, ListCommands, handlers.list),
-        (Messaging.COMMAND_CANCEL, CancelCommand, handlers.cancel),
-        (Messaging.MESSAGE_SEND, SendMessage, messages.send),
-        (Messaging.MESSAGE_BROADCAST, BroadcastMessage, messages.broadcast),
-        (Messaging.MESSAGE_LIST, ListMessages, messages.inbox),
-        (Messaging.MESSAGE_READ, MarkMessagesRead, messages.mark_read),
+    """subject → (request model, use case, command | query); agent subjects take plain
+    subscriptions."""
+    routes = [
+        command(Messaging.COMMAND_SEND, SendCommand, handlers.send),
+        query(Messaging.COMMAND_GET, GetCommand, handlers.get),
+        query(Messaging.COMMAND_LIST, ListCommands, handlers.list),
+        command(Messaging.COMMAND_CANCEL, CancelCommand, handlers.cancel),
+        command(Messaging.MESSAGE_SEND, SendMessage, messages.send),
+        command(Messaging.MESSAGE_BROADCAST, BroadcastMessage, messages.broadcast),
+        query(Messaging.MESSAGE_LIST, ListMessages, messages.inbox),
+        command(Messaging.MESSAGE_READ, MarkMessagesRead, messages.mark_read),
     ]
-    for subject, model, use_case in table:
-        host.handle(subject, replying(model)(use_case))  # type: ignore[arg-type]
+    # The use cases are async: they run their own threads and wait for their publication.
+    serve_routes(host, routes, Awaiting())
 
 
 async def subscribe_agent_messages(host: ServiceHost, handlers: MessagingHandlers) -> None:

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from nats.aio.client import Client
 from pydantic import BaseModel
 
-from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
+from agentplane.bus.routes import Awaiting, command, query, serve_routes
 from agentplane.contracts.subjects import Messaging
 from agentplane.contracts.tasks import (
     CancelTask,
@@ -143,16 +143,15 @@ class TaskHandlers:
 
 
 def register_task_handlers(host: ServiceHost, handlers: TaskHandlers) -> None:
-    """subject → (request model, use case)."""
-    table: list[tuple[str, type[BaseModel], object]] = [
-        (Messaging.TASK_CREATE, CreateTask, handlers.create),
-        (Messaging.TASK_GET, GetTask, handlers.get),
-        (Messaging.TASK_LIST, ListTasks, handlers.list),
-        (Messaging.TASK_CANCEL, CancelTask, handlers.cancel),
-        (Messaging.TASK_CLAIM, ClaimTasks, handlers.claim),
-        (Messaging.TASK_PROGRESS, ReportTaskProgress, handlers.progress),
-        (Messaging.TASK_LOG, RecordTaskLogs, handlers.logs),
-        (Messaging.TASK_COMPLETE, CompleteTask, handlers.complete),
+    """subject → (request model, use case, command | query); the use cases are async."""
+    routes = [
+        command(Messaging.TASK_CREATE, CreateTask, handlers.create),
+        query(Messaging.TASK_GET, GetTask, handlers.get),
+        query(Messaging.TASK_LIST, ListTasks, handlers.list),
+        command(Messaging.TASK_CANCEL, CancelTask, handlers.cancel),
+        command(Messaging.TASK_CLAIM, ClaimTasks, handlers.claim),
+        command(Messaging.TASK_PROGRESS, ReportTaskProgress, handlers.progress),
+        command(Messaging.TASK_LOG, RecordTaskLogs, handlers.logs),
+        command(Messaging.TASK_COMPLETE, CompleteTask, handlers.complete),
     ]
-    for subject, model, use_case in table:
-        host.handle(subject, replying(model)(use_case))  # type: ignore[arg-type]
+    serve_routes(host, routes, Awaiting())

@@ -1,4 +1,4 @@
-"""NATS request handlers of the webhooks service."""
+"""The webhooks service's handler table: subject → (request model, use case, kind)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 
 from pydantic import BaseModel
 
-from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
+from agentplane.bus.routes import InThreads, query, raw, serve_routes
 from agentplane.contracts.subjects import Webhooks as Subjects
 from agentplane.contracts.webhooks import (
     CreateWebhook,
@@ -23,26 +23,19 @@ from agentplane.webhooks.targets import check_target
 def register_handlers(
     host: ServiceHost, webhooks: Webhooks, scheduler: Scheduler, allow_private: bool
 ) -> None:
-    @replying(CreateWebhook)
     async def create(cmd: CreateWebhook) -> BaseModel:
         await check_target(cmd.url, allow_private)
         return await asyncio.to_thread(webhooks.create, cmd)
 
-    @replying(ListWebhooks)
-    async def list_webhooks(query: ListWebhooks) -> BaseModel:
-        return await asyncio.to_thread(webhooks.list, query)
-
-    @replying(DeleteWebhook)
     async def delete(cmd: DeleteWebhook) -> BaseModel:
         deleted, cancelled = await asyncio.to_thread(webhooks.delete, cmd)
         scheduler.forget(cancelled)
         return deleted
 
-    @replying(ListDeliveries)
-    async def deliveries(query: ListDeliveries) -> BaseModel:
-        return await asyncio.to_thread(webhooks.deliveries, query)
-
-    host.handle(Subjects.CREATE, create)
-    host.handle(Subjects.LIST, list_webhooks)
-    host.handle(Subjects.DELETE, delete)
-    host.handle(Subjects.DELIVERIES, deliveries)
+    routes = [
+        raw(Subjects.CREATE, CreateWebhook, create),
+        query(Subjects.LIST, ListWebhooks, webhooks.list),
+        raw(Subjects.DELETE, DeleteWebhook, delete),
+        query(Subjects.DELIVERIES, ListDeliveries, webhooks.deliveries),
+    ]
+    serve_routes(host, routes, InThreads())
