@@ -16,6 +16,7 @@ from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.domain.state_precedence import with_records
 from agentplane.lifecycle.lifecycles import Lifecycles
 from agentplane.lifecycle.progress import Progress
 
@@ -84,7 +85,8 @@ def register_handlers(
     @replying(AgentStatesQuery)
     async def agent_states(query: AgentStatesQuery) -> BaseModel:
         await machine_caught_up()
-        return await asyncio.to_thread(lifecycles.states, query)
+        states = await asyncio.to_thread(lifecycles.states, query)
+        return with_records(states, query.recorded)
 
     @replying(ProvisionAgent)
     async def provision(cmd: ProvisionAgent) -> BaseModel:

@@ -24,6 +24,7 @@ from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.lifecycle_kills import register_lifecycle_kills
 from agentplane.registry.pap import PapAgents
 from agentplane.registry.pap_handlers import register_pap_handlers
+from agentplane.registry.pap_reports import register_pap_report_handlers
 
 
 def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch) -> None:
@@ -77,5 +78,6 @@ def register_handlers(host: ServiceHost, registry: Registry, dispatch: Dispatch)
     register_credential_handlers(host, AgentCredentials(registry), dispatch)
     pap = PapAgents(registry, registry.agent_domain)
     register_pap_handlers(host, pap, dispatch)
+    register_pap_report_handlers(host, pap, dispatch)
     # KILLED by the lifecycle service: the record ends too (a durable consumer).
     register_lifecycle_kills(host, pap, dispatch)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.bus.requests import BusClient
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
@@ -23,6 +24,7 @@ from agentplane.registry.nats_callout_handler import CalloutResponder
 from agentplane.registry.nats_revocation import ConnectionCloser, close_on_revocation
 from agentplane.registry.orchestrator import build_orchestrator
 from agentplane.registry.orchestrator_handlers import register_orchestrator_handlers
+from agentplane.registry.orchestrator_status import register_orchestrator_views
 from agentplane.registry.releases import Releases
 from agentplane.security import server_key
 from agentplane.security.nats_credentials import (
@@ -107,6 +109,8 @@ def build(settings: Settings) -> RegistryService:
         register_handlers(host, registry, dispatch)
         register_device_handlers(host, device, releases, dispatch)
         register_orchestrator_handlers(host, orchestrator, dispatch)
+        bus = BusClient(host.broker.connection, settings.request_timeout)
+        register_orchestrator_views(host, registry, dispatch, bus)
         register_catalog_handlers(host, catalog, dispatch)
         admission = NatsAdmission(registry, device, orchestrator)
         register_channel_admission(host, admission, dispatch)

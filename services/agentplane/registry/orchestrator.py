@@ -30,7 +30,6 @@ from agentplane.contracts.errors import (
 )
 from agentplane.contracts.orchestrator import (
     ORCHESTRATOR_DIALECT,
-    REPORTED_STATUS,
     AuthenticateOrchestratorCertificate,
     AuthenticateOrchestratorToken,
     DeleteOrchestratorAgent,
@@ -48,6 +47,7 @@ from agentplane.contracts.orchestrator import (
 from agentplane.registry.application import Registry
 from agentplane.registry.domain import Agent
 from agentplane.registry.domain.agent_name import AgentName, NameTaken, agent_name_id
+from agentplane.registry.domain.orchestrator_status import REPORTED_STATUS
 from agentplane.security import keyed_hash
 from agentplane.security.ca import (
     CertificateAuthority,
