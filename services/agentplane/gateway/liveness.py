@@ -27,7 +27,7 @@ from agentplane.contracts.liveness import (
 )
 from agentplane.contracts.pap import PapMode
 from agentplane.contracts.subjects import Heartbeat, Telemetry
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 log = logging.getLogger("agentplane.gateway.liveness")
 
@@ -37,7 +37,7 @@ TELEMETRY_CONCURRENCY = 32
 
 async def record_beat(
     bus: BusClient,
-    settings: Settings,
+    settings: GatewaySettings,
     agent_id: UUID,
     telemetry: dict[str, Any] | None,
     *,

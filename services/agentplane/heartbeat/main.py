@@ -26,7 +26,7 @@ from agentplane.heartbeat.invalidations import replay_registry_events
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.security.nats_credentials import service_credential
 from agentplane.security.secret_files import load_or_create_text_secret
-from agentplane.settings import Settings
+from agentplane.settings import HeartbeatSettings
 
 log = logging.getLogger("agentplane.heartbeat")
 
@@ -37,7 +37,7 @@ TAG_KEY_FILE = "heartbeat_token_tag.key"
 MIN_SWEEP_GAP = 0.02
 
 
-def build_engine(settings: Settings) -> LivenessEngine:
+def build_engine(settings: HeartbeatSettings) -> LivenessEngine:
     checkpoints = (
         PostgresViewStore(settings, "heartbeat_checkpoint")
         if settings.event_store == "postgres"
@@ -59,7 +59,7 @@ def build_engine(settings: Settings) -> LivenessEngine:
     )
 
 
-def build_deadlines(settings: Settings) -> Deadlines:
+def build_deadlines(settings: HeartbeatSettings) -> Deadlines:
     """The intervals the hub dictates per dialect, and how many of them an agent may miss."""
     return Deadlines(
         {
@@ -83,7 +83,7 @@ def _every(seconds: float, work: Callable[[], int], what: str) -> Callable[[], o
     return loop
 
 
-def build(settings: Settings) -> ServiceHost:
+def build(settings: HeartbeatSettings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("heartbeat", settings.nats_url, service_credential(settings))
     engine = build_engine(settings)
@@ -179,7 +179,7 @@ def build(settings: Settings) -> ServiceHost:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = HeartbeatSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).serve())
 

@@ -34,7 +34,7 @@ from agentplane.security.nats_credentials import (
 )
 from agentplane.security.shred_keys import ShredKeys
 from agentplane.security.signing import SigningKey
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 
 @dataclass
@@ -46,7 +46,7 @@ class RegistryService:
     relay: OutboxRelay | None = None
 
 
-def build_registry(settings: Settings, views: ViewStore | None = None) -> Registry:
+def build_registry(settings: RegistrySettings, views: ViewStore | None = None) -> Registry:
     """The registry's use cases over its event store and views (no NATS needed)."""
     store = RegistryStore.from_settings(settings)
     return Registry(
@@ -76,7 +76,7 @@ async def start_nats_agent_access(
     host.on_stop(closer.stop)
 
 
-def build(settings: Settings) -> RegistryService:
+def build(settings: RegistrySettings) -> RegistryService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("registry", settings.nats_url, service_credential(settings))
     registry = build_registry(settings)
@@ -128,7 +128,7 @@ def build(settings: Settings) -> RegistryService:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = RegistrySettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).host.serve())
 

@@ -57,7 +57,7 @@ from agentplane.security.ca import (
     serial_hex,
 )
 from agentplane.security.jwt_tokens import AgentJwtSigner, InvalidAgentJwt, jwt_signing_key
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 NAME_TAKEN = "Agent name already registered"
 AGENT_NOT_FOUND = "Agent not found"
@@ -359,7 +359,7 @@ class OrchestratorAgents:
         raise unavailable("Agent is changing concurrently, try again")
 
 
-def build_orchestrator(settings: Settings, registry: Registry) -> OrchestratorAgents:
+def build_orchestrator(settings: RegistrySettings, registry: Registry) -> OrchestratorAgents:
     """The seed 002 use cases with the data dir's CA and a JWT key derived from the server key."""
     return OrchestratorAgents(
         registry,
