@@ -134,14 +134,8 @@ def agent_json(
 
 
 def _recorded(agent: PapAgent) -> RecordedState:
-    return RecordedState(
-        state=agent.state,
-        provisioned_at=agent.provisioned_at,
-        activated_at=agent.activated_at,
-        terminated_at=agent.terminated_at,
-        kubernetes_namespace=agent.kubernetes_namespace,
-        kubernetes_deployment=agent.kubernetes_deployment,
-    )
+    # The record's state, times and placement: the fields both models name alike.
+    return RecordedState(**agent.model_dump(include=set(RecordedState.model_fields)))
 
 
 def _recorded_state(agent: PapAgent) -> AgentState:

@@ -17,14 +17,7 @@ def weighed(machine: AgentState | None, record: RecordedState | None) -> AgentSt
     if record is None:
         return machine
     if machine is None:
-        return AgentState(
-            state=record.state,
-            provisioned_at=record.provisioned_at,
-            activated_at=record.activated_at,
-            terminated_at=record.terminated_at,
-            kubernetes_namespace=record.kubernetes_namespace,
-            kubernetes_deployment=record.kubernetes_deployment,
-        )
+        return AgentState(**record.model_dump())
     return machine.model_copy(
         update={
             "terminated_at": machine.terminated_at or record.terminated_at,
