@@ -30,10 +30,11 @@ def refused(parse: Any, body: dict[str, Any]) -> ServiceError:
     return info.value
 
 
-@pytest.mark.parametrize(("mode", "interval"), [("EMERGENCY", 5), ("IDLE", 30), ("SLEEP", 900)])
-def test_heartbeat_modes_and_intervals(mode: str, interval: float) -> None:
+@pytest.mark.parametrize("mode", ["EMERGENCY", "IDLE", "SLEEP"])
+def test_heartbeat_modes(mode: str) -> None:
+    # The interval each mode allows is the heartbeat service's (test_heartbeat_deadlines.py).
     beat = heartbeat_body({"mode": mode, "uptime_seconds": 330})
-    assert beat.interval == interval
+    assert beat.mode == mode
     assert beat.telemetry() == {"mode": mode, "uptime_seconds": 330}
     assert heartbeat_body({"mode": mode, "uptime_seconds": 0.5}).uptime_seconds == 0.5
 

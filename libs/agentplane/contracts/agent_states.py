@@ -74,13 +74,32 @@ class ProvisionerReport(BaseModel):
     kubernetes_deployment: str | None = None
 
 
+class RecordedState(BaseModel):
+    """What the registry's record says of an agent (NEW or TERMINATED, its times, where it
+    was placed); the lifecycle service weighs it against its own state machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: str
+    provisioned_at: datetime | None = None
+    activated_at: datetime | None = None
+    terminated_at: datetime | None = None
+    kubernetes_namespace: str | None = None
+    kubernetes_deployment: str | None = None
+
+
 class AgentStatesQuery(BaseModel):
-    """States of the given agents; with `include_events`, their histories too."""
+    """States of the given agents; with `include_events`, their histories too.
+
+    `recorded` (by agent id, string form): the registry's records of the agents; every agent
+    that has one gets an answer, its state machine's when it has one, else the record's.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     agent_ids: list[UUID] = Field(max_length=100_000)
     include_events: bool = False
+    recorded: dict[str, RecordedState] = Field(default_factory=dict)
 
 
 class LifecycleEvent(BaseModel):

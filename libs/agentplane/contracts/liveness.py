@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.pap import PapMode
+
 
 class AgentBeat(BaseModel):
     """Seed 000 heartbeat: an agent id and its token."""
@@ -87,14 +89,18 @@ class NativeBeat(BaseModel):
 class RecordBeat(BaseModel):
     """A heartbeat of an agent the caller already authenticated (a gateway dialect).
 
-    `offline_after_seconds` sets the agent's deadline from now on (seed 004 modes, seed 002
-    intervals); without it the agent keeps its current one. `telemetry`, when given, is kept
-    on the agent's heartbeat telemetry channel.
+    The caller says what the agent beats as, the heartbeat service decides its deadline from
+    now on: a seed 004 `mode`, else its `dialect`'s interval times the missed beats allowed.
+    `offline_after_seconds` sets the deadline outright (the service's own channel beats and
+    tests); with none of the three the agent keeps its current one. `telemetry`, when given,
+    is kept on the agent's heartbeat telemetry channel.
     """
 
     model_config = ConfigDict(frozen=True)
 
     agent_id: UUID
+    dialect: str | None = Field(default=None, max_length=32)
+    mode: PapMode | None = None
     offline_after_seconds: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     telemetry: dict[str, Any] | None = None
 
@@ -154,6 +160,25 @@ class TelemetryList(BaseModel):
 
     entries: list[TelemetryEntry]
     total: int | None = None
+
+
+class RecordTelemetry(BaseModel):
+    """Keep a telemetry message (e.g. seed 004 metrics) on the agent's channel of `kind`; the
+    answer comes once the stream stored it, so a read right after includes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: UUID
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    data: dict[str, Any]
+
+
+class TelemetryRecorded(BaseModel):
+    """The stream stored the message under `sequence`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int
 
 
 class BenchFill(BaseModel):

@@ -133,10 +133,6 @@ class OrchestratorCertificateRenewal(BaseModel):
 
 # -- heartbeats ------------------------------------------------------------------------------
 
-# The agent attribute holding the status its heartbeats report (changes only are recorded).
-REPORTED_STATUS = "reported_status"
-# The reported status of an agent in good health; any other makes an online agent `degraded`.
-HEALTHY = "healthy"
 ReportedStatus = Annotated[str, Field(min_length=1, max_length=64)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,14 +16,11 @@ DNS_LABEL_MAX = 63
 # A Kubernetes quantity without sign or exponent: "100m", "0.5", "256Mi", "1Gi".
 QUANTITY_PATTERN = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
 DEFAULT_IMAGE = "nginxinc/nginx-unprivileged:alpine"
-KUBERNETES_NAMESPACE = "agents"
 PAP_DIALECT = "pap"
-# Heartbeat modes and how often each beats (seed 004 "Heartbeat Intervals"), in seconds.
-HEARTBEAT_INTERVALS = {"EMERGENCY": 5.0, "IDLE": 30.0, "SLEEP": 900.0}
-# A beat may arrive this much after its interval without the agent counting as unhealthy:
-# network and scheduling jitter must not flap an agent that beats exactly on time, while a
-# missed beat (the next one a whole interval later) is still caught.
-HEARTBEAT_TOLERANCE_SECONDS = 1.0
+# The heartbeat modes of seed 004; how long each may stay silent is the heartbeat service's
+# policy (heartbeat/domain/deadlines.py), how often it beats the agent's (agent/pap.py).
+PapMode = Literal["EMERGENCY", "IDLE", "SLEEP"]
+HEARTBEAT_MODES: tuple[str, ...] = get_args(PapMode)
 # The line the reference agent logs in PAP mode once it runs (signal handlers installed): the
 # local provisioner's "the process is up".
 PAP_AGENT_READY = "PAP agent running"

@@ -48,6 +48,9 @@ class Registry:
     PAP_AGENT_CREATE = f"{PREFIX}.registry.pap_agent.create"
     PAP_AGENT_LIST = f"{PREFIX}.registry.pap_agent.list"
     PAP_AGENT_GET = f"{PREFIX}.registry.pap_agent.get"
+    # GetPapAgent → PapAgentDetails of the agent a heartbeat or metrics report names; conflict
+    # when it is terminated.
+    PAP_AGENT_REPORTING = f"{PREFIX}.registry.pap_agent.reporting"
     PAP_AGENT_TERMINATE = f"{PREFIX}.registry.pap_agent.terminate"
     ORCHESTRATOR_REGISTER = f"{PREFIX}.registry.orchestrator.register"
     ORCHESTRATOR_AUTHENTICATE_TOKEN = f"{PREFIX}.registry.orchestrator.authenticate_token"
@@ -56,6 +59,10 @@ class Registry:
     ORCHESTRATOR_DELETE = f"{PREFIX}.registry.orchestrator.delete"
     ORCHESTRATOR_RENEW_CERT = f"{PREFIX}.registry.orchestrator.renew_cert"
     ORCHESTRATOR_HEARTBEAT_SYNC = f"{PREFIX}.registry.orchestrator.heartbeat_sync"
+    # contracts/orchestrator_views.py: ListOrchestratorAgents → OrchestratorAgentPage,
+    # GetOrchestratorAgent → OrchestratorAgentView (status derived with the heartbeat service).
+    ORCHESTRATOR_LIST = f"{PREFIX}.registry.orchestrator.list"
+    ORCHESTRATOR_GET = f"{PREFIX}.registry.orchestrator.get"
     # AdmitChannelAgent → ChannelAdmission: the same checks as the NATS auth callout.
     CHANNEL_ADMIT = f"{PREFIX}.registry.channel.admit"
     # AgentDialectQuery → AgentDialect (services only).
@@ -81,6 +88,8 @@ class Heartbeat:
     # Each replica answers with its own HeartbeatStats (no queue group).
     STATS = f"{PREFIX}.heartbeat.stats"
     TELEMETRY_RECENT = f"{PREFIX}.heartbeat.telemetry.recent"
+    # RecordTelemetry → TelemetryRecorded: reports the gateway takes (seed 004 metrics).
+    TELEMETRY_RECORD = f"{PREFIX}.heartbeat.telemetry.record"
     # Answered only when AGENTPLANE_HEARTBEAT_BENCH is set (memory benchmark).
     BENCH_FILL = f"{PREFIX}.heartbeat.bench.fill"
     # NATS-native heartbeats (contracts/liveness.py, NativeBeat): agents publish

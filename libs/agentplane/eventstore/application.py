@@ -9,14 +9,16 @@ from eventsourcing.persistence import InfrastructureFactory, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
 from agentplane.eventstore.integration import Translator
-from agentplane.settings import Settings
+from agentplane.settings import SharedSettings
 
 
 class InMemoryStoreRefused(RuntimeError):
     """Raised when an event store would silently live in memory outside a test."""
 
 
-def store_env(settings: Settings, app_name: str, *, schema: str | None = None) -> dict[str, str]:
+def store_env(
+    settings: SharedSettings, app_name: str, *, schema: str | None = None
+) -> dict[str, str]:
     """Persistence settings for one application: a SQLite file per app, or PostgreSQL."""
     env: dict[str, str] = {
         "AGGREGATE_CACHE_MAXSIZE": "10000",
@@ -84,7 +86,7 @@ class ServiceApplication(Application[Any]):
             transcoder.register(transcoding)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> ServiceApplication:
+    def from_settings(cls, settings: SharedSettings, **kwargs: Any) -> ServiceApplication:
         return cls(
             store_env(settings, cls.name), allow_memory=settings.allow_memory_store, **kwargs
         )

@@ -15,7 +15,7 @@ from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.projection import Projection
 from agentplane.eventstore.views import Row, SQLiteViewStore, ViewStore, ViewTx, open_view_store
-from agentplane.settings import Settings
+from agentplane.settings import SharedSettings
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def rebuild_from_integration(
 
 
 def verify_service_view(
-    settings: Settings,
+    settings: SharedSettings,
     service: str,
     store_class: type[ServiceApplication],
     projection: Projection,
@@ -141,7 +141,7 @@ def verify_service_view(
 
 
 def published_service_events(
-    settings: Settings, service: str, store_class: type[ServiceApplication]
+    settings: SharedSettings, service: str, store_class: type[ServiceApplication]
 ) -> Iterator[IntegrationEvent]:
     """A service's events that its relay has published so far (what subscribers have seen)."""
     store = store_class.from_settings(settings)

@@ -23,7 +23,7 @@ from agentplane.eventstore.view_sql import (
     ordered_index,
     schema,
 )
-from agentplane.settings import Settings
+from agentplane.settings import SharedSettings
 
 Row = tuple[str, str, str, str]
 
@@ -164,7 +164,7 @@ class SQLiteViewStore(_SqlViewStore):
 class PostgresViewStore(_SqlViewStore):
     """Views in PostgreSQL tables named `<table>_rows` and `<table>_tracking`."""
 
-    def __init__(self, settings: Settings, table: str, dbname: str | None = None) -> None:
+    def __init__(self, settings: SharedSettings, table: str, dbname: str | None = None) -> None:
         self.table = table
         self._lock = threading.RLock()
         self._settings = settings
@@ -215,7 +215,7 @@ class PostgresViewStore(_SqlViewStore):
             yield tx
 
 
-def open_view_store(settings: Settings, service: str) -> SQLiteViewStore | PostgresViewStore:
+def open_view_store(settings: SharedSettings, service: str) -> SQLiteViewStore | PostgresViewStore:
     """The live read-model store of a service, next to its event store."""
     if settings.event_store == "postgres":
         return PostgresViewStore(settings, f"{service}_view")

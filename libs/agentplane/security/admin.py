@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 
 from agentplane.security.secret_files import load_or_create_text_secret
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 ADMIN_TOKEN_FILE = "admin_token"
 
 
-def admin_token(settings: Settings) -> tuple[str, bool]:
+def admin_token(settings: GatewaySettings) -> tuple[str, bool]:
     """The admin token and whether it was generated (so the launcher can print it)."""
     if settings.admin_token:
         return settings.admin_token, False

@@ -17,7 +17,7 @@ from pathlib import Path
 import nkeys
 
 from agentplane.security.secrets import new_secret
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings, Settings, SharedSettings
 
 NATS_PASSWORD_PREFIX = "ap_nats_"
 AUTH_DIR = "nats-auth"
@@ -108,7 +108,7 @@ class ClientCredential:
     password: str | None = None
 
 
-def service_credential(settings: Settings) -> ClientCredential:
+def service_credential(settings: SharedSettings) -> ClientCredential:
     """The service user's credential: from settings (external NATS), else the data dir."""
     if settings.nats_user and settings.nats_password:
         return ClientCredential(settings.nats_user, settings.nats_password)
@@ -141,7 +141,7 @@ class CalloutSecrets:
     issuer_seed: str
 
 
-def callout_secrets(settings: Settings) -> CalloutSecrets | None:
+def callout_secrets(settings: RegistrySettings) -> CalloutSecrets | None:
     """From settings when all three are set, else the data dir; None: the bus has no callout."""
     if (
         settings.nats_callout_password

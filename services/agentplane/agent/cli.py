@@ -131,13 +131,13 @@ def run(
 
 def _run_pap(server: str | None, agent_id: str, mode: str) -> None:
     from agentplane.agent.pap import API_KEY_ENV, run_pap
-    from agentplane.contracts.pap import HEARTBEAT_INTERVALS
+    from agentplane.contracts.pap import HEARTBEAT_MODES
 
     _logging()
     api_key = os.environ.get(API_KEY_ENV)
-    if not server or not api_key or mode not in HEARTBEAT_INTERVALS:
+    if not server or not api_key or mode not in HEARTBEAT_MODES:
         typer.echo(f"--pap needs --server, ${API_KEY_ENV} and a mode of "
-                   f"{', '.join(HEARTBEAT_INTERVALS)}", err=True)  # fmt: skip
+                   f"{', '.join(HEARTBEAT_MODES)}", err=True)  # fmt: skip
         raise typer.Exit(2)
     raise typer.Exit(asyncio.run(run_pap(server, agent_id, api_key, mode)))
 

@@ -18,7 +18,7 @@ import time
 
 import psutil
 
-from agentplane.contracts.pap import HEARTBEAT_INTERVALS, PAP_AGENT_READY
+from agentplane.contracts.pap import PAP_AGENT_READY
 from agentplane.sdk import AgentplaneError, AsyncClient
 from agentplane.sdk.errors import ApiError
 
@@ -26,12 +26,15 @@ log = logging.getLogger("agentplane.agent")
 
 API_KEY_ENV = "AGENTPLANE_PAP_API_KEY"
 METRICS_SECONDS = 60.0
+# Seed 004 "Heartbeat Intervals": how often an agent in each mode beats, in seconds (the hub
+# decides on its side how long it waits: heartbeat/domain/deadlines.py).
+BEAT_EVERY = {"EMERGENCY": 5.0, "IDLE": 30.0, "SLEEP": 900.0}
 _MB = 1024 * 1024
 
 
 async def run_pap(server: str, agent_id: str, api_key: str, mode: str = "IDLE") -> int:
     """Beat and report until SIGTERM (exit 0) or the hub says the agent is terminated (1)."""
-    interval = HEARTBEAT_INTERVALS[mode]
+    interval = BEAT_EVERY[mode]
     started = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ from agentplane.diagnostics.store import DiagnosticsStore
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import DiagnosticsSettings
 
 
 @dataclass
@@ -27,7 +27,7 @@ class DiagnosticsService:
     app: Diagnostics
 
 
-def build(settings: Settings) -> DiagnosticsService:
+def build(settings: DiagnosticsSettings) -> DiagnosticsService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("diagnostics", settings.nats_url, service_credential(settings))
     store = DiagnosticsStore.from_settings(settings)
@@ -64,7 +64,7 @@ def build(settings: Settings) -> DiagnosticsService:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = DiagnosticsSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).host.serve())
 

@@ -9,10 +9,10 @@ from agentplane.contracts.events import IntegrationEvent
 from agentplane.diagnostics.domain.status_record import ServiceStatusRecord  # registers topics
 from agentplane.diagnostics.store import DiagnosticsStore
 from agentplane.eventstore.replay import published_service_events
-from agentplane.settings import Settings
+from agentplane.settings import DiagnosticsSettings
 
 __all__ = ["ServiceStatusRecord", "published_events"]
 
 
-def published_events(settings: Settings) -> Iterator[IntegrationEvent]:
+def published_events(settings: DiagnosticsSettings) -> Iterator[IntegrationEvent]:
     return published_service_events(settings, "diagnostics", DiagnosticsStore)

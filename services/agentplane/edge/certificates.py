@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from agentplane.relay.ends import load_chain_pem, server_context
 from agentplane.security.ca import CertificateAuthority
-from agentplane.settings import Settings
+from agentplane.settings import EdgeSettings
 
 CERT_VALIDITY = timedelta(days=30)
 # Reissued this often, so a long-running edge never serves an expired certificate.
@@ -17,7 +17,7 @@ RENEW_SECONDS = 12 * 3600.0
 WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
 
 
-def advertised_host(settings: Settings) -> str:
+def advertised_host(settings: EdgeSettings) -> str:
     """The address agents dial for the data port."""
     if settings.edge_data_advertise_host:
         return settings.edge_data_advertise_host
@@ -46,7 +46,7 @@ def _issue_into(
 class DataPortTls:
     """The data port's server context; `renew` replaces its certificate for new handshakes."""
 
-    def __init__(self, settings: Settings, ca: CertificateAuthority) -> None:
+    def __init__(self, settings: EdgeSettings, ca: CertificateAuthority) -> None:
         self.ca = ca
         host = advertised_host(settings)
         self.names = list(dict.fromkeys([host, "localhost", "127.0.0.1"]))
@@ -57,7 +57,7 @@ class DataPortTls:
         _issue_into(self.context, self.ca, self.names, CERT_VALIDITY)
 
 
-def public_context(settings: Settings, ca: CertificateAuthority) -> ssl.SSLContext | None:
+def public_context(settings: EdgeSettings, ca: CertificateAuthority) -> ssl.SSLContext | None:
     """The public listener's HTTPS context, or None for plain HTTP."""
     if settings.public_tls_cert_file and settings.public_tls_key_file:
         context = server_context(ssl.TLSVersion.TLSv1_2)

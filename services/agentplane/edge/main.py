@@ -22,7 +22,7 @@ from agentplane.edge.streams import ActiveStreams
 from agentplane.edge.tunnel_ports import TunnelPorts
 from agentplane.security.ca import CertificateAuthority
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import EdgeSettings
 
 log = logging.getLogger("agentplane.edge")
 
@@ -36,7 +36,7 @@ def _raise_open_files_limit() -> None:
 
 
 class Edge:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: EdgeSettings) -> None:
         assert settings.nats_url, "NATS_URL is required"
         self.settings = settings
         self.host = ServiceHost("edge", settings.nats_url, service_credential(settings))
@@ -134,12 +134,12 @@ class Edge:
         await self.host.serve()
 
 
-def build(settings: Settings) -> Edge:
+def build(settings: EdgeSettings) -> Edge:
     return Edge(settings)
 
 
 def main() -> None:
-    settings = Settings()
+    settings = EdgeSettings()
     configure_logging(settings.log_level)
     _raise_open_files_limit()
     asyncio.run(build(settings).serve())

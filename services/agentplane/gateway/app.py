@@ -45,10 +45,10 @@ from agentplane.gateway.routers import (
 from agentplane.gateway.routers import orchestrator as orchestrator_agents
 from agentplane.security.admin import admin_token
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.nats_url, "NATS_URL is required"

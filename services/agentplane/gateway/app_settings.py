@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def settings_of(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
     return settings
 
 
-AppSettings = Annotated[Settings, Depends(settings_of)]
+AppSettings = Annotated[GatewaySettings, Depends(settings_of)]

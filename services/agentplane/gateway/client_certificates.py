@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from agentplane.security.secret_files import load_or_create_text_secret
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 FORWARDING_SECRET_HEADER = "x-agentplane-terminator"
 CLIENT_CN_HEADER = "x-agentplane-client-cert-cn"
@@ -34,7 +34,7 @@ STRIPPED_PREFIXES = ("x-agentplane-", "x-client-cert")
 FORWARDING_KEY_FILE = "tls_forwarding.key"
 
 
-def forwarding_secret(settings: Settings) -> str:
+def forwarding_secret(settings: GatewaySettings) -> str:
     """The secret the terminator sends and the gateway expects (same data dir, same value)."""
     return load_or_create_text_secret(
         settings.service_data_dir() / FORWARDING_KEY_FILE, lambda: secrets.token_hex(32)

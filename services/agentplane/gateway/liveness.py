@@ -1,8 +1,9 @@
 """What the HTTP dialects ask the heartbeat service: record a beat, read liveness and telemetry.
 
 A dialect authenticates the agent itself, then hands the beat to the owner of the agent's
-partition (`RecordBeat`); the beat resets the agent's deadline (`offline_after_seconds` from
-now on) and its body goes to the agent's telemetry channel, never to the event log.
+partition (`RecordBeat`) saying what the agent beats as (its dialect, a seed 004 mode); the
+heartbeat service decides the deadline that sets. The body goes to the agent's telemetry
+channel, never to the event log.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from agentplane.contracts.liveness import (
     TelemetryQuery,
     partition_of,
 )
+from agentplane.contracts.pap import PapMode
 from agentplane.contracts.subjects import Heartbeat, Telemetry
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 log = logging.getLogger("agentplane.gateway.liveness")
 
@@ -33,25 +35,20 @@ log = logging.getLogger("agentplane.gateway.liveness")
 TELEMETRY_CONCURRENCY = 32
 
 
-def offline_after(settings: Settings, interval_seconds: float) -> float:
-    """The deadline of an agent expected to beat every `interval_seconds`."""
-    return interval_seconds * settings.heartbeat_missed_beats
-
-
 async def record_beat(
     bus: BusClient,
-    settings: Settings,
+    settings: GatewaySettings,
     agent_id: UUID,
-    offline_after_seconds: float,
     telemetry: dict[str, Any] | None,
+    *,
+    dialect: str,
+    mode: PapMode | None = None,
 ) -> BeatRecorded:
     """Reset the agent's deadline at the replica that owns its partition."""
     partition = partition_of(str(agent_id), settings.heartbeat_partitions)
     data = await bus.request(
         Heartbeat.record_of(partition),
-        RecordBeat(
-            agent_id=agent_id, offline_after_seconds=offline_after_seconds, telemetry=telemetry
-        ),
+        RecordBeat(agent_id=agent_id, dialect=dialect, mode=mode, telemetry=telemetry),
     )
     return BeatRecorded.model_validate(data)
 

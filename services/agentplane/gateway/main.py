@@ -10,7 +10,7 @@ import uvicorn
 from agentplane.bus.host import configure_logging
 from agentplane.gateway.app import create_app
 from agentplane.gateway.routers.channel import WS_MAX_BYTES
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 # Open connections (and WebSockets) uvicorn holds; beyond it, it answers 503 at once. Requests
 # being served are bounded separately, and wait their turn (`gateway.admission`): an idle
@@ -39,7 +39,7 @@ def connection_limit() -> int:
     return max(1024, min(MAX_CONNECTIONS, soft - RESERVED_FDS))
 
 
-def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
+def uvicorn_config(settings: GatewaySettings, app: object) -> uvicorn.Config:
     """The uvicorn settings of the gateway (benchmarks reuse them for their baseline)."""
     return uvicorn.Config(
         app,
@@ -60,7 +60,7 @@ def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = GatewaySettings()
     configure_logging(settings.log_level)
     uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
 

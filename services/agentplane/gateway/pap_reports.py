@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 
 from agentplane.contracts.errors import invalid
-from agentplane.contracts.pap import HEARTBEAT_INTERVALS
+from agentplane.contracts.pap import HEARTBEAT_MODES, PapMode
 
 HEARTBEAT_FIELDS = ("mode", "uptime_seconds")
 METRICS_FIELDS = ("cpu_percent", "memory_mb", "requests_handled", "custom_metrics")
@@ -77,12 +77,8 @@ def _number(
 class PapHeartbeat:
     """A valid heartbeat body."""
 
-    mode: str
+    mode: PapMode
     uptime_seconds: float
-
-    @property
-    def interval(self) -> float:
-        return HEARTBEAT_INTERVALS[self.mode]
 
     def telemetry(self) -> dict[str, Any]:
         return {"mode": self.mode, "uptime_seconds": self.uptime_seconds}
@@ -98,9 +94,9 @@ def heartbeat_body(body: dict[str, Any]) -> PapHeartbeat:
     mode = body.get("mode")
     if mode is None:
         raise invalid("mode is required", field="mode")
-    if not isinstance(mode, str) or mode not in HEARTBEAT_INTERVALS:
-        raise invalid(f"mode must be one of {', '.join(HEARTBEAT_INTERVALS)}", field="mode")
-    return PapHeartbeat(mode, _number(body, "uptime_seconds", 0))
+    if not isinstance(mode, str) or mode not in HEARTBEAT_MODES:
+        raise invalid(f"mode must be one of {', '.join(HEARTBEAT_MODES)}", field="mode")
+    return PapHeartbeat(cast(PapMode, mode), _number(body, "uptime_seconds", 0))
 
 
 def metrics_body(body: dict[str, Any]) -> dict[str, Any]:

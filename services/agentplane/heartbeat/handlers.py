@@ -23,6 +23,7 @@ from agentplane.bus.requests import BusClient
 from agentplane.contracts.liveness import (
     BenchFill,
     LivenessQuery,
+    RecordTelemetry,
     TelemetryQuery,
     partition_of,
 )
@@ -30,7 +31,7 @@ from agentplane.contracts.reply import Reply
 from agentplane.contracts.subjects import Heartbeat as Subjects
 from agentplane.heartbeat.bench_fill import fill
 from agentplane.heartbeat.intake import BeatIntake
-from agentplane.heartbeat.telemetry import recent_telemetry
+from agentplane.heartbeat.telemetry import recent_telemetry, record_telemetry
 
 # Agent ids as `str(UUID)` writes them (the liveness table's keys).
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -128,7 +129,12 @@ def register_handlers(
             liveness_of_partition,
             queue=f"{host.service}-p{partition}",
         )
+    @replying(RecordTelemetry)
+    async def telemetry_record(cmd: RecordTelemetry) -> BaseModel:
+        return await record_telemetry(host.broker.connection, cmd, bus.timeout)
+
     host.handle(Subjects.TELEMETRY_RECENT, telemetry_recent)
+    host.handle(Subjects.TELEMETRY_RECORD, telemetry_record)
 
     if bench:
 

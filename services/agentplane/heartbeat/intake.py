@@ -45,6 +45,7 @@ from agentplane.contracts.subjects import Heartbeat, Registry, Telemetry
 from agentplane.heartbeat.application import LivenessEngine, epoch_to_datetime
 from agentplane.heartbeat.credentials import RejectedTokens, Tag, VerifiedTokens
 from agentplane.heartbeat.domain import Transition
+from agentplane.heartbeat.domain.deadlines import Deadlines
 
 log = logging.getLogger("agentplane.heartbeat.intake")
 
@@ -93,6 +94,7 @@ class BeatIntake:
         owned: list[int],
         instance: str,
         clock: Callable[[], float] = time.time,
+        deadlines: Deadlines | None = None,
         concurrent_checks: int = 128,
         max_waiting_checks: int = 100_000,
     ) -> None:
@@ -106,6 +108,9 @@ class BeatIntake:
         self.owned = frozenset(owned)
         self.instance = instance
         self.clock = clock
+        # Turns a recorded beat's dialect or seed 004 mode into its deadline; without it
+        # only explicit deadlines count.
+        self.deadlines = deadlines
         self.max_waiting_checks = max_waiting_checks
         self._checks: dict[tuple[str, Tag], list[_Waiting]] = {}
         self._check_slots = asyncio.Semaphore(concurrent_checks)
@@ -221,7 +226,12 @@ class BeatIntake:
             await self.nc.publish(Heartbeat.record_of(partition), msg.data, reply=msg.reply)
             return
         now = self.clock()
-        transition = self.engine.beat(agent_id, now, cmd.offline_after_seconds)
+        deadline = (
+            self.deadlines.of_beat(cmd.offline_after_seconds, cmd.dialect, cmd.mode)
+            if self.deadlines is not None
+            else cmd.offline_after_seconds
+        )
+        transition = self.engine.beat(agent_id, now, deadline)
         self.accepted += 1
         if cmd.telemetry is not None:
             await self.nc.publish(_TELEMETRY_PREFIX + agent_id, json.dumps(cmd.telemetry).encode())

@@ -11,19 +11,22 @@ from collections.abc import Callable
 from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
+from agentplane.contracts.device import DEVICE_DIALECT
 from agentplane.contracts.liveness import partition_of
+from agentplane.contracts.orchestrator import ORCHESTRATOR_DIALECT
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import PostgresViewStore, SQLiteViewStore, open_view_store
 from agentplane.heartbeat.application import HeartbeatStore, LivenessEngine
 from agentplane.heartbeat.channel_beats import ChannelBeats
 from agentplane.heartbeat.credentials import VerifiedTokens
+from agentplane.heartbeat.domain.deadlines import Deadlines
 from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
 from agentplane.heartbeat.invalidations import replay_registry_events
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.security.nats_credentials import service_credential
 from agentplane.security.secret_files import load_or_create_text_secret
-from agentplane.settings import Settings
+from agentplane.settings import HeartbeatSettings
 
 log = logging.getLogger("agentplane.heartbeat")
 
@@ -34,7 +37,7 @@ TAG_KEY_FILE = "heartbeat_token_tag.key"
 MIN_SWEEP_GAP = 0.02
 
 
-def build_engine(settings: Settings) -> LivenessEngine:
+def build_engine(settings: HeartbeatSettings) -> LivenessEngine:
     checkpoints = (
         PostgresViewStore(settings, "heartbeat_checkpoint")
         if settings.event_store == "postgres"
@@ -56,6 +59,18 @@ def build_engine(settings: Settings) -> LivenessEngine:
     )
 
 
+def build_deadlines(settings: HeartbeatSettings) -> Deadlines:
+    """The intervals the hub dictates per dialect, and how many of them an agent may miss."""
+    return Deadlines(
+        {
+            DEVICE_DIALECT: settings.heartbeat_interval_of(DEVICE_DIALECT),
+            ORCHESTRATOR_DIALECT: settings.heartbeat_interval_of(ORCHESTRATOR_DIALECT),
+        },
+        settings.heartbeat_interval_seconds,
+        settings.heartbeat_missed_beats,
+    )
+
+
 def _every(seconds: float, work: Callable[[], int], what: str) -> Callable[[], object]:
     async def loop() -> None:
         while True:
@@ -68,10 +83,11 @@ def _every(seconds: float, work: Callable[[], int], what: str) -> Callable[[], o
     return loop
 
 
-def build(settings: Settings) -> ServiceHost:
+def build(settings: HeartbeatSettings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("heartbeat", settings.nats_url, service_credential(settings))
     engine = build_engine(settings)
+    deadlines = build_deadlines(settings)
     owned = settings.owned_heartbeat_partitions()
 
     async def start() -> None:
@@ -97,6 +113,7 @@ def build(settings: Settings) -> ServiceHost:
             partitions=settings.heartbeat_partitions,
             owned=owned,
             instance=host.instance,
+            deadlines=deadlines,
         )
         register_handlers(host, intake, bus, bench=settings.heartbeat_bench)
         # Live invalidations first, then the ones we may have missed while down, then beats.
@@ -111,13 +128,7 @@ def build(settings: Settings) -> ServiceHost:
                 log.exception("replaying registry events failed; trusting no cached token")
                 intake.forget_all()
         await subscribe_beats(nc, intake, host.service)
-        channel_beats = ChannelBeats(
-            nc,
-            bus,
-            lambda dialect: (
-                settings.heartbeat_interval_of(dialect) * settings.heartbeat_missed_beats
-            ),
-        )
+        channel_beats = ChannelBeats(nc, bus, deadlines.of_dialect)
         await channel_beats.subscribe(host.service)
         # Deadlines count from now, when beats reach us, not from the restore above.
         engine.listening()
@@ -168,7 +179,7 @@ def build(settings: Settings) -> ServiceHost:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = HeartbeatSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).serve())
 

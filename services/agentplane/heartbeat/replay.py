@@ -13,14 +13,14 @@ from agentplane.eventstore.replay import (
 )
 from agentplane.heartbeat.application import HeartbeatStore
 from agentplane.heartbeat.projections import LivenessProjection
-from agentplane.settings import Settings
+from agentplane.settings import HeartbeatSettings
 
 
-def verify(settings: Settings, scratch_dir: Path) -> ReplayResult:
+def verify(settings: HeartbeatSettings, scratch_dir: Path) -> ReplayResult:
     return verify_service_view(
         settings, "heartbeat", HeartbeatStore, LivenessProjection(), scratch_dir
     )
 
 
-def published_events(settings: Settings) -> Iterator[IntegrationEvent]:
+def published_events(settings: HeartbeatSettings) -> Iterator[IntegrationEvent]:
     return published_service_events(settings, "heartbeat", HeartbeatStore)

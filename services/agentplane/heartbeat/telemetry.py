@@ -1,7 +1,9 @@
 """The telemetry channel: heartbeat bodies and metrics in the capped AP_TELEMETRY stream.
 
-Writes are plain core-NATS publishes to `ap.telemetry.<kind>.<agent_id>`: the stream stores
-them and nobody waits for an acknowledgement, so telemetry can never hold up a heartbeat.
+Heartbeat bodies are plain core-NATS publishes to `ap.telemetry.<kind>.<agent_id>`: the stream
+stores them and nobody waits for an acknowledgement, so telemetry can never hold up a
+heartbeat. Reports the gateway takes (seed 004 metrics, `RecordTelemetry`) wait for the
+stream's acknowledgement, so the details read right after include them.
 Reads use JetStream's batched direct get (no consumer is created): every message of the
 agent's subject (at most the per-agent cap), of which the newest `limit` are returned.
 """
@@ -16,10 +18,17 @@ from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 
 from agentplane.contracts.errors import unavailable
-from agentplane.contracts.liveness import TelemetryEntry, TelemetryList, TelemetryQuery
+from agentplane.contracts.liveness import (
+    RecordTelemetry,
+    TelemetryEntry,
+    TelemetryList,
+    TelemetryQuery,
+    TelemetryRecorded,
+)
 from agentplane.contracts.streams import (
     TELEMETRY_PER_AGENT,
     TELEMETRY_STREAM,
@@ -63,6 +72,19 @@ def _data(raw: bytes) -> dict[str, Any]:
     except ValueError:
         return {"raw": raw.decode(errors="replace")}
     return value if isinstance(value, dict) else {"value": value}
+
+
+async def record_telemetry(nc: Client, cmd: RecordTelemetry, timeout: float) -> TelemetryRecorded:
+    """Store one message on the agent's channel of `cmd.kind`, acknowledged by the stream."""
+    try:
+        ack = await nc.jetstream().publish(
+            Telemetry.subject(cmd.kind, str(cmd.agent_id)),
+            json.dumps(cmd.data).encode(),
+            timeout=timeout,
+        )
+    except (NatsError, TimeoutError):
+        raise unavailable("telemetry channel is unavailable, try again") from None
+    return TelemetryRecorded(sequence=ack.seq)
 
 
 async def recent_telemetry(

@@ -17,6 +17,7 @@ from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.domain.state_precedence import with_records
 from agentplane.lifecycle.lifecycles import Lifecycles
 from agentplane.lifecycle.progress import Progress
 
@@ -86,13 +87,17 @@ def register_handlers(
 
         query = command
 
+    def states(states_query: AgentStatesQuery) -> BaseModel:
+        # The registry's records ride along; which state wins is lifecycle's rule.
+        return with_records(lifecycles.states(states_query), states_query.recorded)
+
     async def audit_list(audit_query: AuditQuery) -> BaseModel:
         await audit.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
         return await asyncio.to_thread(audit.query, audit_query)
 
     routes = [
         raw(Subjects.AUDIT_LIST, AuditQuery, audit_list),
-        query(Subjects.AGENT_STATES, AgentStatesQuery, lifecycles.states),
+        query(Subjects.AGENT_STATES, AgentStatesQuery, states),
         command(Subjects.AGENT_PROVISION, ProvisionAgent, lifecycles.provision),
         command(Subjects.AGENT_DRAIN, DrainAgent, lifecycles.drain),
     ]

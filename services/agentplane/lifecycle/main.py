@@ -27,7 +27,7 @@ from agentplane.lifecycle.provisioners.local import LocalProvisioner
 from agentplane.lifecycle.provisioners.none import NoProvisioner
 from agentplane.lifecycle.provisioners.port import Provisioner
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import LifecycleSettings
 
 log = logging.getLogger("agentplane.lifecycle")
 
@@ -40,7 +40,7 @@ KILL_CHECK_SECONDS = 1.0
 LOCAL_STOP_WAIT_SECONDS = 2.0
 
 
-def build_provisioner(settings: Settings) -> Provisioner:
+def build_provisioner(settings: LifecycleSettings) -> Provisioner:
     if settings.provisioner == "local":
         host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
         return LocalProvisioner(
@@ -64,7 +64,7 @@ def build_provisioner(settings: Settings) -> Provisioner:
     return NoProvisioner()
 
 
-def build(settings: Settings) -> ServiceHost:
+def build(settings: LifecycleSettings) -> ServiceHost:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("lifecycle", settings.nats_url, service_credential(settings))
     audit = AuditLogs(open_view_store(settings, "lifecycle"))
@@ -124,7 +124,7 @@ def build(settings: Settings) -> ServiceHost:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = LifecycleSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).serve())
 

@@ -9,11 +9,11 @@ from agentplane.contracts.events import IntegrationEvent
 from agentplane.eventstore.replay import ReplayResult, rebuild_from_integration
 from agentplane.eventstore.views import SQLiteViewStore, ViewTx, open_view_store
 from agentplane.lifecycle.projections import AuditProjection
-from agentplane.settings import Settings
+from agentplane.settings import LifecycleSettings
 
 
 def verify(
-    settings: Settings, scratch_dir: Path, events: Iterable[IntegrationEvent]
+    settings: LifecycleSettings, scratch_dir: Path, events: Iterable[IntegrationEvent]
 ) -> ReplayResult:
     """`events` in occurred_at order through the audit projection (agent states live in the
     service's own event store, not in a view)."""

@@ -44,7 +44,7 @@ from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
 from agentplane.messaging.message_handlers import MessageHandlers
-from agentplane.settings import Settings
+from agentplane.settings import MessagingSettings
 
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.
 PUBLISH_WAIT_SECONDS = 2.0
@@ -61,7 +61,7 @@ class MessagingHandlers:
         bus: BusClient,
         relay: OutboxRelay,
         deliverer: Deliverer,
-        settings: Settings,
+        settings: MessagingSettings,
     ) -> None:
         self.commands = commands
         self.bus = bus

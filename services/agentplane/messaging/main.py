@@ -25,7 +25,7 @@ from agentplane.messaging.task_credentials import CredentialVault
 from agentplane.messaging.task_handlers import TaskHandlers, register_task_handlers
 from agentplane.messaging.tasks import Tasks
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import MessagingSettings
 
 
 @dataclass
@@ -36,12 +36,12 @@ class MessagingService:
     tasks: Tasks
 
 
-def build_commands(settings: Settings, views: ViewStore | None = None) -> Commands:
+def build_commands(settings: MessagingSettings, views: ViewStore | None = None) -> Commands:
     store = MessagingStore.from_settings(settings)
     return Commands(store, views or open_view_store(settings, "messaging"))  # type: ignore[arg-type]
 
 
-def build(settings: Settings) -> MessagingService:
+def build(settings: MessagingSettings) -> MessagingService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("messaging", settings.nats_url, service_credential(settings))
     commands = build_commands(settings)
@@ -86,7 +86,7 @@ def build(settings: Settings) -> MessagingService:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = MessagingSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).host.serve())
 

@@ -13,14 +13,14 @@ from agentplane.eventstore.replay import (
 )
 from agentplane.messaging.application import MessagingStore
 from agentplane.messaging.projections import MessagingProjection
-from agentplane.settings import Settings
+from agentplane.settings import MessagingSettings
 
 
-def verify(settings: Settings, scratch_dir: Path) -> ReplayResult:
+def verify(settings: MessagingSettings, scratch_dir: Path) -> ReplayResult:
     return verify_service_view(
         settings, "messaging", MessagingStore, MessagingProjection(), scratch_dir
     )
 
 
-def published_events(settings: Settings) -> Iterator[IntegrationEvent]:
+def published_events(settings: MessagingSettings) -> Iterator[IntegrationEvent]:
     return published_service_events(settings, "messaging", MessagingStore)

@@ -7,21 +7,24 @@ run in a thread. Decoding, replies and error replies are `bus.routes`' and `bus.
 from __future__ import annotations
 
 from agentplane.bus.host import ServiceHost
-from agentplane.bus.routes import Route, command, query, serve_routes
+from agentplane.bus.requests import BusClient
+from agentplane.bus.routes import Route, command, query, raw, serve_routes
 from agentplane.contracts import agent_credentials as cred
 from agentplane.contracts import agents, device, pap, services
 from agentplane.contracts import orchestrator as orch
+from agentplane.contracts import orchestrator_views as orch_views
 from agentplane.contracts import workspaces as ws
 from agentplane.contracts.channel import AdmitChannelAgent
 from agentplane.contracts.commands import AgentDialectQuery
 from agentplane.contracts.subjects import Registry as S
 from agentplane.contracts.tunnels import TunnelRoutesQuery, Tunnels
+from agentplane.registry.dialects.orchestrator_views import OrchestratorViews
 from agentplane.registry.dialects.pap_kills import register_lifecycle_kills
 from agentplane.registry.dispatch import Dispatch
 from agentplane.registry.use_cases import UseCases
 
 
-def routes(u: UseCases) -> list[Route]:
+def routes(u: UseCases, views: OrchestratorViews) -> list[Route]:
     w, e, a, t, cap, c, o = (
         u.workspaces,
         u.enrollment,
@@ -68,6 +71,9 @@ def routes(u: UseCases) -> list[Route]:
         command(S.ORCHESTRATOR_DELETE, orch.DeleteOrchestratorAgent, o.delete),
         command(S.ORCHESTRATOR_RENEW_CERT, orch.RenewOrchestratorCertificate, o.renew_certificate),
         command(S.ORCHESTRATOR_HEARTBEAT_SYNC, orch.SyncOrchestratorHeartbeat, o.sync_heartbeat),
+        # status derived from the heartbeat service's liveness and the reported status
+        raw(S.ORCHESTRATOR_LIST, orch_views.ListOrchestratorAgents, views.list),
+        raw(S.ORCHESTRATOR_GET, orch_views.GetOrchestratorAgent, views.get),
         # device agents and releases (seed 003)
         command(S.DEVICE_ENROLL, device.EnrollDevice, u.device.enroll),
         command(S.DEVICE_AUTHENTICATE, device.AuthenticateDevice, u.device.authenticate),
@@ -80,10 +86,14 @@ def routes(u: UseCases) -> list[Route]:
         query(S.PAP_AGENT_LIST, pap.ListPapAgents, u.pap.list),
         query(S.PAP_AGENT_GET, pap.GetPapAgent, u.pap.get),
         command(S.PAP_AGENT_TERMINATE, pap.TerminatePapAgent, u.pap.terminate),
+        query(S.PAP_AGENT_REPORTING, pap.GetPapAgent, u.pap_reports.reporting_agent),
     ]  # fmt: skip
 
 
-def register_handlers(host: ServiceHost, use_cases: UseCases, dispatch: Dispatch) -> None:
-    serve_routes(host, routes(use_cases), dispatch)
+def register_handlers(
+    host: ServiceHost, use_cases: UseCases, dispatch: Dispatch, bus: BusClient
+) -> None:
+    views = OrchestratorViews(use_cases.agents, dispatch, bus)
+    serve_routes(host, routes(use_cases, views), dispatch)
     # KILLED by the lifecycle service: the record ends too (a durable consumer).
     register_lifecycle_kills(host, use_cases.pap, dispatch)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agentplane.bus.host import ServiceHost, configure_logging
+from agentplane.bus.requests import BusClient
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.registry.application import Registry, RegistryStore
@@ -24,7 +25,7 @@ from agentplane.security.nats_credentials import (
     service_credential,
 )
 from agentplane.security.shred_keys import ShredKeys
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 
 @dataclass
@@ -36,7 +37,7 @@ class RegistryService:
     relay: OutboxRelay | None = None
 
 
-def build_registry(settings: Settings, views: ViewStore | None = None) -> Registry:
+def build_registry(settings: RegistrySettings, views: ViewStore | None = None) -> Registry:
     """The registry's use cases over its event store and views (no NATS needed)."""
     store = RegistryStore.from_settings(settings)
     return Registry(
@@ -66,7 +67,7 @@ async def start_nats_agent_access(
     host.on_stop(closer.stop)
 
 
-def build(settings: Settings) -> RegistryService:
+def build(settings: RegistrySettings) -> RegistryService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("registry", settings.nats_url, service_credential(settings))
     registry = build_registry(settings)
@@ -87,7 +88,8 @@ def build(settings: Settings) -> RegistryService:
         await service.relay.start()
         registry.recorded_hooks.append(service.relay.offer)
         dispatch = Dispatch(service.relay)
-        register_handlers(host, use_cases, dispatch)
+        bus = BusClient(host.broker.connection, settings.request_timeout)
+        register_handlers(host, use_cases, dispatch, bus)
         if callout is not None:
             await start_nats_agent_access(host, use_cases.admission, dispatch, callout, nats_url)
         # Events saved by another replica reach this replica's view within a poll period.
@@ -102,7 +104,7 @@ def build(settings: Settings) -> RegistryService:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = RegistrySettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).host.serve())
 

@@ -13,14 +13,14 @@ from agentplane.eventstore.replay import (
 )
 from agentplane.registry.application import RegistryStore
 from agentplane.registry.projections import RegistryProjection
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 
-def verify(settings: Settings, scratch_dir: Path) -> ReplayResult:
+def verify(settings: RegistrySettings, scratch_dir: Path) -> ReplayResult:
     return verify_service_view(
         settings, "registry", RegistryStore, RegistryProjection(), scratch_dir
     )
 
 
-def published_events(settings: Settings) -> Iterator[IntegrationEvent]:
+def published_events(settings: RegistrySettings) -> Iterator[IntegrationEvent]:
     return published_service_events(settings, "registry", RegistryStore)

@@ -13,13 +13,14 @@ from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents, build_orchestrator
 from agentplane.registry.dialects.pap import PapAgents
+from agentplane.registry.dialects.pap_reports import PapReports
 from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.nats_auth.admission import NatsAdmission
 from agentplane.registry.nats_auth.channel import ChannelAdmissions
 from agentplane.registry.releases import Releases
 from agentplane.registry.workspaces import Workspaces
 from agentplane.security.signing import SigningKey
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,12 @@ class UseCases:
     device: DeviceAgents
     orchestrator: OrchestratorAgents
     pap: PapAgents
+    pap_reports: PapReports
     admission: NatsAdmission
     channel: ChannelAdmissions
 
 
-def build_use_cases(settings: Settings, registry: Registry) -> UseCases:
+def build_use_cases(settings: RegistrySettings, registry: Registry) -> UseCases:
     # Seed 003: device agents, and agent releases signed with the control plane's Ed25519 key.
     signing_key = SigningKey.load_or_create(settings.service_data_dir())
     device = DeviceAgents(
@@ -48,6 +50,7 @@ def build_use_cases(settings: Settings, registry: Registry) -> UseCases:
     orchestrator = build_orchestrator(settings, registry)
     # Agents on NATS and on the HTTP channel are admitted by their own dialect's checks.
     admission = NatsAdmission(registry, device, orchestrator)
+    pap = PapAgents(registry, registry.agent_domain)
     return UseCases(
         workspaces=Workspaces(registry),
         enrollment=Enrollment(registry),
@@ -59,7 +62,8 @@ def build_use_cases(settings: Settings, registry: Registry) -> UseCases:
         releases=Releases(registry, signing_key),
         device=device,
         orchestrator=orchestrator,
-        pap=PapAgents(registry, registry.agent_domain),
+        pap=pap,
+        pap_reports=PapReports(pap),
         admission=admission,
         channel=ChannelAdmissions(admission),
     )

@@ -33,7 +33,7 @@ from agentplane.contracts.webhooks import (
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.settings import Settings
+from agentplane.settings import WebhooksSettings
 from agentplane.webhooks.deliveries import WEBHOOK_NOT_FOUND, Deliveries, webhook_uuid_of
 from agentplane.webhooks.domain import (
     Subscription,
@@ -66,7 +66,7 @@ class Webhooks:
         store: WebhooksStore,
         views: ViewStore,
         box: SecretBox,
-        settings: Settings,
+        settings: WebhooksSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store

@@ -26,7 +26,7 @@ from agentplane.contracts.webhooks import (
 from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.settings import Settings
+from agentplane.settings import WebhooksSettings
 from agentplane.webhooks.domain import (
     Delivery,
     DeliveryFinished,
@@ -110,7 +110,7 @@ class Deliveries:
         store: Application[Any],
         views: ViewStore,
         box: SecretBox,
-        settings: Settings,
+        settings: WebhooksSettings,
         projector: ProjectionRunner,
         clock: Callable[[], datetime],
     ) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.views import open_view_store
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import WebhooksSettings
 from agentplane.webhooks.application import Webhooks, WebhooksStore
 from agentplane.webhooks.fanout import fan_out_forever
 from agentplane.webhooks.handlers import register_handlers
@@ -30,7 +30,7 @@ class WebhooksService:
     scheduler: Scheduler
 
 
-def build(settings: Settings) -> WebhooksService:
+def build(settings: WebhooksSettings) -> WebhooksService:
     assert settings.nats_url, "NATS_URL is required"
     host = ServiceHost("webhooks", settings.nats_url, service_credential(settings))
     store = WebhooksStore.from_settings(settings)
@@ -61,7 +61,7 @@ def build(settings: Settings) -> WebhooksService:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = WebhooksSettings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).host.serve())
 

@@ -47,7 +47,7 @@ from agentplane.gateway.agent_auth import AgentIdentity, admit_agent
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.channel_watch import SAFETY_RECHECK_SECONDS, ChannelWatch
 from agentplane.gateway.errors import error_response
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 log = logging.getLogger("agentplane.gateway.channel")
 router = APIRouter(tags=["agent channel"])
@@ -81,12 +81,12 @@ def _without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def nats_urls_for_agents(settings: Settings) -> list[str]:
+def nats_urls_for_agents(settings: GatewaySettings) -> list[str]:
     configured = settings.agent_nats_url or settings.nats_url or ""
     return [_without_credentials(u.strip()) for u in configured.split(",") if u.strip()]
 
 
-def websocket_url_for_agents(settings: Settings) -> str | None:
+def websocket_url_for_agents(settings: GatewaySettings) -> str | None:
     if settings.agent_nats_websocket_url:
         return settings.agent_nats_websocket_url
     if settings.nats_websocket_port:
@@ -94,7 +94,7 @@ def websocket_url_for_agents(settings: Settings) -> str | None:
     return None
 
 
-def channel_info(settings: Settings, admission: ChannelAdmission) -> ChannelInfo:
+def channel_info(settings: GatewaySettings, admission: ChannelAdmission) -> ChannelInfo:
     agent_id = str(admission.agent_id)
     return ChannelInfo(
         agent_id=admission.agent_id,

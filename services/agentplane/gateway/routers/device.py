@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from agentplane.contracts.device import (
+    DEVICE_DIALECT,
     DeviceEnrolled,
     DeviceHeartbeatSynced,
     EnrollDevice,
@@ -27,7 +28,7 @@ from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.device_auth import Device, DeviceRoute
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
-from agentplane.gateway.liveness import offline_after, record_beat
+from agentplane.gateway.liveness import record_beat
 
 router = APIRouter(tags=["device agents (seed 003)"], route_class=DeviceRoute)
 
@@ -70,13 +71,7 @@ async def heartbeat(
     body: HeartbeatBody, device: Device, bus: Bus, settings: AppSettings
 ) -> dict[str, Any]:
     # The beat itself: the device's deadline moves, the body goes to its telemetry.
-    await record_beat(
-        bus,
-        settings,
-        device.agent_id,
-        offline_after(settings, settings.device_heartbeat_interval_seconds),
-        body.telemetry(),
-    )
+    await record_beat(bus, settings, device.agent_id, body.telemetry(), dialect=DEVICE_DIALECT)
     new_api_key: str | None = None
     reconnect = body.reconnect()
     # Most heartbeats need nothing from the registry beyond the key check.

@@ -8,31 +8,32 @@ endpoints is decided in `orchestrator_auth`.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agents import AgentList, AgentRecord, GetAgent, ListAgents
-from agentplane.contracts.errors import invalid, not_found, unauthorized
+from agentplane.contracts.errors import invalid, unauthorized
 from agentplane.contracts.http.orchestrator import RegisterBody, UpdateBody
-from agentplane.contracts.liveness import AgentLiveness
 from agentplane.contracts.orchestrator import (
-    HEALTHY,
-    ORCHESTRATOR_DIALECT,
-    REPORTED_STATUS,
     DeleteOrchestratorAgent,
     OrchestratorAgentDeleted,
     OrchestratorAgentRegistered,
     RegisterOrchestratorAgent,
     UpdateOrchestratorAgent,
 )
+from agentplane.contracts.orchestrator_views import (
+    GetOrchestratorAgent,
+    ListOrchestratorAgents,
+    OrchestratorAgentPage,
+    OrchestratorAgentView,
+    OrchestratorStatus,
+)
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
-from agentplane.gateway.liveness import latest_heartbeats, liveness_of
-from agentplane.gateway.orchestrator_auth import AGENT_NOT_FOUND, Caller
+from agentplane.gateway.liveness import latest_heartbeats
+from agentplane.gateway.orchestrator_auth import Caller
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.security.ca import new_private_key, private_key_pem, public_key_pem
 
@@ -42,24 +43,7 @@ router = APIRouter(tags=["orchestrator agents (seed 002)"])
 MAX_REGISTRATION_TOKEN_LENGTH = 512
 
 
-class AgentStatus(StrEnum):
-    ONLINE = "online"
-    OFFLINE = "offline"
-    DEGRADED = "degraded"
-
-
 # -- views -----------------------------------------------------------------------------------
-
-
-def _status(agent: AgentRecord, live: AgentLiveness | None) -> AgentStatus:
-    """Offline until the agent heartbeats and after it misses three intervals; while online,
-    `degraded` when the status its heartbeats report is not healthy."""
-    if live is None or not live.online:
-        return AgentStatus.OFFLINE
-    reported = agent.attributes.get(REPORTED_STATUS)
-    if isinstance(reported, str) and reported.lower() != HEALTHY:
-        return AgentStatus.DEGRADED
-    return AgentStatus.ONLINE
 
 
 def _resource_usage(heartbeat: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -68,25 +52,25 @@ def _resource_usage(heartbeat: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _summary(
-    agent: AgentRecord, live: AgentLiveness | None, heartbeat: dict[str, Any] | None = None
+    view: OrchestratorAgentView, heartbeat: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    agent = view.agent
     return {
         "id": str(agent.id),
         "name": agent.name,
         "version": agent.attributes.get("version"),
-        "status": _status(agent, live).value,
+        "status": view.status.value,
         "capabilities": [c.name for c in agent.capabilities],
-        "lastHeartbeat": iso_seconds(live.last_seen_at) if live else None,
+        "lastHeartbeat": iso_seconds(view.last_seen_at) if view.heard else None,
         # As the newest heartbeat reported it (telemetry channel); None before the first.
         "resourceUsage": _resource_usage(heartbeat),
     }
 
 
-def _details(
-    agent: AgentRecord, live: AgentLiveness | None, heartbeat: dict[str, Any] | None
-) -> dict[str, Any]:
+def _details(view: OrchestratorAgentView, heartbeat: dict[str, Any] | None) -> dict[str, Any]:
+    agent = view.agent
     return {
-        **_summary(agent, live, heartbeat),
+        **_summary(view, heartbeat),
         "workspaceId": agent.workspace_id,
         "labels": agent.attributes.get("labels") or {},
         "createdAt": iso_seconds(agent.created_at),
@@ -95,21 +79,17 @@ def _details(
     }
 
 
-async def _agent(bus: BusClient, workspace_id: str, agent_id: Any) -> AgentRecord:
-    agent = AgentRecord.model_validate(
-        await bus.request(
-            Registry.AGENT_GET, GetAgent(workspace_id=workspace_id, agent_id=agent_id)
-        )
+async def _view(bus: BusClient, workspace_id: str, agent_id: Any) -> OrchestratorAgentView:
+    """The agent with its status as the registry derives it; 404 for other dialects."""
+    query = GetOrchestratorAgent(workspace_id=workspace_id, agent_id=agent_id)
+    return OrchestratorAgentView.model_validate(
+        await bus.request(Registry.ORCHESTRATOR_GET, query)
     )
-    if agent.dialect != ORCHESTRATOR_DIALECT:
-        raise not_found(AGENT_NOT_FOUND)
-    return agent
 
 
-async def _detailed(bus: BusClient, agent: AgentRecord) -> dict[str, Any]:
-    live = (await liveness_of(bus, [agent.id])).agents.get(str(agent.id))
-    heartbeats = await latest_heartbeats(bus, [agent.id] if live else [])
-    return _details(agent, live, heartbeats.get(agent.id))
+async def _detailed(bus: BusClient, view: OrchestratorAgentView) -> dict[str, Any]:
+    heartbeats = await latest_heartbeats(bus, [view.agent.id] if view.heard else [])
+    return _details(view, heartbeats.get(view.agent.id))
 
 
 # -- endpoints -------------------------------------------------------------------------------
@@ -166,7 +146,7 @@ async def register(
 async def list_agents(
     caller: Caller,
     bus: Bus,
-    status: AgentStatus | None = None,
+    status: OrchestratorStatus | None = None,
     capability: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Limit = None,
     cursor: Cursor = None,
@@ -175,30 +155,26 @@ async def list_agents(
     caller.require_operator()
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        query = ListAgents(
+        query = ListOrchestratorAgents(
             workspace_id=caller.workspace_id,
             after=after,
             limit=size,
-            dialect=ORCHESTRATOR_DIALECT,
             capability=capability,
+            status=status,
         )
-        page = AgentList.model_validate(await bus.request(Registry.AGENT_LIST, query))
-        agents = page.agents
-        report = await liveness_of(bus, [a.id for a in agents])
-        live = {a.id: report.agents.get(str(a.id)) for a in agents}
-        if status is not None:
-            agents = [a for a in agents if _status(a, live[a.id]) is status]
+        data = await bus.request(Registry.ORCHESTRATOR_LIST, query)
+        page = OrchestratorAgentPage.model_validate(data)
         # Only agents ever heard from have heartbeat telemetry.
-        heartbeats = await latest_heartbeats(bus, [a.id for a in agents if live[a.id]])
-        return [_summary(a, live[a.id], heartbeats.get(a.id)) for a in agents], page.next_after
+        heartbeats = await latest_heartbeats(bus, [v.agent.id for v in page.agents if v.heard])
+        return [_summary(v, heartbeats.get(v.agent.id)) for v in page.agents], page.next_after
 
     return await collection(fetch, limit, cursor)
 
 
 @router.get("/api/v1/agents/{agent_id}")
 async def get_agent(agent_id: str, caller: Caller, bus: Bus) -> dict[str, Any]:
-    agent = await _agent(bus, caller.workspace_id, caller.target(agent_id))
-    return await _detailed(bus, agent)
+    view = await _view(bus, caller.workspace_id, caller.target(agent_id))
+    return await _detailed(bus, view)
 
 
 @router.put(
@@ -209,15 +185,15 @@ async def update_agent(agent_id: str, body: UpdateBody, caller: Caller, bus: Bus
     target = caller.target(agent_id)
     if body.labels is None and body.capabilities is None:
         raise invalid("Nothing to update: give labels and/or capabilities", field="body")
-    await _agent(bus, caller.workspace_id, target)
+    await _view(bus, caller.workspace_id, target)
     cmd = UpdateOrchestratorAgent(
         workspace_id=caller.workspace_id,
         agent_id=target,
         labels=body.labels,
         capabilities=body.capabilities,
     )
-    agent = AgentRecord.model_validate(await bus.request(Registry.ORCHESTRATOR_UPDATE, cmd))
-    return await _detailed(bus, agent)
+    await bus.request(Registry.ORCHESTRATOR_UPDATE, cmd)
+    return await _detailed(bus, await _view(bus, caller.workspace_id, target))
 
 
 @router.delete("/api/v1/agents/{agent_id}")

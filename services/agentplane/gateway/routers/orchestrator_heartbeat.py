@@ -3,8 +3,8 @@
 Only the agent itself heartbeats (bearer JWT or its mTLS client certificate). One beat:
 1. the registry records what changed in what the agent reports (its status, its capability
    set) — most beats change nothing and save nothing;
-2. the heartbeat service resets the agent's deadline to `heartbeat_missed_beats` (3) times
-   `heartbeatInterval` from now and keeps the body on the agent's telemetry channel;
+2. the heartbeat service resets the agent's deadline (its policy: `heartbeat_missed_beats` (3)
+   times `heartbeatInterval` from now) and keeps the body on the agent's telemetry channel;
 3. over mTLS, a certificate within the renewal window is renewed (`certificateRenewal`);
 4. the answer carries the agent's pending tasks.
 """
@@ -31,7 +31,7 @@ from agentplane.contracts.tasks import TaskVia
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.certificate_renewal import certificate_renewal
-from agentplane.gateway.liveness import offline_after, record_beat
+from agentplane.gateway.liveness import record_beat
 from agentplane.gateway.orchestrator_auth import (
     AGENT_NOT_FOUND,
     NOT_AUTHORIZED,
@@ -98,9 +98,8 @@ async def heartbeat(
             capabilities=body.capabilities,
         ),
     )
-    deadline = offline_after(settings, settings.orchestrator_heartbeat_interval_seconds)
     _, renewal, tasks = await asyncio.gather(
-        record_beat(bus, settings, target, deadline, body.telemetry()),
+        record_beat(bus, settings, target, body.telemetry(), dialect=ORCHESTRATOR_DIALECT),
         certificate_renewal(request, bus, target),
         pending_tasks(bus, caller.workspace_id, target),
     )

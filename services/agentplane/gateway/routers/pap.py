@@ -13,22 +13,20 @@ did in `deployment` and `kubernetes`), the heartbeat service (`last_heartbeat_at
 `state` follows a heartbeat by the time its transition is published (normally well under a
 second); `last_heartbeat_at` follows at once.
 
-Heartbeats and metrics of a terminated agent answer 409 `Agent is terminated`: the record
-exists (404 would be a lie), and the agent learns it should stop instead of lingering.
+Heartbeats and metrics of a terminated agent answer 409 `Agent is terminated` (the registry
+decides: registry/dialects/pap_reports.py).
 The list is streamed, or paged with `limit` + `cursor` (`gateway.paging`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from nats.errors import Error as NatsError
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agent_states import (
@@ -38,14 +36,13 @@ from agentplane.contracts.agent_states import (
     DrainAgent,
     ProvisionAgent,
     ProvisionerReport,
+    RecordedState,
 )
 from agentplane.contracts.errors import (
     ErrorKind,
     ServiceError,
-    conflict,
     invalid,
     not_found,
-    unavailable,
 )
 from agentplane.contracts.http.pap import (
     CreateAgentBody,
@@ -55,6 +52,7 @@ from agentplane.contracts.http.pap import (
 )
 from agentplane.contracts.liveness import (
     LivenessReport,
+    RecordTelemetry,
     TelemetryEntry,
     TelemetryList,
     TelemetryQuery,
@@ -63,7 +61,7 @@ from agentplane.contracts.pap import (
     DEFAULT_IMAGE,
     DNS_LABEL_MAX,
     DNS_LABEL_PATTERN,
-    HEARTBEAT_TOLERANCE_SECONDS,
+    PAP_DIALECT,
     CreatePapAgent,
     GetPapAgent,
     ListPapAgents,
@@ -91,7 +89,6 @@ router = APIRouter(tags=["PAP agents (seed 004)"])
 NAME_REQUIRED = "Name is required"  # the seed's 400 messages
 NAME_NOT_DNS_SAFE = "Name must be DNS-safe: lowercase alphanumeric and hyphens only"
 AGENT_NOT_FOUND = "Agent not found"
-AGENT_TERMINATED = "Agent is terminated"
 PROVISIONER_UNAVAILABLE = "Agent created; the lifecycle service did not answer: not deployed yet"
 RECENT, _DNS_LABEL = 10, re.compile(DNS_LABEL_PATTERN)  # "Last 10 heartbeats", "… metrics"
 
@@ -115,31 +112,35 @@ def _agent_id(raw: str) -> UUID:
 def agent_json(
     agent: PapAgent, report: LivenessReport | None = None, states: AgentStates | None = None
 ) -> dict[str, Any]:
+    """The seed's agent object: the record, its state as the lifecycle service weighs it
+    (`agent_states`) and when the heartbeat service last heard from it."""
     live = report.agents.get(str(agent.uuid)) if report else None
-    machine = states.agents.get(str(agent.uuid)) if states else None
-    # The lifecycle service's machine decides the state; the registry's record (NEW or
-    # TERMINATED) answers for an agent the machine has not taken in yet.
-    state = machine.state if machine else agent.state
-    provisioned_at = machine.provisioned_at if machine else agent.provisioned_at
+    state = states.agents.get(str(agent.uuid)) if states else None
+    known = state or _recorded_state(agent)
     return {
         "uuid": str(agent.uuid),
         "name": agent.name,
         "dns_name": agent.dns_name,
-        "state": state,
-        # The provisioner's real placement (kubernetes) when it has one.
-        "kubernetes_namespace": (machine and machine.kubernetes_namespace)
-        or agent.kubernetes_namespace,
-        "kubernetes_deployment": (machine and machine.kubernetes_deployment)
-        or agent.kubernetes_deployment,
+        "state": known.state,
+        "kubernetes_namespace": known.kubernetes_namespace,
+        "kubernetes_deployment": known.kubernetes_deployment,
         "created_at": iso_seconds(agent.created_at),
-        "provisioned_at": iso_seconds(provisioned_at),
-        "activated_at": iso_seconds(machine.activated_at if machine else agent.activated_at),
-        "terminated_at": iso_seconds(
-            (machine.terminated_at if machine else None) or agent.terminated_at
-        ),
+        "provisioned_at": iso_seconds(known.provisioned_at),
+        "activated_at": iso_seconds(known.activated_at),
+        "terminated_at": iso_seconds(known.terminated_at),
         "last_heartbeat_at": iso_seconds(live.last_seen_at if live else agent.last_heartbeat_at),
         "metadata": agent.metadata,
     }
+
+
+def _recorded(agent: PapAgent) -> RecordedState:
+    # The record's state, times and placement: the fields both models name alike.
+    return RecordedState(**agent.model_dump(include=set(RecordedState.model_fields)))
+
+
+def _recorded_state(agent: PapAgent) -> AgentState:
+    # Only a just-created agent is shown without asking the lifecycle service: its record.
+    return AgentState(**_recorded(agent).model_dump())
 
 
 def _kubernetes_status(state: AgentState | None) -> dict[str, Any] | None:
@@ -154,10 +155,17 @@ async def _liveness(bus: BusClient, agents: list[PapAgent]) -> LivenessReport:
     return await liveness_of(bus, [a.uuid for a in agents])
 
 
-async def _states(bus: BusClient, agents: list[PapAgent], events: bool = False) -> AgentStates:
+async def agent_states(
+    bus: BusClient, agents: list[PapAgent], events: bool = False
+) -> AgentStates:
+    """The agents' states, which the lifecycle service weighs against the registry's records."""
     if not agents:
         return AgentStates(agents={})
-    query = AgentStatesQuery(agent_ids=[a.uuid for a in agents], include_events=events)
+    query = AgentStatesQuery(
+        agent_ids=[a.uuid for a in agents],
+        include_events=events,
+        recorded={str(a.uuid): _recorded(a) for a in agents},
+    )
     return AgentStates.model_validate(await bus.request(Lifecycle.AGENT_STATES, query))
 
 
@@ -220,12 +228,11 @@ def lifecycle_json(state: AgentState | None) -> list[dict[str, Any]]:
 
 
 async def _reporting_agent(bus: BusClient, ws: WorkspaceIdentity, agent_uuid: str) -> PapAgent:
-    """The agent a heartbeat or metrics report is for: 404 unknown, 409 terminated."""
+    """The agent a heartbeat or metrics report is for (the registry answers 404 unknown, 409
+    terminated)."""
     query = GetPapAgent(workspace_id=ws.workspace_id, agent_id=_agent_id(agent_uuid))
-    agent = PapAgentDetails.model_validate(await bus.request(Registry.PAP_AGENT_GET, query)).agent
-    if agent.terminated_at is not None:
-        raise conflict(AGENT_TERMINATED)
-    return agent
+    data = await bus.request(Registry.PAP_AGENT_REPORTING, query)
+    return PapAgentDetails.model_validate(data).agent
 
 
 def _bearer_key(request: Request) -> str | None:
@@ -289,7 +296,7 @@ async def list_agents(
         query = ListPapAgents(workspace_id=ws.workspace_id, after=after, limit=size)
         page = PapAgentList.model_validate(await bus.request(Registry.PAP_AGENT_LIST, query))
         report, states = await asyncio.gather(
-            _liveness(bus, page.agents), _states(bus, page.agents)
+            _liveness(bus, page.agents), agent_states(bus, page.agents)
         )
         return [agent_json(a, report, states) for a in page.agents], page.next_after
 
@@ -302,7 +309,7 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
     agent = PapAgentDetails.model_validate(await bus.request(Registry.PAP_AGENT_GET, query)).agent
     report, states, beats, metrics = await asyncio.gather(
         _liveness(bus, [agent]),
-        _states(bus, [agent], events=True),
+        agent_states(bus, [agent], events=True),
         _telemetry(bus, agent.uuid, Telemetry.HEARTBEAT),
         _telemetry(bus, agent.uuid, Telemetry.METRICS),
     )
@@ -325,11 +332,12 @@ async def get_agent(agent_uuid: str, ws: PapWorkspace, bus: Bus) -> dict[str, An
 async def heartbeat(
     agent_uuid: str, request: Request, ws: BearerWorkspace, bus: Bus, settings: AppSettings
 ) -> dict[str, Any]:
-    """Liveness only: resets the agent's deadline to its mode's interval (plus tolerance)."""
+    """Liveness only: the heartbeat service resets the agent's deadline for its mode."""
     beat = heartbeat_body(await json_object(request))
     agent = await _reporting_agent(bus, ws, agent_uuid)
-    deadline = beat.interval + HEARTBEAT_TOLERANCE_SECONDS
-    await record_beat(bus, settings, agent.uuid, deadline, beat.telemetry())
+    await record_beat(
+        bus, settings, agent.uuid, beat.telemetry(), dialect=PAP_DIALECT, mode=beat.mode
+    )
     return {"message": "Heartbeat recorded"}
 
 
@@ -339,19 +347,12 @@ async def heartbeat(
     openapi_extra=documented_body(PapMetricsBody),
 )
 async def metrics(agent_uuid: str, request: Request, ws: PapWorkspace, bus: Bus) -> dict[str, Any]:
-    """Resource telemetry, straight onto the telemetry channel (never the control path)."""
+    """Resource telemetry for the agent's telemetry channel (never the control path); the
+    heartbeat service answers once the stream stored it, so the details read next include it."""
     body = metrics_body(await json_object(request))
     agent = await _reporting_agent(bus, ws, agent_uuid)
-    js = request.app.state.nc.jetstream()
-    try:
-        # Acknowledged by the stream, so the details read right after include it.
-        await js.publish(
-            Telemetry.subject(Telemetry.METRICS, str(agent.uuid)),
-            json.dumps(body).encode(),
-            timeout=bus.timeout,
-        )
-    except (NatsError, TimeoutError):
-        raise unavailable("telemetry channel is unavailable, try again") from None
+    record = RecordTelemetry(agent_id=agent.uuid, kind=Telemetry.METRICS, data=body)
+    await bus.request(Heartbeat.TELEMETRY_RECORD, record)
     return {"message": "Metrics recorded"}
 
 

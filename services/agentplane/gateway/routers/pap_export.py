@@ -22,7 +22,6 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agent_states import AgentStates, AgentStatesQuery
 from agentplane.contracts.errors import not_found
 from agentplane.contracts.http.pap import (
     EXPORT_TELEMETRY_LIMIT_MAX,
@@ -31,7 +30,7 @@ from agentplane.contracts.http.pap import (
 )
 from agentplane.contracts.liveness import TelemetryList, TelemetryQuery
 from agentplane.contracts.pap import GetPapAgent, PapAgentDetails
-from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry, Telemetry
+from agentplane.contracts.subjects import Heartbeat, Registry, Telemetry
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
 from agentplane.gateway.liveness import liveness_of
@@ -39,6 +38,7 @@ from agentplane.gateway.pap_auth import PapWorkspace
 from agentplane.gateway.routers.pap import (
     AGENT_NOT_FOUND,
     agent_json,
+    agent_states,
     heartbeat_json,
     lifecycle_json,
     metrics_json,
@@ -67,11 +67,6 @@ def _agent_id(raw: str) -> UUID:
         raise not_found(AGENT_NOT_FOUND) from None
 
 
-async def _states(bus: BusClient, agent_id: UUID) -> AgentStates:
-    query = AgentStatesQuery(agent_ids=[agent_id], include_events=True)
-    return AgentStates.model_validate(await bus.request(Lifecycle.AGENT_STATES, query))
-
-
 async def _telemetry(bus: BusClient, agent_id: UUID, kind: str, limit: int) -> TelemetryList:
     query = TelemetryQuery(agent_id=agent_id, kind=kind, limit=limit)
     return TelemetryList.model_validate(await bus.request(Heartbeat.TELEMETRY_RECENT, query))
@@ -89,7 +84,7 @@ async def export_agent(
     limit = body.telemetry_limit if body.include_telemetry else 1
     report, states, beats, metrics = await asyncio.gather(
         liveness_of(bus, [agent.uuid]),
-        _states(bus, agent.uuid),
+        agent_states(bus, [agent], events=True),
         _telemetry(bus, agent.uuid, Telemetry.HEARTBEAT, limit),
         _telemetry(bus, agent.uuid, Telemetry.METRICS, limit),
     )

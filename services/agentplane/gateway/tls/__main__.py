@@ -7,11 +7,11 @@ import asyncio
 
 from agentplane.bus.host import configure_logging
 from agentplane.gateway.tls.server import serve
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = GatewaySettings()
     configure_logging(settings.log_level)
     asyncio.run(serve(settings))
 

@@ -51,7 +51,7 @@ from agentplane.security.ca import (
     serial_hex,
 )
 from agentplane.security.nats_credentials import service_credential
-from agentplane.settings import Settings
+from agentplane.settings import GatewaySettings
 
 log = logging.getLogger("agentplane.gateway.tls")
 
@@ -65,12 +65,12 @@ MAX_CONNECTIONS = 4096
 REVOKED = "Client certificate is revoked or unknown"
 
 
-def server_names(settings: Settings) -> list[str]:
+def server_names(settings: GatewaySettings) -> list[str]:
     return [name.strip() for name in settings.tls_server_names.split(",") if name.strip()]
 
 
 def load_server_certificate(
-    context: ssl.SSLContext, settings: Settings, ca: CertificateAuthority
+    context: ssl.SSLContext, settings: GatewaySettings, ca: CertificateAuthority
 ) -> None:
     """The operator's certificate files, or a fresh one from the internal CA."""
     if settings.tls_cert_file and settings.tls_key_file:
@@ -90,7 +90,7 @@ def load_server_certificate(
         context.load_cert_chain(cert_path, key_path)
 
 
-def server_context(settings: Settings, ca: CertificateAuthority) -> ssl.SSLContext:
+def server_context(settings: GatewaySettings, ca: CertificateAuthority) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.verify_mode = ssl.CERT_REQUIRED
@@ -104,7 +104,7 @@ def server_context(settings: Settings, ca: CertificateAuthority) -> ssl.SSLConte
 class Terminator:
     """Accepts mTLS connections and forwards verified requests to the gateway."""
 
-    def __init__(self, settings: Settings, ca: CertificateAuthority, bus: BusClient) -> None:
+    def __init__(self, settings: GatewaySettings, ca: CertificateAuthority, bus: BusClient) -> None:
         self.settings = settings
         self.ca = ca
         self.bus = bus
@@ -195,7 +195,7 @@ def _quiet_handshake_failures(loop: asyncio.AbstractEventLoop, context: dict[str
     loop.default_exception_handler(context)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: GatewaySettings) -> None:
     assert settings.tls_port, "AGENTPLANE_TLS_PORT is required"
     assert settings.nats_url, "NATS_URL is required"
     loop = asyncio.get_running_loop()

@@ -19,7 +19,6 @@ from agentplane.contracts.agents import AgentIdentity, AgentRecord, EnrollmentKi
 from agentplane.contracts.errors import forbidden, invalid, not_found, unauthorized, unavailable
 from agentplane.contracts.orchestrator import (
     ORCHESTRATOR_DIALECT,
-    REPORTED_STATUS,
     AuthenticateOrchestratorCertificate,
     AuthenticateOrchestratorToken,
     DeleteOrchestratorAgent,
@@ -39,6 +38,7 @@ from agentplane.registry.application import Registry
 from agentplane.registry.capabilities import kept_metadata, reported_change, unique
 from agentplane.registry.domain import Agent
 from agentplane.registry.domain.credential import credential_live
+from agentplane.registry.domain.orchestrator_status import REPORTED_STATUS
 from agentplane.registry.enrollment import use_enrollment_token
 from agentplane.registry.names import claim_name, released_name_claim
 from agentplane.security import keyed_hash
@@ -50,7 +50,7 @@ from agentplane.security.ca import (
     serial_hex,
 )
 from agentplane.security.jwt_tokens import AgentJwtSigner, InvalidAgentJwt, jwt_signing_key
-from agentplane.settings import Settings
+from agentplane.settings import RegistrySettings
 
 NAME_TAKEN = "Agent name already registered"
 AGENT_NOT_FOUND = "Agent not found"
@@ -279,7 +279,7 @@ class OrchestratorAgents:
         return self.registry.update(attempt, _changing, attempts=_RETRIES)
 
 
-def build_orchestrator(settings: Settings, registry: Registry) -> OrchestratorAgents:
+def build_orchestrator(settings: RegistrySettings, registry: Registry) -> OrchestratorAgents:
     """The seed 002 use cases with the data dir's CA and a JWT key derived from the server key."""
     return OrchestratorAgents(
         registry,

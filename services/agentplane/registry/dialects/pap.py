@@ -20,7 +20,6 @@ from eventsourcing.persistence import IntegrityError
 from agentplane.contracts.agent_states import NEW, TERMINATED
 from agentplane.contracts.errors import conflict, invalid, not_found, unavailable
 from agentplane.contracts.pap import (
-    KUBERNETES_NAMESPACE,
     PAP_DIALECT,
     CreatePapAgent,
     GetPapAgent,
@@ -36,6 +35,7 @@ from agentplane.contracts.pap import (
 from agentplane.contracts.quantities import quantity
 from agentplane.registry.application import Registry
 from agentplane.registry.domain import Agent
+from agentplane.registry.domain.pap_placement import KUBERNETES_NAMESPACE
 from agentplane.registry.names import claim_name, released_name_claim
 from agentplane.registry.projections import AGENT
 from agentplane.security import keyed_hash, new_secret

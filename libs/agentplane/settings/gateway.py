@@ -1,0 +1,31 @@
+"""Settings of the gateway (HTTP API, agent channel, mTLS terminator)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentplane.settings.addresses import Addresses
+from agentplane.settings.cadence import HeartbeatCadence
+
+
+class GatewaySettings(HeartbeatCadence, Addresses):
+    """What the gateway and its TLS terminator read."""
+
+    admin_token: str | None = None
+    # A NATS WebSocket listener (ws://, same authentication) for agents behind HTTP proxies;
+    # off when unset. Only the embedded nats-server honours it.
+    nats_websocket_port: int | None = None
+    # Where agents are told to reach NATS (`GET /v1/agent-channel`), comma-separated; default:
+    # the NATS URL the gateway itself uses. Set it when agents see NATS under another name.
+    agent_nats_url: str | None = None
+    # Where agents are told to reach the NATS WebSocket listener; default: ws://127.0.0.1:<port>
+    # of `nats_websocket_port` when that is set.
+    agent_nats_websocket_url: str | None = None
+    # mTLS for agent endpoints: a TLS terminator on `tls_port` (off when unset) that requires a
+    # client certificate of the internal CA and forwards to the gateway. Its server certificate
+    # comes from `tls_cert_file`/`tls_key_file`, or is issued by the CA for `tls_server_names`.
+    tls_port: int | None = None
+    tls_host: str = "127.0.0.1"
+    tls_server_names: str = "localhost,127.0.0.1"
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None

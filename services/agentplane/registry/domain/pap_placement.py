@@ -1,0 +1,3 @@
+"""Where a new PAP agent is placed until a provisioner says where it really runs."""
+
+KUBERNETES_NAMESPACE = "agents"
