@@ -13,9 +13,18 @@ One system is started like `make run` (short intervals, the bench-only fill subj
 - Offline detection: paced load at 80 % of the measured capacity over all agents; once every
   agent is online, `STOPPED` agents stop. Latency = arrival of their `liveness.WentOffline`
   event at a subscriber minus the time their last beat was published. Bound = offline_after +
-  sweep period. `false_offline` counts WentOffline events of agents that never stopped.
+  sweep period. The generator reports how well it kept its own promise: `beats_late` counts
+  beats it sent more than one interval after the agent's previous one, `max_beat_gap_s` is
+  the longest such gap, `generator_behind_max_s` how far its sending fell behind the pace,
+  and `beats_not_accepted` the beats it sent that the service's own count does not show.
+  WentOffline events of agents that never stopped are split: `false_offline_generator` when
+  the bench itself left that agent silent for longer than offline_after (the load generator
+  could not keep beating: not the product's fault), `false_offline` otherwise.
 - Memory: RSS growth of the heartbeat process (`/proc/<pid>/statm`) while its table grows to
   1,000,000 agents through the bench-only fill subject, divided by the agents added.
+
+`BENCH_HEARTBEAT_ONLY=offline` runs the offline detection alone (after one warm-up and one
+capacity blast to pace it), for looking into it without the whole bench.
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ TRACKED_TARGET = 1_000_000
 # Every agent beats once per interval in the offline phase: 3 s for 10,000 agents, longer for
 # more, so that the paced load (80 % of the measured capacity) keeps the whole fleet online.
 INTERVAL_SECONDS = max(3.0, 3.0 * AGENTS / 10_000)
+ONLY = os.environ.get("BENCH_HEARTBEAT_ONLY", "")
 MISSED_BEATS = 3
 SWEEP_SECONDS = 1.0
 OFFLINE_AFTER = INTERVAL_SECONDS * MISSED_BEATS
@@ -250,6 +260,12 @@ async def offline_detection(
     payloads = [json.dumps({"token": token}).encode() for _, token in agents]
     stopped: set[int] = set()
     last_sent = [0.0] * len(agents)
+    # The generator's own record, from when `watching` is set (the whole fleet online): the
+    # longest silence it left each agent in, how many beats came later than one interval
+    # after the previous one, how far behind its pace it fell, how many it sent.
+    max_gap = [0.0] * len(agents)
+    generator = {"late": 0, "behind": 0.0, "sent": 0}
+    watching = False
     running = True
 
     async def pace() -> None:
@@ -257,13 +273,25 @@ async def offline_detection(
         sent = 0
         cursor = 0
         while running:
-            due = int((time.monotonic() - started) * rate)
+            # One clock reading per tick: per-beat readings cost the generator throughput.
+            tick = time.monotonic()
+            now = time.time()
+            due = int((tick - started) * rate)
+            if watching:
+                generator["behind"] = max(generator["behind"], (due - sent) / rate)
             while sent < due:
                 cursor = (cursor + 1) % len(agents)
                 if cursor in stopped:
                     continue
                 await nc.publish(subjects[cursor], payloads[cursor])
-                last_sent[cursor] = time.time()
+                if watching:
+                    gap = now - last_sent[cursor]
+                    if gap > max_gap[cursor]:
+                        max_gap[cursor] = gap
+                    if gap > INTERVAL_SECONDS:
+                        generator["late"] += 1
+                    generator["sent"] += 1
+                last_sent[cursor] = now
                 sent += 1
             await asyncio.sleep(0.005)
 
@@ -290,6 +318,9 @@ async def offline_detection(
         if (await heartbeat_stats(nc)).online >= len(agents):
             break
     await asyncio.sleep(2.0)
+    # From here on every agent has been sent a beat: gaps are the generator's to account for.
+    watching = True
+    accepted_before = (await heartbeat_stats(nc)).accepted
     sub = await nc.subscribe(WENT_OFFLINE, cb=on_offline)
     await asyncio.sleep(2.0)
     stopped.update(range(STOPPED))
@@ -304,6 +335,11 @@ async def offline_detection(
         await asyncio.sleep(0.5)
     running = False
     await pacer
+    await nc.flush()
+    # What the service took in of what was sent meanwhile (its count settles once it drained).
+    accepted = await wait_for_progress(
+        service_progress(nc), accepted_before + generator["sent"], 10.0
+    )
     await sub.unsubscribe()
     missing = (float("inf"), float("inf"), float("inf"))
     seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
@@ -314,7 +350,9 @@ async def offline_detection(
     # Lag between publishing a beat and the service taking it in.
     intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen) in enumerate(seen)]
     index = {agent_id: i for i, (agent_id, _) in enumerate(agents)}
-    false_offline = sum(1 for agent_id in offline_at if index.get(agent_id, 0) >= STOPPED)
+    beating = [index[a] for a in offline_at if index.get(a, 0) >= STOPPED]
+    # Silent for longer than offline_after by the bench's own doing: right to call offline.
+    generator_silenced = sum(1 for i in beating if max_gap[i] > OFFLINE_AFTER)
     return {
         "offline_detect_p99_s": p99(decided),
         "offline_bound_s": OFFLINE_AFTER + SWEEP_SECONDS,
@@ -323,8 +361,14 @@ async def offline_detection(
         "offline_intake_lag_p99_s": p99(intake_lag),
         "offline_detected": sum(1 for x in decided if x != float("inf")),
         "offline_stopped": STOPPED,
-        "false_offline": false_offline,
+        "false_offline": len(beating) - generator_silenced,
+        "false_offline_generator": generator_silenced,
         "paced_rate_per_s": round(rate, 1),
+        "beats_sent": generator["sent"],
+        "beats_not_accepted": max(0, generator["sent"] - (accepted - accepted_before)),
+        "beats_late": generator["late"],
+        "max_beat_gap_s": round(max(max_gap[STOPPED:]), 3),
+        "generator_behind_max_s": round(generator["behind"], 3),
     }
 
 
@@ -368,6 +412,8 @@ async def measure(
             await wait_quiet(system)
         else:
             agents = await register_agents(bus, workspace_id, AGENTS)
+        if ONLY == "offline":
+            return await offline_only(nc, agents)
         pids = {"raw": raw_pid, "ours": system.pid_of("heartbeat")}
         series = await throughput(nc, agents, pids)
         median = {name: statistics.median(values) for name, values in series.items()}
@@ -402,6 +448,18 @@ async def measure(
         return results
     finally:
         await nc.close()
+
+
+async def offline_only(nc: Client, agents: list[tuple[str, str]]) -> dict[str, Any]:
+    """The offline detection alone, paced at 80 % of one capacity blast (after a warm-up)."""
+    plain = [json.dumps({"token": token}).encode() for _, token in agents]
+    subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
+    service = service_progress(nc)
+    await blast(nc, subjects, plain, len(agents), service)
+    capacity = await blast(nc, subjects, plain, BEATS_PER_ROUND, service)
+    results: dict[str, Any] = {"heartbeat_agents": AGENTS, "nats_hb_per_s": round(capacity, 1)}
+    results.update(await offline_detection(nc, agents, 0.8 * capacity))
+    return results
 
 
 def wait_listening(port: int, timeout: float = 30.0) -> None:
