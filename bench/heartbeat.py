@@ -295,8 +295,9 @@ async def offline_detection(
                 sent += 1
             await asyncio.sleep(0.005)
 
-    # agent id -> (event arrival, decision time `at`, last beat the service saw)
-    offline_at: dict[str, tuple[float, float, float]] = {}
+    # agent id -> (event arrival, decision time `at`, last beat the service saw, when the
+    # event was built for the store: `occurred_at`)
+    offline_at: dict[str, tuple[float, float, float, float]] = {}
 
     async def on_offline(msg: Msg) -> None:
         event = json.loads(msg.data)
@@ -307,6 +308,7 @@ async def offline_detection(
                 time.time(),
                 datetime.fromisoformat(data["at"]).timestamp(),
                 datetime.fromisoformat(data["last_seen_at"]).timestamp(),
+                datetime.fromisoformat(event["occurred_at"]).timestamp(),
             ),
         )
 
@@ -341,14 +343,18 @@ async def offline_detection(
         service_progress(nc), accepted_before + generator["sent"], 10.0
     )
     await sub.unsubscribe()
-    missing = (float("inf"), float("inf"), float("inf"))
+    missing = (float("inf"), float("inf"), float("inf"), float("inf"))
     seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
     # Decision: the WentOffline event's own time minus when the last beat was published.
-    decided = [at - last_sent[i] for i, (_, at, _) in enumerate(seen)]
+    decided = [at - last_sent[i] for i, (_, at, _, _) in enumerate(seen)]
     # Observed: when a subscriber received the event (adds the outbox relay's delivery).
-    observed = [arrival - last_sent[i] for i, (arrival, _, _) in enumerate(seen)]
+    observed = [arrival - last_sent[i] for i, (arrival, _, _, _) in enumerate(seen)]
     # Lag between publishing a beat and the service taking it in.
-    intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen) in enumerate(seen)]
+    intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen, _) in enumerate(seen)]
+    # The path after the decision, in two legs: sweep decision -> event built for the store
+    # (pending queue, flush period), and event built -> subscriber (save, relay, NATS).
+    flush_lag = [built - at for _, at, _, built in seen]
+    relay_lag = [arrival - built for arrival, _, _, built in seen]
     index = {agent_id: i for i, (agent_id, _) in enumerate(agents)}
     beating = [index[a] for a in offline_at if index.get(a, 0) >= STOPPED]
     # Silent for longer than offline_after by the bench's own doing: right to call offline.
@@ -359,6 +365,8 @@ async def offline_detection(
         "offline_detect_p50_s": p50(decided),
         "offline_event_observed_p99_s": p99(observed),
         "offline_intake_lag_p99_s": p99(intake_lag),
+        "offline_flush_lag_p99_s": p99(flush_lag),
+        "offline_relay_lag_p99_s": p99(relay_lag),
         "offline_detected": sum(1 for x in decided if x != float("inf")),
         "offline_stopped": STOPPED,
         "false_offline": len(beating) - generator_silenced,

@@ -320,7 +320,9 @@ class BeatIntake:
         self.engine.forget_trust(agent_id)
         self.refused.forget(agent_id)
 
-    def forget_all(self) -> None:
+    def forget_all(self, reason: str) -> None:
+        """Trust no cached token: every agent is checked with the registry again."""
+        log.info("trusting no cached token of %d agents: %s", len(self.table), reason)
         self.engine.forget_all_trust()
         self.refused.forget_all()
 

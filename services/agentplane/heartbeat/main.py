@@ -19,7 +19,7 @@ from agentplane.heartbeat.channel_beats import ChannelBeats
 from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
-from agentplane.heartbeat.invalidations import replay_registry_events
+from agentplane.heartbeat.invalidations import recover_trust
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.security.nats_credentials import service_credential
 from agentplane.security.secret_files import load_or_create_text_secret
@@ -75,14 +75,23 @@ def build(settings: Settings) -> ServiceHost:
     owned = settings.owned_heartbeat_partitions()
 
     async def start() -> None:
+        nc = host.broker.connection
+        # A reconnect from here on may have lost registry events (counted by the sweep loop).
+        reconnects = nc.stats["reconnects"]
+        connected_at = time.time()
         known = await asyncio.to_thread(engine.restore)
+        trust = engine.restored_trust
         log.info(
-            "restored liveness of %d agents (partitions %s of %d)",
+            "restored liveness of %d agents (partitions %s of %d); trusted tokens restored: "
+            "%d, expired: %d, cleared by a lost connection: %d, none: %d",
             known,
             owned,
             settings.heartbeat_partitions,
+            trust.trusted,
+            trust.expired,
+            trust.cleared,
+            trust.without,
         )
-        nc = host.broker.connection
         await ensure_telemetry_stream(nc)
         relay = OutboxRelay(engine.store, nc.jetstream(), engine.views)
         await relay.start()
@@ -102,14 +111,13 @@ def build(settings: Settings) -> ServiceHost:
         # Live invalidations first, then the ones we may have missed while down, then beats.
         await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=intake.on_registry_event)
         if engine.checkpointed_at is not None:
-            try:
-                replayed = await replay_registry_events(
-                    nc, engine.checkpointed_at, intake.forget_agent
-                )
-                log.info("replayed %d registry agent events since the checkpoint", replayed)
-            except Exception:
-                log.exception("replaying registry events failed; trusting no cached token")
-                intake.forget_all()
+            await recover_trust(
+                nc,
+                engine.checkpointed_at,
+                intake.forget_agent,
+                intake.forget_all,
+                "restart",
+            )
         await subscribe_beats(nc, intake, host.service)
         channel_beats = ChannelBeats(
             nc,
@@ -123,13 +131,25 @@ def build(settings: Settings) -> ServiceHost:
         engine.listening()
 
         async def sweep() -> None:
-            reconnects = nc.stats["reconnects"]
+            nonlocal reconnects, connected_at
             period = settings.liveness_sweep_seconds
             while True:
                 if nc.stats["reconnects"] != reconnects:
-                    # Registry events may have been missed while we were away.
+                    # Registry events may have been missed while we were away: forget the
+                    # agents they concern (replayed from the stream since the link was last
+                    # seen up), not the whole fleet's trust (a storm of registry checks).
                     reconnects = nc.stats["reconnects"]
-                    intake.forget_all()
+                    host.spawn(
+                        recover_trust(
+                            nc,
+                            connected_at,
+                            intake.forget_agent,
+                            intake.forget_all,
+                            f"NATS reconnect #{reconnects}",
+                        )
+                    )
+                if nc.is_connected:
+                    connected_at = engine.clock()
                 started = time.perf_counter()
                 engine.sweep()
                 cost = time.perf_counter() - started
