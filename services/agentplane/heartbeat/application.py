@@ -19,7 +19,7 @@ from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, Liveness
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.heartbeat.credentials import VerifiedTokens
+from agentplane.heartbeat.credentials import Tag, VerifiedTokens
 from agentplane.heartbeat.domain import Liveness, LivenessTable, Transition
 from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
 from agentplane.heartbeat.translate import TRANSLATOR
@@ -311,13 +311,14 @@ class LivenessEngine:
             versions.extend([0] * (slot + 1 - len(versions)))
         versions[slot] = version
 
-    def checkpoint_rows(self) -> list[CheckpointRow]:
-        """What changed since the previous call (call on the event loop)."""
+    def checkpoint_rows(self, everything: bool = True) -> list[CheckpointRow]:
+        """What changed since the previous call (call on the event loop); with `everything`
+        False only what a restart must not miss (see `LivenessTable.urgent`)."""
         now = self.clock()
         tokens = self.tokens
         table = self.table
         rows = []
-        for agent_id, last_seen, offline_after in table.take_dirty():
+        for agent_id, last_seen, offline_after in table.take_dirty(everything):
             slot = table.index[agent_id]
             rows.append(
                 CheckpointRow(agent_id, last_seen, offline_after, tokens.snapshot(slot, now), now)
@@ -344,6 +345,14 @@ class LivenessEngine:
             )
         return len(rows)
 
+    def retry_rows(self, rows: list[CheckpointRow]) -> None:
+        """A write of `rows` failed: the next checkpoint writes them (call on the event loop)."""
+        table = self.table
+        for row in rows:
+            slot = table.slot(row.agent_id)
+            if slot is not None:
+                table.urgent[slot] = 1
+
     def checkpoint(self) -> int:
         """Snapshot and write in one go (tests, shutdown)."""
         return self.write_checkpoint(self.checkpoint_rows())
@@ -355,7 +364,12 @@ class LivenessEngine:
             self.tokens.generation += 1
             return
         self.tokens.forget(slot)
-        self.table.dirty[slot] = 1
+        self.table.urgent[slot] = 1
+
+    def trust(self, slot: int, tag: Tag, now: float, expires_at: float | None = None) -> None:
+        """The registry verified this token: trust it, and checkpoint that soon."""
+        self.tokens.remember(slot, tag, now, expires_at)
+        self.table.urgent[slot] = 1
 
     def forget_all_trust(self) -> None:
         self.tokens.forget_all()

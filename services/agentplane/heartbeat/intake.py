@@ -307,7 +307,7 @@ class BeatIntake:
             slot = self.table.index.get(agent_id)
         # An invalidation that arrived while we asked may concern this very token.
         if slot is not None and generation == self.tokens.generation:
-            self.tokens.remember(slot, tag, self.clock(), expires_at)
+            self.engine.trust(slot, tag, self.clock(), expires_at)
         for beat, transition in zip(waiting, transitions, strict=True):
             if beat.telemetry is not None:
                 await self.nc.publish(_TELEMETRY_PREFIX + agent_id, beat.telemetry)

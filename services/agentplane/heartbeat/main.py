@@ -33,6 +33,11 @@ log = logging.getLogger("agentplane.heartbeat")
 # Last-seen times only matter for display after a restart (deadlines restart fresh), so they
 # are written every few seconds, in one transaction, only for agents that beat meanwhile.
 CHECKPOINT_SECONDS = 5.0
+# Every agent that beat is written on every this-many-th checkpoint (once a minute); the ones
+# in between write only what a restart must not miss (new agents, intervals, online changes,
+# token trust gained or lost). A restart may show a beating agent's last-seen time up to a
+# minute old until its next beat; its deadline restarts fresh anyway.
+FULL_CHECKPOINT_EVERY = 12
 TAG_KEY_FILE = "heartbeat_token_tag.key"
 MIN_SWEEP_GAP = 0.02
 
@@ -182,11 +187,15 @@ def build(settings: Settings) -> ServiceHost:
             return saved
 
         async def checkpoint() -> None:
+            passes = 0
             while True:
                 await asyncio.sleep(CHECKPOINT_SECONDS)
+                passes += 1
+                rows = engine.checkpoint_rows(everything=passes % FULL_CHECKPOINT_EVERY == 0)
                 try:
-                    await asyncio.to_thread(engine.write_checkpoint, engine.checkpoint_rows())
+                    await asyncio.to_thread(engine.write_checkpoint, rows)
                 except Exception:
+                    engine.retry_rows(rows)
                     log.exception("checkpoint failed; retrying")
 
         host.loop(sweep)
