@@ -12,7 +12,8 @@ One system is started like `make run` (short intervals, the bench-only fill subj
   one. Rounds rotate the order; medians are reported.
 - Offline detection: paced load at 80 % of the measured capacity over all agents; once every
   agent is online, `STOPPED` agents stop. Latency = arrival of their `liveness.WentOffline`
-  event at a subscriber minus the time their last beat was published. Bound = offline_after +
+  event at a subscriber (`bench.offline_watcher`, a process of its own) minus the time their
+  last beat was published; split into intake, flush and relay lags. Bound = offline_after +
   sweep period. The generator reports how well it kept its own promise: `beats_late` counts
   beats it sent more than one interval after the agent's previous one, `max_beat_gap_s` is
   the longest such gap, `generator_behind_max_s` how far its sending fell behind the pace,
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -40,20 +42,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import RegisterAgent
 from agentplane.contracts.liveness import BenchFill, BenchFilled, HeartbeatStats
 from agentplane.contracts.reply import Reply
-from agentplane.contracts.subjects import Events, Heartbeat, Registry
+from agentplane.contracts.subjects import Heartbeat, Registry
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem, free_port
 from bench.fleet import append_agents, wait_projected, wait_quiet
@@ -89,7 +89,6 @@ ENV = {
     "AGENTPLANE_LIVENESS_SWEEP_SECONDS": str(SWEEP_SECONDS),
     "AGENTPLANE_LOG_LEVEL": "WARNING",
 }
-WENT_OFFLINE = Events.subject("heartbeat", "liveness.WentOffline")
 
 Progress = Callable[[], Awaitable[int]]
 
@@ -257,9 +256,10 @@ def http_throughput(
 
 
 async def offline_detection(
-    nc: Client, agents: list[tuple[str, str]], rate: float
+    nc: Client, system: RunningSystem, agents: list[tuple[str, str]], rate: float
 ) -> dict[str, Any]:
-    """Paced beats at `rate`/s over all agents; STOPPED of them stop; time to WentOffline."""
+    """Paced beats at `rate`/s over all agents; STOPPED of them stop; time to WentOffline
+    (seen by `bench.offline_watcher`, a subscriber process of its own)."""
     subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
     payloads = [json.dumps({"token": token}).encode() for _, token in agents]
     stopped: set[int] = set()
@@ -299,23 +299,6 @@ async def offline_detection(
                 sent += 1
             await asyncio.sleep(0.005)
 
-    # agent id -> (event arrival, decision time `at`, last beat the service saw, when the
-    # event was built for the store: `occurred_at`)
-    offline_at: dict[str, tuple[float, float, float, float]] = {}
-
-    async def on_offline(msg: Msg) -> None:
-        event = json.loads(msg.data)
-        data = event["data"]
-        offline_at.setdefault(
-            event["agent_id"],
-            (
-                time.time(),
-                datetime.fromisoformat(data["at"]).timestamp(),
-                datetime.fromisoformat(data["last_seen_at"]).timestamp(),
-                datetime.fromisoformat(event["occurred_at"]).timestamp(),
-            ),
-        )
-
     pacer = asyncio.create_task(pace())
     # Until every agent is online and the transitions of that are written.
     deadline = time.monotonic() + OFFLINE_AFTER * 4
@@ -327,7 +310,10 @@ async def offline_detection(
     # From here on every agent has been sent a beat: gaps are the generator's to account for.
     watching = True
     accepted_before = (await heartbeat_stats(nc)).accepted
-    sub = await nc.subscribe(WENT_OFFLINE, cb=on_offline)
+    hb_pid = system.pid_of("heartbeat")
+    hb_cpu_before, wall_before = cpu_seconds(hb_pid), time.monotonic()
+    events_file = Path(tempfile.mkdtemp()) / "went_offline.jsonl"
+    watcher = await asyncio.to_thread(start_watcher, system, events_file)
     await asyncio.sleep(2.0)
     stopped.update(range(STOPPED))
     stopped_ids = {agents[i][0] for i in range(STOPPED)}
@@ -335,18 +321,25 @@ async def offline_detection(
     # instead of as a missing one), or well past the bound.
     give_up = time.monotonic() + OFFLINE_AFTER + SWEEP_SECONDS + 20.0
     await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
+    offline_at: dict[str, tuple[float, float, float, float]] = {}
     for _ in range(int((give_up - time.monotonic()) / 0.5)):
+        offline_at = read_offline_events(events_file)
         if stopped_ids <= offline_at.keys():
             break
         await asyncio.sleep(0.5)
     running = False
     await pacer
+    hb_cpu = cpu_seconds(hb_pid) - hb_cpu_before
+    hb_wall = time.monotonic() - wall_before
     await nc.flush()
     # What the service took in of what was sent meanwhile (its count settles once it drained).
     accepted = await wait_for_progress(
         service_progress(nc), accepted_before + generator["sent"], 10.0
     )
-    await sub.unsubscribe()
+    watcher.terminate()
+    watcher.wait(10)
+    offline_at = read_offline_events(events_file)
+    shutil.rmtree(events_file.parent)
     missing = (float("inf"), float("inf"), float("inf"), float("inf"))
     seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
     # Decision: the WentOffline event's own time minus when the last beat was published.
@@ -381,7 +374,41 @@ async def offline_detection(
         "beats_late": generator["late"],
         "max_beat_gap_s": round(max(max_gap[STOPPED:]), 3),
         "generator_behind_max_s": round(generator["behind"], 3),
+        # The heartbeat process's CPU in the phase: its share of one core (near 1: saturated,
+        # latency then is queueing) and per beat taken in (includes sweeps, transitions,
+        # checkpoints).
+        "offline_phase_hb_cpu_share": round(hb_cpu / hb_wall, 3),
+        "offline_phase_hb_cpu_us_per_beat": round(
+            hb_cpu / max(1, accepted - accepted_before) * 1e6, 2
+        ),
     }
+
+
+def start_watcher(system: RunningSystem, events_file: Path) -> subprocess.Popen[bytes]:
+    """`bench.offline_watcher`, once it is subscribed."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bench.offline_watcher", system.nats_url, str(events_file)],
+        stdout=subprocess.PIPE,
+        env=os.environ | system.shared_nats_env(),
+    )
+    assert watcher.stdout is not None
+    watcher.stdout.readline()  # "ready"
+    return watcher
+
+
+def read_offline_events(path: Path) -> dict[str, tuple[float, float, float, float]]:
+    """agent id -> (arrival, decision time `at`, last beat the service saw, when the event was
+    built for the store: `occurred_at`), the first event of each agent."""
+    events: dict[str, tuple[float, float, float, float]] = {}
+    if not path.exists():
+        return events
+    for line in path.read_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        events.setdefault(e["agent_id"], (e["arrival"], e["at"], e["last_seen"], e["occurred"]))
+    return events
 
 
 def p99(values: list[float]) -> float:
@@ -425,7 +452,7 @@ async def measure(
         else:
             agents = await register_agents(bus, workspace_id, AGENTS)
         if ONLY == "offline":
-            return await offline_only(nc, agents)
+            return await offline_only(nc, system, agents)
         pids = {"raw": raw_pid, "ours": system.pid_of("heartbeat")}
         series = await throughput(nc, agents, pids)
         median = {name: statistics.median(values) for name, values in series.items()}
@@ -455,14 +482,16 @@ async def measure(
         }
         our_rate = median["ours_plain"]
         results.update(await asyncio.to_thread(http_throughput, system, bare_port, agents))
-        results.update(await offline_detection(nc, agents, FIXED_RATE or 0.8 * our_rate))
+        results.update(await offline_detection(nc, system, agents, FIXED_RATE or 0.8 * our_rate))
         results.update(await memory(nc, system.pid_of("heartbeat")))
         return results
     finally:
         await nc.close()
 
 
-async def offline_only(nc: Client, agents: list[tuple[str, str]]) -> dict[str, Any]:
+async def offline_only(
+    nc: Client, system: RunningSystem, agents: list[tuple[str, str]]
+) -> dict[str, Any]:
     """The offline detection alone, paced at 80 % of one capacity blast (after a warm-up)."""
     plain = [json.dumps({"token": token}).encode() for _, token in agents]
     subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
@@ -470,7 +499,7 @@ async def offline_only(nc: Client, agents: list[tuple[str, str]]) -> dict[str, A
     await blast(nc, subjects, plain, len(agents), service)
     capacity = await blast(nc, subjects, plain, BEATS_PER_ROUND, service)
     results: dict[str, Any] = {"heartbeat_agents": AGENTS, "nats_hb_per_s": round(capacity, 1)}
-    results.update(await offline_detection(nc, agents, FIXED_RATE or 0.8 * capacity))
+    results.update(await offline_detection(nc, system, agents, FIXED_RATE or 0.8 * capacity))
     return results
 
 
