@@ -112,15 +112,15 @@ async def register_agents(bus: BusClient, workspace_id: str, count: int) -> list
     return [(str(agent_id), token) for agent_id, token in agents]
 
 
-async def heartbeat_stats(nc: Client) -> HeartbeatStats:
-    msg = await nc.request(Heartbeat.STATS, b"{}", timeout=10)
+async def heartbeat_stats(nc: Client, timeout: float = 10) -> HeartbeatStats:
+    msg = await nc.request(Heartbeat.STATS, b"{}", timeout=timeout)
     reply = Reply.model_validate_json(msg.data)
     return HeartbeatStats.model_validate(reply.data)
 
 
-def service_progress(nc: Client) -> Progress:
+def service_progress(nc: Client, timeout: float = 10) -> Progress:
     async def progress() -> int:
-        return (await heartbeat_stats(nc)).accepted
+        return (await heartbeat_stats(nc, timeout)).accepted
 
     return progress
 
@@ -304,12 +304,13 @@ async def offline_detection(
     deadline = time.monotonic() + OFFLINE_AFTER * 4
     while time.monotonic() < deadline:
         await asyncio.sleep(1.0)
-        if (await heartbeat_stats(nc)).online >= len(agents):
+        # Long timeouts: a service behind the pace answers behind its backlog of beats.
+        if (await heartbeat_stats(nc, 60)).online >= len(agents):
             break
     await asyncio.sleep(2.0)
     # From here on every agent has been sent a beat: gaps are the generator's to account for.
     watching = True
-    accepted_before = (await heartbeat_stats(nc)).accepted
+    accepted_before = (await heartbeat_stats(nc, 60)).accepted
     hb_pid = system.pid_of("heartbeat")
     hb_cpu_before, wall_before = cpu_seconds(hb_pid), time.monotonic()
     events_file = Path(tempfile.mkdtemp()) / "went_offline.jsonl"
@@ -334,7 +335,7 @@ async def offline_detection(
     await nc.flush()
     # What the service took in of what was sent meanwhile (its count settles once it drained).
     accepted = await wait_for_progress(
-        service_progress(nc), accepted_before + generator["sent"], 10.0
+        service_progress(nc, 60), accepted_before + generator["sent"], 10.0
     )
     watcher.terminate()
     watcher.wait(10)
