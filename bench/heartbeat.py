@@ -268,7 +268,7 @@ async def offline_detection(
     # longest silence it left each agent in, how many beats came later than one interval
     # after the previous one, how far behind its pace it fell, how many it sent.
     max_gap = [0.0] * len(agents)
-    generator = {"late": 0, "behind": 0.0, "sent": 0}
+    generator = {"late": 0, "behind": 0.0, "sent": 0, "backlog": 0.0}
     watching = False
     running = True
 
@@ -315,8 +315,20 @@ async def offline_detection(
     hb_cpu_before, wall_before = cpu_seconds(hb_pid), time.monotonic()
     events_file = Path(tempfile.mkdtemp()) / "went_offline.jsonl"
     watcher = await asyncio.to_thread(start_watcher, system, events_file)
+
+    async def sample_backlog() -> None:
+        """Beats sent but not yet taken in, in seconds of pace: a service behind by more than
+        offline_after declares beating agents offline (its backlog, not theirs)."""
+        while running:
+            accepted = (await heartbeat_stats(nc, 60)).accepted - accepted_before
+            behind = (generator["sent"] - accepted) / rate
+            generator["backlog"] = max(generator["backlog"], behind)
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.create_task(sample_backlog())
     await asyncio.sleep(2.0)
     stopped.update(range(STOPPED))
+    stopped_at = time.time()
     stopped_ids = {agents[i][0] for i in range(STOPPED)}
     # Collect until every stopped agent was reported (a late report then shows up in p99
     # instead of as a missing one), or well past the bound.
@@ -330,6 +342,7 @@ async def offline_detection(
         await asyncio.sleep(0.5)
     running = False
     await pacer
+    await sampler
     hb_cpu = cpu_seconds(hb_pid) - hb_cpu_before
     hb_wall = time.monotonic() - wall_before
     await nc.flush()
@@ -357,6 +370,10 @@ async def offline_detection(
     beating = [index[a] for a in offline_at if index.get(a, 0) >= STOPPED]
     # Silent for longer than offline_after by the bench's own doing: right to call offline.
     generator_silenced = sum(1 for i in beating if max_gap[i] > OFFLINE_AFTER)
+    # When the service decided a beating agent offline (from the stop), and for how long it
+    # had not taken in a beat of it by then: what to look at when false_offline is not 0.
+    false_at = [offline_at[agents[i][0]][1] - stopped_at for i in beating]
+    false_silent = [offline_at[agents[i][0]][1] - offline_at[agents[i][0]][2] for i in beating]
     return {
         "offline_detect_p99_s": p99(decided),
         "offline_bound_s": OFFLINE_AFTER + SWEEP_SECONDS,
@@ -369,9 +386,14 @@ async def offline_detection(
         "offline_stopped": STOPPED,
         "false_offline": len(beating) - generator_silenced,
         "false_offline_generator": generator_silenced,
+        "false_offline_decided_s_after_stop": [round(min(false_at), 2), round(max(false_at), 2)]
+        if false_at
+        else None,
+        "false_offline_unheard_s_p50": p50(false_silent) if false_silent else None,
         "paced_rate_per_s": round(rate, 1),
         "beats_sent": generator["sent"],
         "beats_not_accepted": max(0, generator["sent"] - (accepted - accepted_before)),
+        "intake_backlog_max_s": round(generator["backlog"], 3),
         "beats_late": generator["late"],
         "max_beat_gap_s": round(max(max_gap[STOPPED:]), 3),
         "generator_behind_max_s": round(generator["behind"], 3),
@@ -539,6 +561,11 @@ def run() -> dict[str, Any]:
                 # A restarted heartbeat service holds off offline decisions (startup grace):
                 # say so rather than leave a puzzling detection figure.
                 results["heartbeat_restarts"] = int(system.pid_of("heartbeat") != heartbeat_pid)
+                # What the services warned about (a slow consumer, a reconnect, …) explains
+                # odd figures; to stderr, the result stays one JSON line.
+                for line in system.log().splitlines():
+                    if " WARNING " in line or " ERROR " in line or "restarting" in line:
+                        print(line, file=sys.stderr)
                 return results
             finally:
                 for proc in (baseline, bare_http):

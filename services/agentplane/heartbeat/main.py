@@ -6,7 +6,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
 
 from nats.aio.client import Client
 
@@ -40,6 +39,7 @@ CHECKPOINT_SECONDS = 5.0
 FULL_CHECKPOINT_EVERY = 12
 TAG_KEY_FILE = "heartbeat_token_tag.key"
 MIN_SWEEP_GAP = 0.02
+FLUSH_SECONDS = 0.05
 
 
 def build_engine(settings: Settings) -> LivenessEngine:
@@ -62,18 +62,6 @@ def build_engine(settings: Settings) -> LivenessEngine:
         tokens=VerifiedTokens(settings.heartbeat_credential_cache_seconds, bytes.fromhex(tag_key)),
         owns=lambda agent_id: partition_of(agent_id, partitions) in owned,
     )
-
-
-def _every(seconds: float, work: Callable[[], int], what: str) -> Callable[[], object]:
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(work)
-            except Exception:
-                log.exception("%s failed; retrying", what)
-
-    return loop
 
 
 def build(settings: Settings) -> ServiceHost:
@@ -171,20 +159,41 @@ def build(settings: Settings) -> ServiceHost:
                     )
                 if nc.is_connected:
                     connected_at = engine.clock()
-                started = time.perf_counter()
-                engine.sweep()
-                cost = time.perf_counter() - started
+                # The sweep's own CPU time: wall time would count the moments this process
+                # waited for a CPU on a busy machine, and stretch the gap between sweeps just
+                # when detection is already late.
+                started = time.thread_time()
+                if engine.sweep():
+                    flush_now.set()  # its WentOffline events go out now, not at the next tick
+                cost = time.thread_time() - started
                 # Wake when the earliest deadline passes (exact detection), but sweep at
                 # most ~2 % of the time (a sweep looks at every agent) and at least once a
                 # period.
                 ahead = engine.table.next_deadline - engine.clock()
                 await asyncio.sleep(min(period, max(MIN_SWEEP_GAP, 50 * cost, ahead)))
 
+        loop = asyncio.get_running_loop()
+        flush_now = asyncio.Event()
+
         def flush() -> int:
             saved = engine.flush_transitions()
             if saved:
-                relay.wake()
+                # From this worker thread: an asyncio event is set on its own loop only.
+                loop.call_soon_threadsafe(relay.wake)
             return saved
+
+        async def flusher() -> None:
+            """Save transitions every FLUSH_SECONDS, or at once when a sweep found some."""
+            while True:
+                try:
+                    await asyncio.wait_for(flush_now.wait(), FLUSH_SECONDS)
+                except TimeoutError:
+                    pass
+                flush_now.clear()
+                try:
+                    await asyncio.to_thread(flush)
+                except Exception:
+                    log.exception("saving transitions failed; retrying")
 
         async def checkpoint() -> None:
             passes = 0
@@ -199,7 +208,7 @@ def build(settings: Settings) -> ServiceHost:
                     log.exception("checkpoint failed; retrying")
 
         host.loop(sweep)
-        host.loop(_every(0.05, flush, "saving transitions"))
+        host.loop(flusher)
         host.loop(checkpoint)
         host.loop(relay.run)
 
