@@ -561,13 +561,13 @@ def run() -> dict[str, Any]:
                 # A restarted heartbeat service holds off offline decisions (startup grace):
                 # say so rather than leave a puzzling detection figure.
                 results["heartbeat_restarts"] = int(system.pid_of("heartbeat") != heartbeat_pid)
-                # What the services warned about (a slow consumer, a reconnect, …) explains
-                # odd figures; to stderr, the result stays one JSON line.
+                return results
+            finally:
+                # What the services warned about (a slow consumer, a reconnect, a restart)
+                # explains odd figures or a failed run; to stderr: the result stays one line.
                 for line in system.log().splitlines():
                     if " WARNING " in line or " ERROR " in line or "restarting" in line:
                         print(line, file=sys.stderr)
-                return results
-            finally:
                 for proc in (baseline, bare_http):
                     proc.terminate()
                     proc.wait(10)
