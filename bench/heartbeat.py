@@ -382,6 +382,7 @@ async def offline_detection(
         "offline_intake_lag_p99_s": p99(intake_lag),
         "offline_flush_lag_p99_s": p99(flush_lag),
         "offline_relay_lag_p99_s": p99(relay_lag),
+        "offline_relay_lag_p50_s": p50(relay_lag),
         "offline_detected": sum(1 for x in decided if x != float("inf")),
         "offline_stopped": STOPPED,
         "false_offline": len(beating) - generator_silenced,
