@@ -320,38 +320,44 @@ async def offline_detection(
         """Beats sent but not yet taken in, in seconds of pace: a service behind by more than
         offline_after declares beating agents offline (its backlog, not theirs)."""
         while running:
+            # Sent before asking: the count answers for at least those (the beats sent while
+            # the question was out would count the round trip as backlog).
+            sent = generator["sent"]
             accepted = (await heartbeat_stats(nc, 60)).accepted - accepted_before
-            behind = (generator["sent"] - accepted) / rate
+            behind = (sent - accepted) / rate
             generator["backlog"] = max(generator["backlog"], behind)
             await asyncio.sleep(1.0)
 
     sampler = asyncio.create_task(sample_backlog())
-    await asyncio.sleep(2.0)
-    stopped.update(range(STOPPED))
-    stopped_at = time.time()
-    stopped_ids = {agents[i][0] for i in range(STOPPED)}
-    # Collect until every stopped agent was reported (a late report then shows up in p99
-    # instead of as a missing one), or well past the bound.
-    give_up = time.monotonic() + OFFLINE_AFTER + SWEEP_SECONDS + 20.0
-    await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
-    offline_at: dict[str, tuple[float, float, float, float]] = {}
-    for _ in range(int((give_up - time.monotonic()) / 0.5)):
-        offline_at = read_offline_events(events_file)
-        if stopped_ids <= offline_at.keys():
-            break
-        await asyncio.sleep(0.5)
-    running = False
-    await pacer
-    await sampler
-    hb_cpu = cpu_seconds(hb_pid) - hb_cpu_before
-    hb_wall = time.monotonic() - wall_before
-    await nc.flush()
-    # What the service took in of what was sent meanwhile (its count settles once it drained).
-    accepted = await wait_for_progress(
-        service_progress(nc, 60), accepted_before + generator["sent"], 10.0
-    )
-    watcher.terminate()
-    watcher.wait(10)
+    try:
+        await asyncio.sleep(2.0)
+        stopped.update(range(STOPPED))
+        stopped_at = time.time()
+        stopped_ids = {agents[i][0] for i in range(STOPPED)}
+        # Collect until every stopped agent was reported (a late report then shows up in p99
+        # instead of as a missing one), or well past the bound.
+        give_up = time.monotonic() + OFFLINE_AFTER + SWEEP_SECONDS + 20.0
+        await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
+        offline_at: dict[str, tuple[float, float, float, float]] = {}
+        for _ in range(int((give_up - time.monotonic()) / 0.5)):
+            offline_at = read_offline_events(events_file)
+            if stopped_ids <= offline_at.keys():
+                break
+            await asyncio.sleep(0.5)
+        running = False
+        await pacer
+        await sampler
+        hb_cpu = cpu_seconds(hb_pid) - hb_cpu_before
+        hb_wall = time.monotonic() - wall_before
+        await nc.flush()
+        # What the service took in of what was sent meanwhile (its count settles once it drained).
+        accepted = await wait_for_progress(
+            service_progress(nc, 60), accepted_before + generator["sent"], 10.0
+        )
+    finally:
+        # Also when the phase fails: no watcher outlives the bench.
+        watcher.terminate()
+        watcher.wait(10)
     offline_at = read_offline_events(events_file)
     shutil.rmtree(events_file.parent)
     missing = (float("inf"), float("inf"), float("inf"), float("inf"))
