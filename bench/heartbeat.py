@@ -12,10 +12,21 @@ One system is started like `make run` (short intervals, the bench-only fill subj
   one. Rounds rotate the order; medians are reported.
 - Offline detection: paced load at 80 % of the measured capacity over all agents; once every
   agent is online, `STOPPED` agents stop. Latency = arrival of their `liveness.WentOffline`
-  event at a subscriber minus the time their last beat was published. Bound = offline_after +
-  sweep period. `false_offline` counts WentOffline events of agents that never stopped.
+  event at a subscriber (`bench.offline_watcher`, a process of its own) minus the time their
+  last beat was published; split into intake, flush and relay lags. Bound = offline_after +
+  sweep period. The generator reports how well it kept its own promise: `beats_late` counts
+  beats it sent more than one interval after the agent's previous one, `max_beat_gap_s` is
+  the longest such gap, `generator_behind_max_s` how far its sending fell behind the pace,
+  and `beats_not_accepted` the beats it sent that the service's own count does not show.
+  WentOffline events of agents that never stopped are split: `false_offline_generator` when
+  the bench itself left that agent silent for longer than offline_after (the load generator
+  could not keep beating: not the product's fault), `false_offline` otherwise.
 - Memory: RSS growth of the heartbeat process (`/proc/<pid>/statm`) while its table grows to
   1,000,000 agents through the bench-only fill subject, divided by the agents added.
+
+`BENCH_HEARTBEAT_ONLY=offline` runs the offline detection alone (after one warm-up and one
+capacity blast to pace it), for looking into it without the whole bench;
+`BENCH_HEARTBEAT_RATE=<beats/s>` paces it at a fixed rate instead.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,20 +42,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.agents import RegisterAgent
 from agentplane.contracts.liveness import BenchFill, BenchFilled, HeartbeatStats
 from agentplane.contracts.reply import Reply
-from agentplane.contracts.subjects import Events, Heartbeat, Registry
+from agentplane.contracts.subjects import Heartbeat, Registry
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem, free_port
 from bench.fleet import append_agents, wait_projected, wait_quiet
@@ -65,6 +75,10 @@ TRACKED_TARGET = 1_000_000
 # Every agent beats once per interval in the offline phase: 3 s for 10,000 agents, longer for
 # more, so that the paced load (80 % of the measured capacity) keeps the whole fleet online.
 INTERVAL_SECONDS = max(3.0, 3.0 * AGENTS / 10_000)
+ONLY = os.environ.get("BENCH_HEARTBEAT_ONLY", "")
+# Pace the offline phase at this many beats/s instead of 80 % of the measured capacity (on a
+# shared machine the capacity blast varies with the neighbours' load; a fixed pace compares).
+FIXED_RATE = float(os.environ.get("BENCH_HEARTBEAT_RATE", "0"))
 MISSED_BEATS = 3
 SWEEP_SECONDS = 1.0
 OFFLINE_AFTER = INTERVAL_SECONDS * MISSED_BEATS
@@ -75,7 +89,6 @@ ENV = {
     "AGENTPLANE_LIVENESS_SWEEP_SECONDS": str(SWEEP_SECONDS),
     "AGENTPLANE_LOG_LEVEL": "WARNING",
 }
-WENT_OFFLINE = Events.subject("heartbeat", "liveness.WentOffline")
 
 Progress = Callable[[], Awaitable[int]]
 
@@ -99,15 +112,15 @@ async def register_agents(bus: BusClient, workspace_id: str, count: int) -> list
     return [(str(agent_id), token) for agent_id, token in agents]
 
 
-async def heartbeat_stats(nc: Client) -> HeartbeatStats:
-    msg = await nc.request(Heartbeat.STATS, b"{}", timeout=10)
+async def heartbeat_stats(nc: Client, timeout: float = 10) -> HeartbeatStats:
+    msg = await nc.request(Heartbeat.STATS, b"{}", timeout=timeout)
     reply = Reply.model_validate_json(msg.data)
     return HeartbeatStats.model_validate(reply.data)
 
 
-def service_progress(nc: Client) -> Progress:
+def service_progress(nc: Client, timeout: float = 10) -> Progress:
     async def progress() -> int:
-        return (await heartbeat_stats(nc)).accepted
+        return (await heartbeat_stats(nc, timeout)).accepted
 
     return progress
 
@@ -243,13 +256,20 @@ def http_throughput(
 
 
 async def offline_detection(
-    nc: Client, agents: list[tuple[str, str]], rate: float
+    nc: Client, system: RunningSystem, agents: list[tuple[str, str]], rate: float
 ) -> dict[str, Any]:
-    """Paced beats at `rate`/s over all agents; STOPPED of them stop; time to WentOffline."""
+    """Paced beats at `rate`/s over all agents; STOPPED of them stop; time to WentOffline
+    (seen by `bench.offline_watcher`, a subscriber process of its own)."""
     subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
     payloads = [json.dumps({"token": token}).encode() for _, token in agents]
     stopped: set[int] = set()
     last_sent = [0.0] * len(agents)
+    # The generator's own record, from when `watching` is set (the whole fleet online): the
+    # longest silence it left each agent in, how many beats came later than one interval
+    # after the previous one, how far behind its pace it fell, how many it sent.
+    max_gap = [0.0] * len(agents)
+    generator = {"late": 0, "behind": 0.0, "sent": 0, "backlog": 0.0}
+    watching = False
     running = True
 
     async def pace() -> None:
@@ -257,75 +277,168 @@ async def offline_detection(
         sent = 0
         cursor = 0
         while running:
-            due = int((time.monotonic() - started) * rate)
+            # One clock reading per tick: per-beat readings cost the generator throughput.
+            tick = time.monotonic()
+            now = time.time()
+            due = int((tick - started) * rate)
+            if watching:
+                generator["behind"] = max(generator["behind"], (due - sent) / rate)
             while sent < due:
                 cursor = (cursor + 1) % len(agents)
                 if cursor in stopped:
                     continue
                 await nc.publish(subjects[cursor], payloads[cursor])
-                last_sent[cursor] = time.time()
+                if watching:
+                    gap = now - last_sent[cursor]
+                    if gap > max_gap[cursor]:
+                        max_gap[cursor] = gap
+                    if gap > INTERVAL_SECONDS:
+                        generator["late"] += 1
+                    generator["sent"] += 1
+                last_sent[cursor] = now
                 sent += 1
             await asyncio.sleep(0.005)
-
-    # agent id -> (event arrival, decision time `at`, last beat the service saw)
-    offline_at: dict[str, tuple[float, float, float]] = {}
-
-    async def on_offline(msg: Msg) -> None:
-        event = json.loads(msg.data)
-        data = event["data"]
-        offline_at.setdefault(
-            event["agent_id"],
-            (
-                time.time(),
-                datetime.fromisoformat(data["at"]).timestamp(),
-                datetime.fromisoformat(data["last_seen_at"]).timestamp(),
-            ),
-        )
 
     pacer = asyncio.create_task(pace())
     # Until every agent is online and the transitions of that are written.
     deadline = time.monotonic() + OFFLINE_AFTER * 4
     while time.monotonic() < deadline:
         await asyncio.sleep(1.0)
-        if (await heartbeat_stats(nc)).online >= len(agents):
+        # Long timeouts: a service behind the pace answers behind its backlog of beats.
+        if (await heartbeat_stats(nc, 60)).online >= len(agents):
             break
     await asyncio.sleep(2.0)
-    sub = await nc.subscribe(WENT_OFFLINE, cb=on_offline)
-    await asyncio.sleep(2.0)
-    stopped.update(range(STOPPED))
-    stopped_ids = {agents[i][0] for i in range(STOPPED)}
-    # Collect until every stopped agent was reported (a late report then shows up in p99
-    # instead of as a missing one), or well past the bound.
-    give_up = time.monotonic() + OFFLINE_AFTER + SWEEP_SECONDS + 20.0
-    await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
-    for _ in range(int((give_up - time.monotonic()) / 0.5)):
-        if stopped_ids <= offline_at.keys():
-            break
-        await asyncio.sleep(0.5)
-    running = False
-    await pacer
-    await sub.unsubscribe()
-    missing = (float("inf"), float("inf"), float("inf"))
+    # From here on every agent has been sent a beat: gaps are the generator's to account for.
+    watching = True
+    accepted_before = (await heartbeat_stats(nc, 60)).accepted
+    hb_pid = system.pid_of("heartbeat")
+    hb_cpu_before, wall_before = cpu_seconds(hb_pid), time.monotonic()
+    events_file = Path(tempfile.mkdtemp()) / "went_offline.jsonl"
+    watcher = await asyncio.to_thread(start_watcher, system, events_file)
+
+    async def sample_backlog() -> None:
+        """Beats sent but not yet taken in, in seconds of pace: a service behind by more than
+        offline_after declares beating agents offline (its backlog, not theirs)."""
+        while running:
+            # Sent before asking: the count answers for at least those (the beats sent while
+            # the question was out would count the round trip as backlog).
+            sent = generator["sent"]
+            accepted = (await heartbeat_stats(nc, 60)).accepted - accepted_before
+            behind = (sent - accepted) / rate
+            generator["backlog"] = max(generator["backlog"], behind)
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.create_task(sample_backlog())
+    try:
+        await asyncio.sleep(2.0)
+        stopped.update(range(STOPPED))
+        stopped_at = time.time()
+        stopped_ids = {agents[i][0] for i in range(STOPPED)}
+        # Collect until every stopped agent was reported (a late report then shows up in p99
+        # instead of as a missing one), or well past the bound.
+        give_up = time.monotonic() + OFFLINE_AFTER + SWEEP_SECONDS + 20.0
+        await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
+        offline_at: dict[str, tuple[float, float, float, float]] = {}
+        for _ in range(int((give_up - time.monotonic()) / 0.5)):
+            offline_at = read_offline_events(events_file)
+            if stopped_ids <= offline_at.keys():
+                break
+            await asyncio.sleep(0.5)
+        running = False
+        await pacer
+        await sampler
+        hb_cpu = cpu_seconds(hb_pid) - hb_cpu_before
+        hb_wall = time.monotonic() - wall_before
+        await nc.flush()
+        # What the service took in of what was sent meanwhile (its count settles once it drained).
+        accepted = await wait_for_progress(
+            service_progress(nc, 60), accepted_before + generator["sent"], 10.0
+        )
+    finally:
+        # Also when the phase fails: no watcher outlives the bench.
+        watcher.terminate()
+        watcher.wait(10)
+    offline_at = read_offline_events(events_file)
+    shutil.rmtree(events_file.parent)
+    missing = (float("inf"), float("inf"), float("inf"), float("inf"))
     seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
     # Decision: the WentOffline event's own time minus when the last beat was published.
-    decided = [at - last_sent[i] for i, (_, at, _) in enumerate(seen)]
+    decided = [at - last_sent[i] for i, (_, at, _, _) in enumerate(seen)]
     # Observed: when a subscriber received the event (adds the outbox relay's delivery).
-    observed = [arrival - last_sent[i] for i, (arrival, _, _) in enumerate(seen)]
+    observed = [arrival - last_sent[i] for i, (arrival, _, _, _) in enumerate(seen)]
     # Lag between publishing a beat and the service taking it in.
-    intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen) in enumerate(seen)]
+    intake_lag = [last_seen - last_sent[i] for i, (_, _, last_seen, _) in enumerate(seen)]
+    # The path after the decision, in two legs: sweep decision -> event built for the store
+    # (pending queue, flush period), and event built -> subscriber (save, relay, NATS).
+    flush_lag = [built - at for _, at, _, built in seen]
+    relay_lag = [arrival - built for arrival, _, _, built in seen]
     index = {agent_id: i for i, (agent_id, _) in enumerate(agents)}
-    false_offline = sum(1 for agent_id in offline_at if index.get(agent_id, 0) >= STOPPED)
+    beating = [index[a] for a in offline_at if index.get(a, 0) >= STOPPED]
+    # Silent for longer than offline_after by the bench's own doing: right to call offline.
+    generator_silenced = sum(1 for i in beating if max_gap[i] > OFFLINE_AFTER)
+    # When the service decided a beating agent offline (from the stop), and for how long it
+    # had not taken in a beat of it by then: what to look at when false_offline is not 0.
+    false_at = [offline_at[agents[i][0]][1] - stopped_at for i in beating]
+    false_silent = [offline_at[agents[i][0]][1] - offline_at[agents[i][0]][2] for i in beating]
     return {
         "offline_detect_p99_s": p99(decided),
         "offline_bound_s": OFFLINE_AFTER + SWEEP_SECONDS,
         "offline_detect_p50_s": p50(decided),
         "offline_event_observed_p99_s": p99(observed),
         "offline_intake_lag_p99_s": p99(intake_lag),
+        "offline_flush_lag_p99_s": p99(flush_lag),
+        "offline_relay_lag_p99_s": p99(relay_lag),
+        "offline_relay_lag_p50_s": p50(relay_lag),
         "offline_detected": sum(1 for x in decided if x != float("inf")),
         "offline_stopped": STOPPED,
-        "false_offline": false_offline,
+        "false_offline": len(beating) - generator_silenced,
+        "false_offline_generator": generator_silenced,
+        "false_offline_decided_s_after_stop": [round(min(false_at), 2), round(max(false_at), 2)]
+        if false_at
+        else None,
+        "false_offline_unheard_s_p50": p50(false_silent) if false_silent else None,
         "paced_rate_per_s": round(rate, 1),
+        "beats_sent": generator["sent"],
+        "beats_not_accepted": max(0, generator["sent"] - (accepted - accepted_before)),
+        "intake_backlog_max_s": round(generator["backlog"], 3),
+        "beats_late": generator["late"],
+        "max_beat_gap_s": round(max(max_gap[STOPPED:]), 3),
+        "generator_behind_max_s": round(generator["behind"], 3),
+        # The heartbeat process's CPU in the phase: its share of one core (near 1: saturated,
+        # latency then is queueing) and per beat taken in (includes sweeps, transitions,
+        # checkpoints).
+        "offline_phase_hb_cpu_share": round(hb_cpu / hb_wall, 3),
+        "offline_phase_hb_cpu_us_per_beat": round(
+            hb_cpu / max(1, accepted - accepted_before) * 1e6, 2
+        ),
     }
+
+
+def start_watcher(system: RunningSystem, events_file: Path) -> subprocess.Popen[bytes]:
+    """`bench.offline_watcher`, once it is subscribed."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bench.offline_watcher", system.nats_url, str(events_file)],
+        stdout=subprocess.PIPE,
+        env=os.environ | system.shared_nats_env(),
+    )
+    assert watcher.stdout is not None
+    watcher.stdout.readline()  # "ready"
+    return watcher
+
+
+def read_offline_events(path: Path) -> dict[str, tuple[float, float, float, float]]:
+    """agent id -> (arrival, decision time `at`, last beat the service saw, when the event was
+    built for the store: `occurred_at`), the first event of each agent."""
+    events: dict[str, tuple[float, float, float, float]] = {}
+    if not path.exists():
+        return events
+    for line in path.read_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        events.setdefault(e["agent_id"], (e["arrival"], e["at"], e["last_seen"], e["occurred"]))
+    return events
 
 
 def p99(values: list[float]) -> float:
@@ -368,6 +481,8 @@ async def measure(
             await wait_quiet(system)
         else:
             agents = await register_agents(bus, workspace_id, AGENTS)
+        if ONLY == "offline":
+            return await offline_only(nc, system, agents)
         pids = {"raw": raw_pid, "ours": system.pid_of("heartbeat")}
         series = await throughput(nc, agents, pids)
         median = {name: statistics.median(values) for name, values in series.items()}
@@ -397,11 +512,25 @@ async def measure(
         }
         our_rate = median["ours_plain"]
         results.update(await asyncio.to_thread(http_throughput, system, bare_port, agents))
-        results.update(await offline_detection(nc, agents, 0.8 * our_rate))
+        results.update(await offline_detection(nc, system, agents, FIXED_RATE or 0.8 * our_rate))
         results.update(await memory(nc, system.pid_of("heartbeat")))
         return results
     finally:
         await nc.close()
+
+
+async def offline_only(
+    nc: Client, system: RunningSystem, agents: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The offline detection alone, paced at 80 % of one capacity blast (after a warm-up)."""
+    plain = [json.dumps({"token": token}).encode() for _, token in agents]
+    subjects = [Heartbeat.native(agent_id) for agent_id, _ in agents]
+    service = service_progress(nc)
+    await blast(nc, subjects, plain, len(agents), service)
+    capacity = await blast(nc, subjects, plain, BEATS_PER_ROUND, service)
+    results: dict[str, Any] = {"heartbeat_agents": AGENTS, "nats_hb_per_s": round(capacity, 1)}
+    results.update(await offline_detection(nc, system, agents, FIXED_RATE or 0.8 * capacity))
+    return results
 
 
 def wait_listening(port: int, timeout: float = 30.0) -> None:
@@ -441,6 +570,11 @@ def run() -> dict[str, Any]:
                 results["heartbeat_restarts"] = int(system.pid_of("heartbeat") != heartbeat_pid)
                 return results
             finally:
+                # What the services warned about (a slow consumer, a reconnect, a restart)
+                # explains odd figures or a failed run; to stderr: the result stays one line.
+                for line in system.log().splitlines():
+                    if " WARNING " in line or " ERROR " in line or "restarting" in line:
+                        print(line, file=sys.stderr)
                 for proc in (baseline, bare_http):
                     proc.terminate()
                     proc.wait(10)

@@ -1,6 +1,6 @@
 """Per-event cost of publishing an integration event untyped vs through a translator.
 
-    .venv/bin/python bench/translate_cost.py
+.venv/bin/python bench/translate_cost.py
 """
 
 from __future__ import annotations

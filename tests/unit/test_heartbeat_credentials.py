@@ -146,3 +146,53 @@ def test_trust_cleared_after_a_lost_connection_is_not_restored(tmp_path: Path) -
     second = engine(tmp_path, clock)
     second.restore()
     assert not second.tokens.trusted(second.table.index[agent_id], tag, clock.now)
+
+
+def test_restore_counts_what_became_of_each_checkpointed_token(tmp_path: Path) -> None:
+    clock = Clock(1000.0)
+    first = engine(tmp_path, clock)
+    trusted, revoked, unverified = (str(uuid.uuid4()) for _ in range(3))
+    tag = first.tokens.tag("agent_tok_x")
+    for agent_id in (trusted, revoked, unverified):
+        first.beat(agent_id, clock.now)
+    for agent_id in (trusted, revoked):
+        first.tokens.remember(first.table.index[agent_id], tag, clock.now)
+    first.forget_trust(revoked)
+    first.flush_transitions()
+    first.checkpoint()
+
+    clock.now = 1100.0
+    second = engine(tmp_path, clock)
+    second.restore()
+    assert (second.restored_trust.trusted, second.restored_trust.without) == (1, 2)
+    clock.now = 1400.0  # past the 300 s the token was trusted for
+    third = engine(tmp_path, clock)
+    third.restore()
+    assert (third.restored_trust.trusted, third.restored_trust.expired) == (0, 1)
+
+
+def test_a_snapshot_taken_before_a_clear_is_void_even_when_written_after(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(1000.0)
+    first = engine(tmp_path, clock)
+    agent_id = str(uuid.uuid4())
+    tag = first.tokens.tag("agent_tok_x")
+    first.beat(agent_id, clock.now)
+    first.tokens.remember(first.table.index[agent_id], tag, clock.now)
+    first.flush_transitions()
+    rows = first.checkpoint_rows()  # on the event loop ...
+    clock.now = 1001.0
+    first.forget_all_trust()  # ... the link drops ...
+    clock.now = 1002.0
+    first.write_checkpoint(rows)  # ... and the thread writes the older snapshot
+
+    second = engine(tmp_path, clock)
+    second.restore()
+    assert not second.tokens.trusted(second.table.index[agent_id], tag, clock.now)
+    assert second.restored_trust.cleared == 1
+    # The clear is carried on: the next run's checkpoint keeps that row void.
+    second.checkpoint()
+    third = engine(tmp_path, clock)
+    third.restore()
+    assert third.restored_trust.cleared == 1

@@ -188,3 +188,19 @@ def test_a_remembered_agent_that_beats_after_the_start_is_decided_on_its_own_dea
     assert table.beat("a", 20, offline_after=6) is None
     assert table.sweep(25) == []
     assert table.sweep(26) == ["a"]
+
+
+def test_between_full_passes_only_what_a_restart_must_not_miss_is_taken() -> None:
+    table = LivenessTable(offline_after=10)
+    table.beat("a", 1)
+    table.beat("b", 1)
+    table.beat("c", 1)
+    assert len(table.take_dirty()) == 3
+    table.beat("a", 2)  # only its last-seen time moved: waits for a full pass
+    table.beat("b", 2, offline_after=30)  # a new interval: urgent
+    table.beat("d", 2)  # a new agent: urgent
+    table.sweep(11.5)  # c went offline: urgent
+    assert sorted(agent for agent, *_ in table.take_dirty(everything=False)) == ["b", "c", "d"]
+    assert table.take_dirty(everything=False) == []
+    assert [agent for agent, *_ in table.take_dirty()] == ["a", "b", "d"]
+    assert table.take_dirty() == []

@@ -19,7 +19,7 @@ from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, Liveness
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.heartbeat.credentials import VerifiedTokens
+from agentplane.heartbeat.credentials import Tag, VerifiedTokens
 from agentplane.heartbeat.domain import Liveness, LivenessTable, Transition
 from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
 from agentplane.heartbeat.translate import TRANSLATOR
@@ -56,6 +56,21 @@ class CheckpointRow:
     last_seen: float
     offline_after: float
     trust: tuple[str, float] | None  # (token tag hex, trusted until)
+    # When the trust was read: a clear of all trust after this moment voids it, even when
+    # the row is written later (the write runs in a thread, after the snapshot).
+    checked_at: float
+
+
+@dataclass
+class RestoredTrust:
+    """What `restore` made of the checkpointed tokens (logged: a restart that has to ask the
+    registry about its whole fleet must say why)."""
+
+    trusted: int = 0
+    expired: int = 0  # trusted until a time already past
+    cleared: int = 0  # checked before the previous run dropped all trust (lost connection)
+    without: int = 0  # no trusted token in the checkpoint (never verified, or revoked)
+    cleared_at: float = 0.0
 
 
 class LivenessEngine:
@@ -81,6 +96,7 @@ class LivenessEngine:
         self.tokens = tokens or VerifiedTokens(ttl=0.0)
         # Set by `restore`: when the previous run last wrote its checkpoint (None: never).
         self.checkpointed_at: float | None = None
+        self.restored_trust = RestoredTrust()
         # Trust written before this moment is void (our NATS link dropped: events missed).
         self.trust_cleared_at = 0.0
         self.views = views
@@ -116,6 +132,9 @@ class LivenessEngine:
             meta = tx.get(CHECKPOINT_META, CHECKPOINT_META) or {}
         self.checkpointed_at = meta.get("written_at")
         cleared_at = meta.get("trust_cleared_at", 0.0)
+        # Carried on: rows the previous run did not rewrite since its clear stay void.
+        self.trust_cleared_at = cleared_at
+        counts = RestoredTrust(cleared_at=cleared_at)
         # Each online agent gets one full interval (its own) plus grace from now.
         fresh_from = now + self.grace
         table = self.table
@@ -134,10 +153,16 @@ class LivenessEngine:
             # Views written before versions were kept have none: read from the log once.
             versions[restored] = state.get("version", UNKNOWN_VERSION)
             tag, until = remembered.get("tag"), remembered.get("trusted_until", 0.0)
-            if tag and until > now and remembered.get("checked_at", 0.0) >= cleared_at:
-                slot = table.slot(agent_id)
-                assert slot is not None
-                self.tokens.restore(slot, VerifiedTokens.parse(tag), until)
+            if not tag:
+                counts.without += 1
+            elif until <= now:
+                counts.expired += 1
+            elif remembered.get("checked_at", 0.0) < cleared_at:
+                counts.cleared += 1
+            else:
+                self.tokens.restore(restored, VerifiedTokens.parse(tag), until)
+                counts.trusted += 1
+        self.restored_trust = counts
         # No offline decision for agents not heard since the start before a full interval
         # plus grace has passed; agents that beat after the start keep their own deadlines.
         table.not_before = now + table.offline_after + self.grace
@@ -286,16 +311,17 @@ class LivenessEngine:
             versions.extend([0] * (slot + 1 - len(versions)))
         versions[slot] = version
 
-    def checkpoint_rows(self) -> list[CheckpointRow]:
-        """What changed since the previous call (call on the event loop)."""
+    def checkpoint_rows(self, everything: bool = True) -> list[CheckpointRow]:
+        """What changed since the previous call (call on the event loop); with `everything`
+        False only what a restart must not miss (see `LivenessTable.urgent`)."""
         now = self.clock()
         tokens = self.tokens
         table = self.table
         rows = []
-        for agent_id, last_seen, offline_after in table.take_dirty():
+        for agent_id, last_seen, offline_after in table.take_dirty(everything):
             slot = table.index[agent_id]
             rows.append(
-                CheckpointRow(agent_id, last_seen, offline_after, tokens.snapshot(slot, now))
+                CheckpointRow(agent_id, last_seen, offline_after, tokens.snapshot(slot, now), now)
             )
         return rows
 
@@ -307,7 +333,7 @@ class LivenessEngine:
                 doc: dict[str, Any] = {
                     "last_seen": row.last_seen,
                     "offline_after": row.offline_after,
-                    "checked_at": now,
+                    "checked_at": row.checked_at,
                 }
                 if row.trust is not None:
                     doc["tag"], doc["trusted_until"] = row.trust
@@ -318,6 +344,14 @@ class LivenessEngine:
                 {"written_at": now, "trust_cleared_at": self.trust_cleared_at},
             )
         return len(rows)
+
+    def retry_rows(self, rows: list[CheckpointRow]) -> None:
+        """A write of `rows` failed: the next checkpoint writes them (call on the event loop)."""
+        table = self.table
+        for row in rows:
+            slot = table.slot(row.agent_id)
+            if slot is not None:
+                table.urgent[slot] = 1
 
     def checkpoint(self) -> int:
         """Snapshot and write in one go (tests, shutdown)."""
@@ -330,7 +364,12 @@ class LivenessEngine:
             self.tokens.generation += 1
             return
         self.tokens.forget(slot)
-        self.table.dirty[slot] = 1
+        self.table.urgent[slot] = 1
+
+    def trust(self, slot: int, tag: Tag, now: float, expires_at: float | None = None) -> None:
+        """The registry verified this token: trust it, and checkpoint that soon."""
+        self.tokens.remember(slot, tag, now, expires_at)
+        self.table.urgent[slot] = 1
 
     def forget_all_trust(self) -> None:
         self.tokens.forget_all()

@@ -6,9 +6,10 @@ proof is trusted. The tag key is random per process, so the tags mean nothing ou
 the token itself is never kept.
 
 Trust ends early when the registry publishes any event of the agent (rotation, revocation,
-deletion, termination, …: `forget`), or for everyone when our connection to NATS was
-interrupted and such events may have been missed (`forget_all`); never later than the token's
-expiry when the registry reports it, and in any case after the TTL (the safety net).
+deletion, termination, …: `forget`), also when such an event was missed while our connection
+to NATS was interrupted (replayed from the event stream afterwards), or for everyone when that
+replay fails (`forget_all`); never later than the token's expiry when the registry reports it,
+and in any case after the TTL (the safety net).
 
 Trusted tags are checkpointed with the agents' last-seen times, so a restarted replica does
 not have to ask the registry about every agent of its partition at once (a fleet would get

@@ -129,6 +129,7 @@ def register_handlers(
             liveness_of_partition,
             queue=f"{host.service}-p{partition}",
         )
+
     @replying(RecordTelemetry)
     async def telemetry_record(cmd: RecordTelemetry) -> BaseModel:
         return await record_telemetry(host.broker.connection, cmd, bus.timeout)

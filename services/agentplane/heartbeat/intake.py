@@ -317,7 +317,7 @@ class BeatIntake:
             slot = self.table.index.get(agent_id)
         # An invalidation that arrived while we asked may concern this very token.
         if slot is not None and generation == self.tokens.generation:
-            self.tokens.remember(slot, tag, self.clock(), expires_at)
+            self.engine.trust(slot, tag, self.clock(), expires_at)
         for beat, transition in zip(waiting, transitions, strict=True):
             if beat.telemetry is not None:
                 await self.nc.publish(_TELEMETRY_PREFIX + agent_id, beat.telemetry)
@@ -330,7 +330,9 @@ class BeatIntake:
         self.engine.forget_trust(agent_id)
         self.refused.forget(agent_id)
 
-    def forget_all(self) -> None:
+    def forget_all(self, reason: str) -> None:
+        """Trust no cached token: every agent is checked with the registry again."""
+        log.info("trusting no cached token of %d agents: %s", len(self.table), reason)
         self.engine.forget_all_trust()
         self.refused.forget_all()
 

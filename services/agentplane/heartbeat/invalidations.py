@@ -3,17 +3,20 @@
 Live: a core subscription on `ap.events.registry.agent.>` (the relay publishes them to the
 AP_EVENTS stream; core subscribers of the subject receive them too). Replayed: after a
 restart, the same subjects from the stream since the checkpoint the trusted tokens came from,
-through a short-lived consumer that delivers from that time on and is deleted afterwards.
+and after a lost connection since the link was last known up, through a short-lived consumer
+that delivers from that time on and is deleted afterwards. Only when the replay fails again
+and again is every cached token dropped (the whole fleet is then checked with the registry
+once more), and that is logged with its reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -24,6 +27,11 @@ log = logging.getLogger("agentplane.heartbeat.invalidations")
 
 # Events published a little before the checkpoint may not have reached us before it.
 REPLAY_MARGIN_SECONDS = 10.0
+# A replay that fails (the server busy, a request timing out) is tried again this many times
+# in all, a second more apart each time, before all trust is dropped instead.
+REPLAY_ATTEMPTS = 3
+# How long one fetch of events the consumer reported pending may take.
+FETCH_TIMEOUT_SECONDS = 5.0
 
 
 async def replay_registry_events(
@@ -43,20 +51,21 @@ async def replay_registry_events(
     except NotFoundError:
         return 0  # no event stream yet: nothing happened
     replayed = 0
-    name = (await sub.consumer_info()).name
+    info = await sub.consumer_info()
+    name = info.name
+    # The consumer counts what matches from the start time on: read exactly that (no fetch
+    # waiting for a timeout to learn the stream had nothing), and a fetch that times out
+    # while events are pending fails the replay rather than skipping them.
+    pending = info.num_pending
     try:
-        while True:
-            try:
-                messages = await sub.fetch(batch, timeout=1.0)
-            except NatsTimeout:
-                break
+        while pending > 0:
+            messages = await sub.fetch(min(batch, pending), timeout=FETCH_TIMEOUT_SECONDS)
             for msg in messages:
                 agent_id = agent_of(msg.data)
                 if agent_id is not None:
                     forget(agent_id)
                 replayed += 1
-            if not messages or messages[-1].metadata.num_pending == 0:
-                break
+            pending = messages[-1].metadata.num_pending if messages else pending
     finally:
         try:
             await sub.unsubscribe()
@@ -64,3 +73,35 @@ async def replay_registry_events(
         except Exception:  # it expires on its own after inactive_threshold
             log.debug("replay consumer %s left to expire", name)
     return replayed
+
+
+async def recover_trust(
+    nc: Client,
+    since: float,
+    forget: Callable[[str], None],
+    forget_all: Callable[[str], None],
+    why: str,
+    backoff: float = 1.0,
+) -> int | None:
+    """Forget the agents of the registry events since `since` (retried); when that keeps
+    failing, `forget_all(reason)`. The number replayed, or None when all trust was dropped."""
+    started = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
+    for attempt in range(1, REPLAY_ATTEMPTS + 1):
+        try:
+            replayed = await replay_registry_events(nc, since, forget)
+        except Exception as exc:
+            log.warning(
+                "%s: replaying registry agent events since %s failed (attempt %d of %d): %r",
+                why,
+                started,
+                attempt,
+                REPLAY_ATTEMPTS,
+                exc,
+            )
+            if attempt < REPLAY_ATTEMPTS:
+                await asyncio.sleep(backoff * attempt)
+            continue
+        log.info("%s: replayed %d registry agent events since %s", why, replayed, started)
+        return replayed
+    forget_all(f"{why}: registry agent events since {started} could not be replayed")
+    return None
