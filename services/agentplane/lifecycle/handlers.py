@@ -7,7 +7,7 @@ import asyncio
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
-from agentplane.bus.consumers import durable_subscriber
+from agentplane.bus.consumers import caught_up, durable_subscriber
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent
@@ -16,8 +16,10 @@ from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.contracts.subjects import Lifecycle as Subjects
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.inputs import INPUT_TYPES
 from agentplane.lifecycle.lifecycles import Lifecycles
 from agentplane.lifecycle.progress import Progress
+from agentplane.lifecycle.projections import AUDITED_TYPES
 
 AUDIT_CONSUMER = "lifecycle-audit"
 # The state machine's own consumer: a new one starts at the beginning of the stream, so the
@@ -25,6 +27,11 @@ AUDIT_CONSUMER = "lifecycle-audit"
 MACHINE_CONSUMER = "lifecycle-machine"
 # How long a query or command waits for the stream's events to be applied (read-after-write).
 CATCH_UP_SECONDS = 2.0
+
+
+def filters(event_types: frozenset[str]) -> list[str]:
+    """The stream subjects of these event types, whichever service publishes them."""
+    return sorted(Events.subject("*", event_type) for event_type in event_types)
 
 
 def register_handlers(
@@ -44,7 +51,9 @@ def register_handlers(
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
-        subject=Events.ALL,
+        # Only what makes entries is sent (filtered by the server, whichever service
+        # publishes it); bookkeeping events never reach this service.
+        subject=filters(AUDITED_TYPES),
         durable=AUDIT_CONSUMER,
         handler=on_event,
         batch=on_events,
@@ -62,23 +71,20 @@ def register_handlers(
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
-        subject=Events.ALL,
+        # Only what moves a machine is sent: a seed 000 registration never reaches it.
+        subject=filters(INPUT_TYPES),
         durable=MACHINE_CONSUMER,
         handler=on_machine_event,
         batch=on_machine_events,
     )
 
-    async def last_seq() -> int:
-        info = await js.stream_info(EVENTS_STREAM)
-        return int(info.state.last_seq)
-
     async def machine_caught_up() -> None:
         # Read-after-write: a create, delete or transition already published is applied.
-        await machine.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
+        await caught_up(js, EVENTS_STREAM, MACHINE_CONSUMER, machine, CATCH_UP_SECONDS)
 
     @replying(AuditQuery)
     async def audit_list(query: AuditQuery) -> BaseModel:
-        await audit.wait_applied(await last_seq(), timeout=CATCH_UP_SECONDS)
+        await caught_up(js, EVENTS_STREAM, AUDIT_CONSUMER, audit, CATCH_UP_SECONDS)
         return await asyncio.to_thread(audit.query, query)
 
     @replying(AgentStatesQuery)
