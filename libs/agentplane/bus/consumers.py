@@ -99,6 +99,7 @@ def durable_subscriber(
     handler: StreamHandler,
     batch: BatchHandler | None = None,
     backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
+    linger: float = 0.0,
 ) -> None:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
 
@@ -111,7 +112,11 @@ def durable_subscriber(
     `backoff` is the wait before each retry (tests shorten it). With `batch`, the messages that have
     arrived (up to MAX_BATCH) go to `batch(items)` at once, in stream order (one transaction
     for many events, say); if it raises, they go one by one to `handler`, so a poison message
-    fails alone and is retried and parked as above.
+    fails alone and is retried and parked as above. `linger` (seconds, with `batch`): while
+    events keep coming (the last batch ended less than `linger` ago), wait that long for more
+    before handing a short batch over; a handler whose cost is mostly per batch (a
+    transaction, a thread hop) then pays it once for many events of a storm, and an event
+    after a quiet spell is handed over at once.
 
     A durable push consumer whose deliver group is the durable name (replicas share it),
     consumed with plain nats-py: a framework's per-message layer cost more than most
@@ -154,8 +159,12 @@ def durable_subscriber(
 
     async def consume(sub: Subscription) -> None:
         assert batch is not None
+        loop = asyncio.get_running_loop()
+        done = float("-inf")
         while True:
             msgs = [await sub.next_msg(timeout=None)]
+            if loop.time() - done < linger and sub.pending_msgs < MAX_BATCH - 1:
+                await asyncio.sleep(linger)
             while len(msgs) < MAX_BATCH and sub.pending_msgs > 0:
                 msgs.append(await sub.next_msg(timeout=None))
             try:
@@ -167,6 +176,7 @@ def durable_subscriber(
             else:
                 for msg in msgs:
                     await msg.ack()
+            done = loop.time()
 
     @replying(RedriveDeadLetter)
     async def on_redrive(request: RedriveDeadLetter) -> Redriven:

@@ -25,6 +25,9 @@ AUDIT_CONSUMER = "lifecycle-audit"
 # The state machine's own consumer: a new one starts at the beginning of the stream, so the
 # machines of agents created before it existed are built too.
 MACHINE_CONSUMER = "lifecycle-machine"
+# While events stream in, the audit waits this long to take more at once: its cost is mostly
+# per transaction (in-process: ~180 µs per event one at a time, ~80 µs in batches of 20).
+AUDIT_LINGER_SECONDS = 0.02
 # How long a query or command waits for the stream's events to be applied (read-after-write).
 CATCH_UP_SECONDS = 2.0
 
@@ -57,6 +60,7 @@ def register_handlers(
         durable=AUDIT_CONSUMER,
         handler=on_event,
         batch=on_events,
+        linger=AUDIT_LINGER_SECONDS,
     )
 
     machine = Progress(lifecycles.position())
