@@ -254,3 +254,46 @@ async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
     finally:
         await host.stop()
         await nc.close()
+
+
+async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
+    nats_server: NatsServer,
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    stream, subject, durable = await _stream(nc)
+    batches: list[list[str]] = []
+
+    async def one(body: bytes, sequence: int) -> None:
+        batches.append([body.decode()])
+
+    async def batch(items: list[tuple[bytes, int]]) -> None:
+        batches.append([body.decode() for body, _ in items])
+
+    host = ServiceHost(f"test-linger-{stream.lower()}", nats_server.url)
+    durable_subscriber(
+        host, stream=stream, subject=subject, durable=durable, handler=one, batch=batch,
+        backoff=BACKOFF, linger=0.5,
+    )  # fmt: skip
+    await host.start()
+    try:
+        await js.publish(subject, b"first")
+        for _ in range(100):
+            if batches:
+                break
+            await asyncio.sleep(0.05)
+        assert batches == [["first"]]
+        # Right after a batch: the next event waits for the ones that follow it closely.
+        later = [f"m{n}" for n in range(4)]
+        for text in later:
+            await js.publish(subject, text.encode())
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if sum(map(len, batches)) == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert [text for b in batches for text in b] == ["first", *later]
+        assert len(batches) < 1 + len(later), batches  # not one batch per event
+    finally:
+        await host.stop()
+        await nc.close()

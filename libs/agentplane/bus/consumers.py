@@ -11,11 +11,13 @@ once the cause is fixed; the handler gets the original stream sequence, so it st
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -92,21 +94,29 @@ def durable_subscriber(
     host: ServiceHost,
     *,
     stream: str,
-    subject: str,
+    subject: str | Sequence[str],
     durable: str,
     handler: StreamHandler,
-    only: Callable[[str], bool] | None = None,
     batch: BatchHandler | None = None,
     backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
+    linger: float = 0.0,
 ) -> None:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
 
+    `subject` may be several subjects (wildcards allowed, none overlapping): the server
+    filters, so a consumer that wants a few event types of a busy stream is never sent, nor
+    acknowledges, the rest. A durable created with other subjects is updated in place (its
+    position and unacknowledged messages are kept; what it held of subjects it no longer
+    wants may still come once, so handlers keep ignoring what they do not handle).
     Also answers redrives of its dead letters and parks what the server gave up on.
-    `backoff` is the wait before each retry (tests shorten it). `only` skips (and acks)
-    messages by subject before anything decodes them. With `batch`, the messages that have
+    `backoff` is the wait before each retry (tests shorten it). With `batch`, the messages that have
     arrived (up to MAX_BATCH) go to `batch(items)` at once, in stream order (one transaction
     for many events, say); if it raises, they go one by one to `handler`, so a poison message
-    fails alone and is retried and parked as above.
+    fails alone and is retried and parked as above. `linger` (seconds, with `batch`): while
+    events keep coming (the last batch ended less than `linger` ago), wait that long for more
+    before handing a short batch over; a handler whose cost is mostly per batch (a
+    transaction, a thread hop) then pays it once for many events of a storm, and an event
+    after a quiet spell is handed over at once.
 
     A durable push consumer whose deliver group is the durable name (replicas share it),
     consumed with plain nats-py: a framework's per-message layer cost more than most
@@ -147,32 +157,26 @@ def durable_subscriber(
             return
         await msg.ack()
 
-    async def on_message(msg: Msg) -> None:
-        if only is not None and not only(msg.subject):
-            await msg.ack()
-            return
-        await one(msg)
-
     async def consume(sub: Subscription) -> None:
         assert batch is not None
+        loop = asyncio.get_running_loop()
+        done = float("-inf")
         while True:
             msgs = [await sub.next_msg(timeout=None)]
+            if loop.time() - done < linger and sub.pending_msgs < MAX_BATCH - 1:
+                await asyncio.sleep(linger)
             while len(msgs) < MAX_BATCH and sub.pending_msgs > 0:
                 msgs.append(await sub.next_msg(timeout=None))
-            wanted = [m for m in msgs if only is None or only(m.subject)]
-            skipped = [m for m in msgs if only is not None and not only(m.subject)]
             try:
-                if wanted:
-                    await batch([(m.data, m.metadata.sequence.stream) for m in wanted])
+                await batch([(m.data, m.metadata.sequence.stream) for m in msgs])
             except Exception:
-                log.warning("%s: a batch of %d failed; one by one", durable, len(wanted))
-                for msg in wanted:
+                log.warning("%s: a batch of %d failed; one by one", durable, len(msgs))
+                for msg in msgs:
                     await one(msg)  # acks, delays or parks each
             else:
-                for msg in wanted:
+                for msg in msgs:
                     await msg.ack()
-            for msg in skipped:
-                await msg.ack()
+            done = loop.time()
 
     @replying(RedriveDeadLetter)
     async def on_redrive(request: RedriveDeadLetter) -> Redriven:
@@ -200,17 +204,21 @@ def durable_subscriber(
             error=f"no acknowledgement after {info.get('deliveries', max_deliver)} deliveries",
         )
 
+    subjects = [subject] if isinstance(subject, str) else list(subject)
+
     async def subscribe() -> None:
         nc = host.broker.connection
         await nc.subscribe(max_deliveries_advisory(stream, durable), queue=durable,
                            cb=on_max_deliveries)  # fmt: skip
-        sub = await nc.jetstream().subscribe(
-            subject,
+        js = nc.jetstream()
+        await refilter(js, stream, durable, subjects)
+        sub = await js.subscribe(
+            subjects[0],
             # nats-py requires the deliver group to be the durable name; replicas share it.
             queue=durable,
             durable=durable,
             stream=stream,
-            cb=None if batch is not None else on_message,
+            cb=None if batch is not None else one,
             # Acknowledged here: a delayed NAK (backoff) or park-and-terminate on failure.
             manual_ack=True,
             config=ConsumerConfig(
@@ -218,6 +226,8 @@ def durable_subscriber(
                 ack_policy=AckPolicy.EXPLICIT,
                 max_deliver=max_deliver,
                 ack_wait=ACK_WAIT_SECONDS,
+                # Several subjects: nats-py filters on `subjects[0]` unless these are set.
+                filter_subjects=subjects if len(subjects) > 1 else None,
             ),
         )
         if batch is not None:
@@ -226,6 +236,63 @@ def durable_subscriber(
     on_redrive.__name__ = f"{durable.replace('-', '_')}_redrive"
     host.handle(Events.redrive(durable), on_redrive, queue=durable)
     host.after_connect(subscribe)
+
+
+async def refilter(js: JetStreamContext, stream: str, durable: str, subjects: list[str]) -> None:
+    """Give an existing durable consumer these filter subjects (nothing when it has them or
+    does not exist yet). The server updates it in place, keeping its position and the
+    messages it has delivered and not yet seen acknowledged; replicas racing here ask for
+    the same config, so the second update changes nothing."""
+    try:
+        info = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        return
+    config = info.config
+    if filters_of(config) == subjects:
+        return
+    log.info("%s: filter subjects %s → %s", durable, filters_of(config), subjects)
+    config.filter_subject, config.filter_subjects = (
+        (subjects[0], None) if len(subjects) == 1 else (None, subjects)
+    )
+    await js.add_consumer(stream, config=config)
+
+
+def filters_of(config: ConsumerConfig) -> list[str]:
+    if config.filter_subjects:
+        return list(config.filter_subjects)
+    return [config.filter_subject] if config.filter_subject else []
+
+
+class Applied(Protocol):
+    """How far a consumer's handler has applied the stream (its highest sequence)."""
+
+    applied_seq: int
+
+    async def wait_applied(self, sequence: int, timeout: float) -> None: ...
+
+
+async def caught_up(
+    js: JetStreamContext, stream: str, durable: str, progress: Applied, timeout: float
+) -> bool:
+    """Wait (bounded) until `progress` has applied what the durable consumer was sent of
+    `stream` and nothing it filters waits undelivered: read-after-write for a consumer that
+    filters, whose position never reaches the stream's last sequence when that event is one
+    it does not receive. True when caught up within `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            info = await js.consumer_info(stream, durable)
+        except NotFoundError:
+            return True  # not subscribed yet: nothing was sent
+        delivered = info.delivered.stream_seq or 0
+        # More of its subjects waiting: at least one beyond what was sent is to be applied.
+        target = delivered + 1 if info.num_pending else delivered
+        await progress.wait_applied(target, max(0.0, deadline - loop.time()))
+        if progress.applied_seq < target:
+            return False
+        if not info.num_pending:
+            return True
 
 
 def max_deliveries_advisory(stream: str, durable: str) -> str:

@@ -57,11 +57,6 @@ FOLLOWED = frozenset(
         *catalog_view.AGENT_GONE,
     }
 )
-_PREFIX_PARTS = len(Events.subject("app", "x").split(".")) - 1  # "ap.events.<app>."
-
-
-def followed(subject: str) -> bool:
-    return subject.split(".", _PREFIX_PARTS)[-1] in FOLLOWED
 
 
 class DiagnosticsHandlers:
@@ -183,9 +178,9 @@ def register_handlers(host: ServiceHost, handlers: DiagnosticsHandlers) -> None:
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
-        subject=Events.ALL,
+        # Only these are sent (filtered by the server, whichever service publishes them).
+        subject=sorted(Events.subject("*", t) for t in FOLLOWED),
         durable=EVENTS_CONSUMER,
         handler=handlers.on_event,
-        only=followed,
         batch=handlers.on_events,
     )

@@ -33,6 +33,13 @@ from agentplane.lifecycle.domain.transitions import HEARTBEAT, SYSTEM, USER
 log = logging.getLogger("agentplane.lifecycle.inputs")
 
 
+# The event types `input_of` reads: the machine's consumer is sent these and nothing else.
+INPUT_TYPES = frozenset(
+    model.TYPE
+    for model in (AgentEnrolled, LivenessCameOnline, LivenessWentOffline, AgentTerminated)
+)
+
+
 @dataclass(frozen=True)
 class Input:
     """A move the machine is asked to make because of another service's event."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agentplane.bus.consumers import caught_up
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
-from agentplane.lifecycle.handlers import register_handlers
+from agentplane.lifecycle.handlers import MACHINE_CONSUMER, register_handlers
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
 from agentplane.lifecycle.provisioners import cpu_cgroup
 from agentplane.lifecycle.provisioners.kubernetes import (
@@ -98,9 +99,9 @@ def build(settings: LifecycleSettings) -> ServiceHost:
                     # Only a machine that has applied the stream decides: while it replays
                     # history (a new consumer, a long outage) old UNHEALTHY spells would
                     # look overdue although later events end them.
-                    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
-                    await machine.wait_applied(last, timeout=KILL_CHECK_SECONDS)
-                    if machine.applied_seq < last:
+                    if not await caught_up(
+                        js, EVENTS_STREAM, MACHINE_CONSUMER, machine, KILL_CHECK_SECONDS
+                    ):
                         continue
                     await asyncio.to_thread(
                         lifecycles.kill_overdue,

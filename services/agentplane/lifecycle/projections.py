@@ -19,6 +19,10 @@ log = logging.getLogger("agentplane.lifecycle.audit")
 AUDIT = "audit"
 
 
+# The event types that make entries: the audit's consumer is sent these and nothing else.
+AUDITED_TYPES = frozenset(model.TYPE for model, entry in AUDIT_ENTRIES.items() if entry)
+
+
 def entry_of(event_type: str) -> Entry | None:
     """The audit entry an event type makes, or None (not agent-scoped, or bookkeeping)."""
     model = EVENT_TYPES.model(event_type)

@@ -61,9 +61,9 @@ def subscribe_registry_events(
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
-        subject=Events.of_app("registry"),
+        # Only these are sent (filtered by the server): registrations and the like, most of
+        # the traffic, never reach this service.
+        subject=sorted(Events.subject("registry", t) for t in AGENT_GONE),
         durable=CONSUMER,
         handler=on_event,
-        # Registrations and the like are most of the traffic: skipped before decoding.
-        only=frozenset(Events.subject("registry", t) for t in AGENT_GONE).__contains__,
     )

@@ -21,7 +21,6 @@ from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
 
-from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
 from agentplane.bus.connection import connect
 from agentplane.bus.consumers import durable_subscriber
 from agentplane.bus.host import ServiceHost
@@ -154,13 +153,12 @@ def close_on_revocation(host: ServiceHost, closer: ConnectionCloser) -> None:
                 closed, agent_id, event.type, (time.monotonic() - started) * 1000,
             )  # fmt: skip
 
-    ending = frozenset(Events.subject("registry", t) for t in ENDING)
     durable_subscriber(
         host,
         stream=EVENTS_STREAM,
-        subject=REGISTRY_AGENT_EVENTS,
+        # Only these are sent (filtered by the server): registrations and the like, most of
+        # the traffic, never reach this consumer.
+        subject=sorted(Events.subject("registry", t) for t in ENDING),
         durable=DURABLE,
         handler=on_event,
-        # Registrations and the like are most of the traffic: skipped before decoding.
-        only=ending.__contains__,
     )
