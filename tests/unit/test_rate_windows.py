@@ -64,3 +64,12 @@ def test_client_address_trusts_x_forwarded_for_only_with_the_forwarding_secret()
     assert client_address(scope, "s3cret") == "127.0.0.1"
     scope["headers"] = [forwarded, (FORWARDING_SECRET_HEADER.encode(), b"s3cret")]
     assert client_address(scope, "s3cret") == "203.0.113.7"
+
+
+def test_a_late_batch_is_counted_when_it_was_admitted() -> None:
+    windows = MovingWindows()
+    windows.admit("k", FREE, T0 + 1.0)
+    # Heard of later, admitted earlier by another replica: it leaves the window first.
+    windows.record("k", 9, T0 + 0.5)
+    assert not windows.admit("k", FREE, T0 + 1.2).allowed
+    assert windows.admit("k", FREE, T0 + 1.51).allowed

@@ -10,3 +10,6 @@ class RateHits(BaseModel):
 
     origin: str = Field(description="The replica that admitted them; it ignores its own batch")
     hits: dict[str, int]
+    # Unix time of the batch's first admission: receivers count the batch from then, not from
+    # when it arrived (a busy receiver would otherwise keep it in its windows too long).
+    at: float

@@ -112,9 +112,9 @@ class RateLimits:
         """Count a request of the workspace if its tier admits it."""
         return self._admit(f"ws:{workspace_id}", TIER_LIMITS[tier])
 
-    def check_agent(self, agent_id: UUID | str) -> Decision:
-        """Count a request of the agent if its limit admits it."""
-        return self._admit(f"agent:{agent_id}", self.agent_limit)
+    def check_agent(self, agent_id: UUID | str, count: bool = True) -> Decision:
+        """Count a request of the agent if its limit admits it (only ask, with `count` off)."""
+        return self._admit(f"agent:{agent_id}", self.agent_limit, count)
 
     def count_agent(self, agent_id: UUID | str) -> None:
         """Count a request of the agent that is served whatever its limit says."""
@@ -122,9 +122,9 @@ class RateLimits:
         self.windows.record(key, 1, time.time())
         self.sync.admitted(key)
 
-    def _admit(self, key: str, limit: Limit) -> Decision:
-        verdict = self.windows.admit(key, limit, time.time())
-        if verdict.allowed:
+    def _admit(self, key: str, limit: Limit, count: bool = True) -> Decision:
+        verdict = self.windows.admit(key, limit, time.time(), count)
+        if verdict.allowed and count:
             self.sync.admitted(key)
         return Decision(allowed=verdict.allowed, headers=_headers(verdict))
 
@@ -169,11 +169,13 @@ def enforce_workspace_limit(request: Request, workspace: WorkspaceIdentity) -> N
         _apply(request, limits.check(workspace.workspace_id, workspace.tier))
 
 
-def enforce_agent_limit(request: Request, agent_id: UUID | str) -> None:
-    """Agent-credential routes: the agent's own bucket when the scope is `all`."""
+def enforce_agent_limit(request: Request, agent_id: UUID | str, count: bool = True) -> None:
+    """Agent-credential routes: the agent's own bucket when the scope is `all`. With `count`
+    off the request is refused when over the limit but not counted (the caller counts it with
+    `count_agent_request` once the credential proved good)."""
     limits: RateLimits = request.app.state.rate_limits
     if limits.scope == "all":
-        _apply(request, limits.check_agent(agent_id))
+        _apply(request, limits.check_agent(agent_id, count))
 
 
 def count_agent_request(request: Request, agent_id: UUID | str) -> None:

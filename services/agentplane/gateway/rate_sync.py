@@ -43,6 +43,7 @@ class RateSync:
         self._nc: Client | None = None
         self._subscription: Subscription | None = None
         self._pending: dict[str, int] = {}
+        self._pending_since = 0.0
         self._flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -63,6 +64,8 @@ class RateSync:
         """One request of `key` was admitted here; the others hear of it within `interval`."""
         if self._nc is None:
             return
+        if not self._pending:
+            self._pending_since = time.time()
         self._pending[key] = self._pending.get(key, 0) + 1
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(self.interval, self._spawn)
@@ -76,7 +79,7 @@ class RateSync:
     async def _publish(self) -> None:
         if not self._pending or self._nc is None:
             return
-        batch = RateHits(origin=self.origin, hits=self._pending)
+        batch = RateHits(origin=self.origin, hits=self._pending, at=self._pending_since)
         self._pending = {}
         try:
             await self._nc.publish(Gateway.RATE_HITS, batch.model_dump_json().encode())
@@ -93,5 +96,7 @@ class RateSync:
         if batch.origin == self.origin:
             return
         now = time.time()
+        # Another host's clock may be off: trusted within a second of ours.
+        at = min(now, max(batch.at, now - 1.0))
         for key, count in batch.hits.items():
-            self.windows.record(key, count, now)
+            self.windows.record(key, count, at)

@@ -62,8 +62,12 @@ class _Window:
         found.reverse()
         return found
 
-    def add(self, now: float, count: int) -> None:
-        self.entries.append((now, count))
+    def add(self, at: float, count: int) -> None:
+        """Count at `at`; an entry from another replica may be older than the newest here."""
+        position = len(self.entries)
+        while position and self.entries[position - 1][0] > at:
+            position -= 1
+        self.entries.insert(position, (at, count))
         self.total += count
 
 
@@ -88,15 +92,15 @@ class MovingWindows:
     def __len__(self) -> int:
         return len(self._windows)
 
-    def admit(self, key: str, limit: Limit, now: float) -> Verdict:
-        """Count one request of `key` if both windows admit it."""
+    def admit(self, key: str, limit: Limit, now: float, count: bool = True) -> Verdict:
+        """Count one request of `key` if both windows admit it (only ask, with `count` off)."""
         window = self._window(key, now)
         recent = window.recent(now)
         in_second = sum(count for _, count in recent)
         over_minute = window.total >= limit.per_minute
         over_burst = in_second >= limit.burst
         allowed = not over_minute and not over_burst
-        if allowed:
+        if allowed and count:
             window.add(now, 1)
         oldest = window.entries[0][0] if window.entries else now
         reset_at = oldest + MINUTE
@@ -119,10 +123,11 @@ class MovingWindows:
             retry_after=retry_after,
         )
 
-    def record(self, key: str, count: int, now: float) -> None:
-        """Count requests another replica admitted, whatever this replica's view of the limit."""
+    def record(self, key: str, count: int, at: float) -> None:
+        """Count requests another replica admitted at `at`, whatever this replica's view of
+        the limit."""
         if count > 0:
-            self._window(key, now).add(now, count)
+            self._window(key, at).add(at, count)
 
     def frees_at(self, key: str, limit: Limit, now: float) -> float | None:
         """When `key` may have one more request counted under `limit`'s minute, or None when

@@ -128,12 +128,13 @@ async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dic
         enforce_agent_limit(request, agent_id)
         await bus.nc.publish(Heartbeat.native(agent_id), json.dumps({"token": body.token}).encode())
         return {"success": True}
+    # Refused when the agent is over its limit, but counted only once the token proved good,
+    # so a wrong token never spends the agent's budget (it counts against the caller's
+    # address instead: gateway/auth_throttle.py).
+    enforce_agent_limit(request, agent_id, count=False)
     generation = tokens.generation
     await bus.request(Heartbeat.BEAT, AgentBeat(agent_id=body.agent_id, token=body.token))
     tokens.remember(agent_id, body.token, generation)
-    # Counted only once the token proved good, so a wrong token never spends the agent's
-    # budget (it counts against the caller's address: gateway/auth_throttle.py); not refused,
-    # since the beat is already recorded. Only the first beat of each cache period comes here.
     count_agent_request(request, agent_id)
     return {"success": True}
 
