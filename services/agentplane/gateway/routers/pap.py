@@ -75,6 +75,7 @@ from agentplane.contracts.workspaces import WorkspaceIdentity
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.liveness import liveness_of, record_beat
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.pap_auth import BearerWorkspace, PapWorkspace
@@ -230,10 +231,17 @@ def _bearer_key(request: Request) -> str | None:
 @router.post(
     "/api/agents",
     status_code=201,
-    responses={409: {"description": "An agent with this name already exists"}},
+    responses={
+        409: {"description": "An agent with this name already exists"},
+        **IDEMPOTENCY_RESPONSES,
+    },
 )
 async def create_agent(
-    request: Request, ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
+    request: Request,
+    ws: PapWorkspace,
+    bus: Bus,
+    body: CreateAgentBody | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     body = body or CreateAgentBody()
     cmd = CreatePapAgent(
@@ -242,6 +250,9 @@ async def create_agent(
         description=body.description,
         image=body.image or DEFAULT_IMAGE,
         resources=body.resources or PapResources(),
+        # A retry gets the agent as first created (NEW); provisioning below is idempotent, so
+        # its `deployment` reports what the provisioner has done by then.
+        idempotency=idempotency(idempotency_key, ws.workspace_id, "pap.create", body),
     )
     created = PapAgentCreated.model_validate(await bus.request(Registry.PAP_AGENT_CREATE, cmd))
     # The provisioner's own account of what it did: never a success that did not happen.
