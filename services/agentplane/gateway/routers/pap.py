@@ -1,10 +1,11 @@
 """Seed 004: the PAP agents API (`/api/agents…`, `Authorization: Bearer <workspace key>`).
 
-Every route but the heartbeat is rate limited per workspace by tier (see
-gateway/rate_limits.py). Heartbeats are the control path: they are never counted against the
-workspace's limit nor refused by it, so a burst of API calls or metrics cannot make an agent
-look dead. Creating an agent answers 201 (the document names no status). Deleting an agent
-twice answers the same 200 again without a second lifecycle event.
+Every route but the heartbeat is rate limited per workspace by tier, in the same bucket as the
+workspace key's requests on the other dialects (see gateway/rate_limits.py). Heartbeats are
+the control path: they are never counted against the workspace's limit nor refused by it, so
+a burst of API calls or metrics cannot make an agent look dead. Creating an agent answers 201
+(the document names no status). Deleting an agent twice answers the same 200 again without a
+second lifecycle event.
 
 Where each field comes from: the registry (the record), the lifecycle service (`state`,
 `provisioned_at`, `activated_at`, `terminated_at`, `lifecycleEvents`, and what the provisioner
