@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from agentplane.gateway.app import create_app
+from agentplane.gateway.open_paths import is_open_path
 from agentplane.gateway.openapi import AUTH_HEADERS, METHODS, declared_by_dependencies
 from agentplane.settings import Settings
 
@@ -59,6 +60,8 @@ def _required(path: str, operation: dict[str, Any]) -> dict[str, str]:
         )
     if any(p.get("in") == "path" for p in parameters):
         required["404"] = "its path names something"
+    if not is_open_path(path):
+        required["429"] = "too many failed authentications refuse an address on every route"
     return required
 
 

@@ -175,6 +175,23 @@ class Settings(BaseSettings):
     webhooks_retry_window_seconds: float = Field(default=86400.0, gt=0)
     webhooks_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Rate limits (README "Rate limits"). `all`: every route of every dialect that a workspace
+    # key authenticates counts against the workspace's tier (seed 004 numbers), every route an
+    # agent credential authenticates against the agent's own limit below; `pap`: only the
+    # seed 004 routes, per workspace (the test suite's systems: their tests send thousands of
+    # requests with one free-tier key).
+    rate_limit_scope: Literal["all", "pap"] = "all"
+    # Per agent (device, orchestrator, seed 000 token, agent channel): generous next to a beat
+    # every 30 s and a task poll every 5 s.
+    agent_rate_limit_per_minute: int = Field(default=600, ge=1)
+    agent_rate_limit_burst: int = Field(default=60, ge=1)
+    # Failed authentications (401) per client address within any 60 s; beyond it every
+    # request from that address answers 429 with Retry-After until the window frees (0: off).
+    auth_failure_limit_per_minute: int = Field(default=60, ge=0)
+    # Gateways share what they admitted through NATS, batched for at most this long; two
+    # replicas may together overshoot a limit by what one admits in this interval.
+    rate_limit_sync_seconds: float = Field(default=0.01, gt=0, le=1.0)
+
     # Only tests may run an event store in memory; startup refuses it otherwise.
     allow_memory_store: bool = False
     log_level: str = "INFO"

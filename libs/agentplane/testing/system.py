@@ -75,6 +75,13 @@ class RunningSystem:
             # Tests drive PAP agents by hand, like the document's curl examples; a system
             # that should start real agent processes asks for the local provisioner.
             AGENTPLANE_PROVISIONER="none",
+            # The suite's tests send thousands of requests with one free-tier key and fail
+            # authentication on purpose from one address: only the seed 004 routes are limited
+            # (their tests check the tiers), failed authentications are not throttled. The
+            # rate-limit tests start gateways of their own with the production settings
+            # (`extra_gateway`).
+            AGENTPLANE_RATE_LIMIT_SCOPE="pap",
+            AGENTPLANE_AUTH_FAILURE_LIMIT_PER_MINUTE="0",
         )
         env.update(self.extra_env)
         return env

@@ -9,7 +9,8 @@ once so that every operation lists every status it can answer, each with its err
 - 401 where it reads a credential header; 404 where its path names something;
 - whatever its dependencies declare with `@declares` (429 of a rate-limited workspace, 401
   and 403 of an agent credential, …), so a new route that uses them inherits their statuses;
-- what the route itself declares in `responses=` (409, credentials in the body, …).
+- what the route itself declares in `responses=` (409, credentials in the body, …);
+- 429 everywhere but /health and the docs (failed authentications throttle an address).
 
 Device routes (seed 003) answer errors as `{"success": false, "error"}` (`DeviceError`);
 every other route as `{"error", "kind"}` (`Error`).
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from agentplane.gateway.error_bodies import is_device_path
+from agentplane.gateway.open_paths import is_open_path
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -64,6 +66,11 @@ WITH_BODY = {
     "408": "The request body stopped arriving",
     "413": "Request body larger than 1 MiB",
 }
+# Any route but the open ones (gateway/auth_throttle.py).
+THROTTLED = (
+    "Too many requests: a rate limit is spent, or too many failed authentications came from "
+    "this address; Retry-After says when to try again"
+)
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # Credentials of every dialect: an operation that reads one can answer 401.
 AUTH_HEADERS = {"x-api-key", "authorization", "x-agent-key", "x-agent-token", "x-agent-id"}
@@ -142,6 +149,8 @@ def truthful(
                 responses.setdefault("404", {"description": "Not found (or not visible to you)"})
             for code, description in (declared or {}).get((path, method), {}).items():
                 responses.setdefault(code, {"description": description})
+            if not is_open_path(path):
+                responses.setdefault("429", {"description": THROTTLED})
             for code, description in ALWAYS.items():
                 responses.setdefault(code, {"description": description})
             content = DEVICE_ERROR_CONTENT if is_device_path(path) else ERROR_CONTENT

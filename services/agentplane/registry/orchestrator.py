@@ -143,16 +143,21 @@ class OrchestratorAgents:
     def register(self, cmd: RegisterOrchestratorAgent) -> tuple[OrchestratorAgentRegistered, int]:
         for _ in range(_RETRIES):
             try:
-                return self._register_once(cmd)
+                # With an Idempotency-Key a retry gets the first answer, even though the
+                # one-time token is used by then.
+                return self.registry.once(
+                    cmd.idempotency, OrchestratorAgentRegistered, lambda: self._registration(cmd)
+                )
             except IntegrityError:
                 # A parallel registration with the same token or name saved first. Looking
                 # again answers it: 401 for the used token, 409 for the taken name.
                 continue
         raise unavailable("Registration is contended, try again")
 
-    def _register_once(
+    def _registration(
         self, cmd: RegisterOrchestratorAgent
-    ) -> tuple[OrchestratorAgentRegistered, int]:
+    ) -> tuple[OrchestratorAgentRegistered, list[Any]]:
+        """The answer and the aggregates of one registration, not saved yet."""
         agent_id = uuid4()
         # First the token (401), then the name (409): without a valid token nobody learns
         # which names exist.
@@ -187,18 +192,16 @@ class OrchestratorAgents:
             )
         agent.issue_credential(JWT, jwt.jti, None, None, jwt.expires_at)
         agent.issue_credential(CERTIFICATE, cert.serial, None, None, cert.expires_at)
-        position = self.registry._save(token, claim, agent)
-        return (
-            OrchestratorAgentRegistered(
-                agent_id=agent_id,
-                workspace_id=workspace_id,
-                token=jwt.token,
-                token_expires_at=jwt.expires_at,
-                config=self.config,
-                certificate=_certificate(cert),
-            ),
-            position,
+        answer = OrchestratorAgentRegistered(
+            agent_id=agent_id,
+            workspace_id=workspace_id,
+            token=jwt.token,
+            token_expires_at=jwt.expires_at,
+            config=self.config,
+            certificate=_certificate(cert),
+            private_key_pem=cmd.private_key_pem if cmd.idempotency else None,
         )
+        return answer, [token, claim, agent]
 
     def _claim_name(self, workspace_id: str, name: str, agent_id: UUID) -> AgentName:
         try:

@@ -106,6 +106,15 @@ class PapAgents:
     def create(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, int]:
         self.registry._workspace(cmd.workspace_id)
         check_resources(cmd.resources)
+        try:
+            # With an Idempotency-Key a retry gets the first answer instead of 409.
+            return self.registry.once(cmd.idempotency, PapAgentCreated, lambda: self._new(cmd))
+        except IntegrityError:
+            # A parallel create of the same name saved its claim first.
+            raise conflict(NAME_TAKEN, field="name") from None
+
+    def _new(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, list[Any]]:
+        """The answer and the aggregates of one create, not saved yet."""
         agent_id = uuid4()
         try:
             claim: AgentName = self._get(agent_name_id(cmd.workspace_id, cmd.name))
@@ -114,6 +123,14 @@ class PapAgents:
             claim = AgentName.claim(cmd.workspace_id, cmd.name, agent_id)
         except NameTaken:
             raise conflict(NAME_TAKEN, field="name") from None
+        attributes = {
+            "dns_name": f"{cmd.name}.{self.agent_domain}",
+            "kubernetes_namespace": KUBERNETES_NAMESPACE,
+            "kubernetes_deployment": cmd.name,
+            "description": cmd.description,
+            "image": cmd.image,
+            "resources": cmd.resources.model_dump(),
+        }
         agent = Agent.enroll(
             agent_id,
             cmd.workspace_id,
@@ -123,21 +140,17 @@ class PapAgents:
             keyed_hash(new_secret(UNUSED_TOKEN_PREFIX), self.registry.key),
             "",
             None,
-            {
-                "dns_name": f"{cmd.name}.{self.agent_domain}",
-                "kubernetes_namespace": KUBERNETES_NAMESPACE,
-                "kubernetes_deployment": cmd.name,
-                "description": cmd.description,
-                "image": cmd.image,
-                "resources": cmd.resources.model_dump(),
-            },
+            attributes,
         )
-        try:
-            position = self.registry._save(claim, agent)
-        except IntegrityError:
-            # A parallel create of the same name saved its claim first.
-            raise conflict(NAME_TAKEN, field="name") from None
-        return PapAgentCreated(agent=pap_agent(self._doc(cmd.workspace_id, agent_id))), position
+        # The document the view will hold (projections.agent_doc), built before the save so
+        # the answer can be stored with it.
+        doc = {
+            "id": str(agent_id),
+            "name": cmd.name,
+            "attributes": attributes,
+            "created_at": agent.created_on.isoformat(),
+        }
+        return PapAgentCreated(agent=pap_agent(doc)), [claim, agent]
 
     def list(self, query: ListPapAgents) -> PapAgentList:
         page = self.registry.page_agents(
