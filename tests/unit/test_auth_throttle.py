@@ -4,20 +4,20 @@ app that answers 401 or 200 as told, with the production default limit.
 What it tries: the limit's last failure still answers 401 and the next request (a good one
 too) 429 with Retry-After; /health stays open; another address is not affected; an address
 in X-Forwarded-For counts only with the forwarding secret (a client cannot dodge the limit by
-naming another address); 0 turns the throttle off. The same behaviour through two real
-gateway replicas: tests/e2e/test_rate_limits_replicas.py.
+naming another address; `client_address` itself: tests/unit/test_rate_windows.py); 0 turns
+the throttle off. The same behaviour through two real gateway replicas:
+tests/e2e/test_rate_limits_replicas.py.
 """
 
 from __future__ import annotations
 
-import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from agentplane.gateway.auth_throttle import AuthFailureThrottle, client_address
+from agentplane.gateway.auth_throttle import AuthFailureThrottle
 from agentplane.gateway.client_certificates import FORWARDING_SECRET_HEADER
 from agentplane.gateway.rate_limits import RateLimits
 from agentplane.settings import Settings
@@ -68,24 +68,6 @@ def test_a_forwarded_address_counts_only_with_the_secret() -> None:
     assert client.get("/v1/agents", headers=_from("203.0.113.9", "guessed")).status_code == 429
     # The terminator's own forwards are other addresses.
     assert client.get("/v1/agents", headers=_from("203.0.113.9", key="good")).status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({FORWARDING_SECRET_HEADER: SECRET, "x-forwarded-for": "198.51.100.1, 10.0.0.1"},
-         "198.51.100.1"),
-        ({FORWARDING_SECRET_HEADER: "wrong", "x-forwarded-for": "198.51.100.1"}, "10.1.2.3"),
-        ({"x-forwarded-for": "198.51.100.1"}, "10.1.2.3"),
-        ({}, "10.1.2.3"),
-    ],
-)  # fmt: skip
-def test_client_address(headers: dict[str, str], expected: str) -> None:
-    scope = {
-        "client": ("10.1.2.3", 5555),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-    }
-    assert client_address(scope, SECRET) == expected
 
 
 def test_zero_turns_it_off() -> None:

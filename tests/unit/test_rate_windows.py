@@ -73,3 +73,12 @@ def test_a_late_batch_is_counted_when_it_was_admitted() -> None:
     windows.record("k", 9, T0 + 0.5)
     assert not windows.admit("k", FREE, T0 + 1.2).allowed
     assert windows.admit("k", FREE, T0 + 1.51).allowed
+
+
+def test_a_batch_older_than_a_second_counts_in_the_minute_only() -> None:
+    windows = MovingWindows()
+    assert windows.admit("k", FREE, T0 + 5.0).allowed
+    windows.record("k", 9, T0 + 3.0)  # another replica's, heard late
+    verdict = windows.admit("k", FREE, T0 + 5.01)
+    # The burst holds 1 of 10 (the nine are two seconds old); the minute all eleven.
+    assert verdict.allowed and verdict.remaining == 60 - 11
