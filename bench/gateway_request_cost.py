@@ -39,8 +39,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from agentplane.contracts.workspaces import Tier
-from agentplane.gateway.auth_throttle import AuthFailureThrottle
-from agentplane.gateway.rate_limits import RateLimitHeaders, RateLimits
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 from agentplane.testing.tunnel_targets import cpu_seconds
@@ -93,6 +91,10 @@ class _NoPublish:
 
 
 async def _per_request_us(limited: bool, requests: int, workspaces: int) -> float:
+    # Imported here: the system part also runs against older code (PYTHONPATH) without them.
+    from agentplane.gateway.auth_throttle import AuthFailureThrottle
+    from agentplane.gateway.rate_limits import RateLimitHeaders, RateLimits
+
     limits = RateLimits(scope="all")
     limits.sync._nc = _NoPublish()  # type: ignore[assignment]
     state = type("State", (), {"rate_limits": limits, "tls_forwarding_secret": "secret"})()
