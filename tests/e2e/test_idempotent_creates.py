@@ -126,3 +126,62 @@ def test_a_retried_enrollment_gets_the_same_identity(
     assert http.post("/api/agent/enroll", json=body, headers=other_key).status_code == 401
     listed = http.get("/v1/agents", headers={"x-api-key": workspace["apiKey"]}).json()
     assert sum(1 for a in listed if a["name"] == "IDEM-01") == 1
+
+
+def test_a_retried_orchestrator_registration_gets_the_same_agent_and_key(
+    http: httpx.Client, workspace: dict[str, str]
+) -> None:
+    token = http.post(
+        "/v1/enrollment-tokens",
+        json={"kind": "registration"},
+        headers={"x-api-key": workspace["apiKey"]},
+    ).json()["token"]
+    body = {"name": f"idem-{uuid.uuid4().hex[:8]}", "version": "1.0.0"}
+    headers = {"X-Agent-Token": token, "Idempotency-Key": str(uuid.uuid4())}
+    first = http.post("/api/v1/agents/register", json=body, headers=headers)
+    again = http.post("/api/v1/agents/register", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    # The whole answer, the private key of the certificate included (the gateway made a new
+    # key pair for the retry, but answers with the first one).
+    assert again.json() == first.json()
+    assert first.json()["certificate"]["key"].startswith("-----BEGIN")
+    agent = first.json()
+    assert (
+        http.get(
+            f"/api/v1/agents/{agent['agentId']}",
+            headers={"Authorization": f"Bearer {again.json()['token']}"},
+        ).status_code
+        == 200
+    )
+    listed = http.get("/api/v1/agents", headers={"x-api-key": workspace["apiKey"]}).json()
+    assert [a["id"] for a in listed] == [agent["agentId"]]
+    # The same key with another body is 409; without a key the used token is refused.
+    other = http.post("/api/v1/agents/register", json={**body, "version": "2.0.0"}, headers=headers)
+    assert other.status_code == 409, other.text
+    bare = http.post("/api/v1/agents/register", json=body, headers={"X-Agent-Token": token})
+    assert bare.status_code == 401, bare.text
+
+
+def test_a_retried_pap_create_gets_the_same_agent(
+    http: httpx.Client, workspace: dict[str, str]
+) -> None:
+    bearer = {"Authorization": f"Bearer {workspace['apiKey']}"}
+    body = {"name": f"idem-{uuid.uuid4().hex[:8]}", "description": "retried"}
+    headers = {**bearer, "Idempotency-Key": str(uuid.uuid4())}
+    first = http.post("/api/agents", json=body, headers=headers)
+    again = http.post("/api/agents", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json()["agent"] == first.json()["agent"]
+    assert (
+        again.json()["deployment"]["deploymentName"] == first.json()["deployment"]["deploymentName"]
+    )
+    # The agent as the document shows it afterwards is the one created.
+    shown = http.get(f"/api/agents/{first.json()['agent']['uuid']}", headers=bearer)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["agent"]["created_at"] == first.json()["agent"]["created_at"]
+    # Without the key a second create of the name is 409 as before; the key with another
+    # body is 409 too.
+    assert http.post("/api/agents", json=body, headers=bearer).status_code == 409
+    changed = http.post("/api/agents", json={**body, "description": "other"}, headers=headers)
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["kind"] == "conflict"

@@ -8,6 +8,7 @@ tests use fresh free (and pro) workspaces.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -537,19 +538,33 @@ def test_free_tier_allows_sixty_requests_a_minute(
 
 
 def test_free_tier_burst_is_ten(http: httpx.Client, system: RunningSystem) -> None:
+    """15 requests at once: at most 10 admitted in any one second. Each request was admitted
+    between its sending and its answer, so when the admitted ones all fall within one second
+    (an idle machine: they do) exactly 10 are admitted and 5 refused. On a busy machine their
+    span may exceed a second, and the moving window then rightly admits more: the bound is 10
+    per started second of the measured span."""
     free = create_workspace(http, system.admin_token, "free")
     start = threading.Barrier(15)
 
-    def attempt(_: int) -> httpx.Response:
+    def attempt(_: int) -> tuple[float, httpx.Response, float]:
         start.wait()
-        return http.get(f"/api/agents/{uuid.uuid4()}", headers=auth(free))
+        sent = time.monotonic()
+        answer = http.get(f"/api/agents/{uuid.uuid4()}", headers=auth(free))
+        return sent, answer, time.monotonic()
 
     with ThreadPoolExecutor(15) as pool:
-        answers = list(pool.map(attempt, range(15)))
+        timed = list(pool.map(attempt, range(15)))
+    answers = [answer for _, answer, _ in timed]
     statuses = sorted(a.status_code for a in answers)
-    assert statuses.count(404) <= 10 and statuses.count(429) >= 5, statuses
-    refused = next(a for a in answers if a.status_code == 429)
-    assert refused.headers["Retry-After"] == "1"
+    admitted = [(sent, done) for sent, answer, done in timed if answer.status_code == 404]
+    span = max(done for _, done in admitted) - min(sent for sent, _ in admitted)
+    assert set(statuses) <= {404, 429}, statuses
+    if span < 1.0:
+        assert statuses.count(404) == 10 and statuses.count(429) == 5, (statuses, span)
+    else:
+        assert 10 <= statuses.count(404) <= 10 * math.ceil(span), (statuses, span)
+    for refused in (a for a in answers if a.status_code == 429):
+        assert refused.headers["Retry-After"] == "1"
     # Error answers of a limited route carry the headers too.
     found = next(a for a in answers if a.status_code == 404)
     assert found.headers["X-RateLimit-Limit"] == "60"

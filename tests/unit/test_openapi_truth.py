@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 
 from agentplane.gateway.app import create_app
+from agentplane.gateway.open_paths import is_open_path
 from agentplane.gateway.openapi import AUTH_HEADERS, METHODS, declared_by_dependencies
 from agentplane.settings import Settings
 
@@ -59,6 +60,8 @@ def _required(path: str, operation: dict[str, Any]) -> dict[str, str]:
         )
     if any(p.get("in") == "path" for p in parameters):
         required["404"] = "its path names something"
+    if not is_open_path(path):
+        required["429"] = "too many failed authentications refuse an address on every route"
     return required
 
 
@@ -91,6 +94,51 @@ def test_dependencies_declare_what_they_answer(app: FastAPI) -> None:
     assert declared[("/api/agents", "post")]["429"]  # seed 004: rate-limited workspace
     assert declared[("/api/agent/heartbeat", "post")]["401"]  # seed 003 device credentials
     assert declared[("/v1/agents", "get")]["401"]  # workspace key
+
+
+RATE_LIMIT_HEADERS = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+
+
+def _own_limit(app: FastAPI) -> set[tuple[str, str]]:
+    """Operations with a limit of their own: the route or a dependency declares 429."""
+    limited = {key for key, codes in declared_by_dependencies(app.routes).items() if "429" in codes}
+    # Included routers are resolved lazily, as gateway/openapi.py walks them.
+    for context in routing.iter_route_contexts(list(app.routes)):
+        route = context.original_route
+        if isinstance(route, routing.APIRoute) and 429 in route.responses:
+            limited |= {(context.path_format, m.lower()) for m in context.methods or ()}
+    return limited
+
+
+def test_rate_limit_headers_are_declared_where_answered(
+    app: FastAPI, document: dict[str, Any]
+) -> None:
+    """Every 429 requires Retry-After (the throttle's and every limit's carry it); every
+    answer of an operation with a limit of its own may carry X-RateLimit-* (the headers
+    middleware adds them to errors too)."""
+    limited = _own_limit(app)
+    assert ("get", "/v1/agents") not in limited  # the set is keyed (path, method)
+    assert ("/v1/agents", "get") in limited and ("/api/agents", "post") in limited
+    assert ("/v1/agents/heartbeat", "post") in limited  # the route's own responses=
+    assert ("/api/agents/{agent_uuid}/heartbeat", "post") not in limited  # the control path
+    components = document["components"]["headers"]
+    assert components["RetryAfter"]["required"] is True
+    problems = []
+    for path, method, operation in _operations(document):
+        for code, response in operation["responses"].items():
+            headers = response.get("headers", {})
+            names = set(headers)
+            if code == "429" and "Retry-After" not in names:
+                problems.append(f"{method.upper()} {path} {code}: no Retry-After")
+            wanted = (path, method) in limited or code == "429"
+            if wanted and not RATE_LIMIT_HEADERS <= names:
+                problems.append(f"{method.upper()} {path} {code}: no X-RateLimit-*")
+            if not wanted and names & RATE_LIMIT_HEADERS:
+                problems.append(f"{method.upper()} {path} {code}: X-RateLimit-* of no limit")
+            for name in names & (RATE_LIMIT_HEADERS | {"Retry-After"}):
+                ref = headers[name]["$ref"].removeprefix("#/components/headers/")
+                assert ref in components, (path, method, code, name)
+    assert not problems, "\n".join(problems)
 
 
 def test_the_error_schemas_are_the_ones_answers_use(document: dict[str, Any]) -> None:

@@ -267,12 +267,8 @@ class FakeClock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    import limits.storage.memory
-
     fake = FakeClock()
-    patched = types.SimpleNamespace(time=fake.time)
-    monkeypatch.setattr(limits.storage.memory, "time", patched)
-    monkeypatch.setattr(rate_limits, "time", patched)
+    monkeypatch.setattr(rate_limits, "time", types.SimpleNamespace(time=fake.time))
     return fake
 
 

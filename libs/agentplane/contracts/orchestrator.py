@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.idempotency import Idempotency
+
 ORCHESTRATOR_DIALECT = "orchestrator"
 
 # Bounds keep one registration a small event; the seed gives no numbers.
@@ -42,6 +44,11 @@ class RegisterOrchestratorAgent(BaseModel):
     capabilities: list[CapabilityName] = Field(default_factory=list, max_length=MAX_CAPABILITIES)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
     public_key_pem: str = Field(max_length=4096)
+    # A retry with the same Idempotency-Key gets the first answer, never a second agent. The
+    # gateway generated the key pair: its private key is kept with the stored answer
+    # (encrypted, erased after 24 h) so that the retry gets the key of the certificate.
+    idempotency: Idempotency | None = None
+    private_key_pem: str | None = Field(default=None, max_length=8192)
 
 
 class OrchestratorCertificate(BaseModel):
@@ -66,6 +73,8 @@ class OrchestratorAgentRegistered(BaseModel):
     token_expires_at: datetime
     config: OrchestratorConfig
     certificate: OrchestratorCertificate
+    # Only with an Idempotency-Key: the private key the registration was made with.
+    private_key_pem: str | None = None
 
 
 class AuthenticateOrchestratorToken(BaseModel):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentplane.contracts.idempotency import Idempotency
 from agentplane.contracts.paging import PageQuery
 
 # A DNS label (RFC 1123): what Kubernetes accepts as a deployment name and a host label.
@@ -47,6 +48,8 @@ class CreatePapAgent(BaseModel):
     description: str | None = Field(default=None, max_length=1000)
     image: str = Field(default=DEFAULT_IMAGE, min_length=1, max_length=512)
     resources: PapResources = Field(default_factory=PapResources)
+    # A retry with the same Idempotency-Key gets the first answer, never a second agent.
+    idempotency: Idempotency | None = None
 
 
 class ListPapAgents(PageQuery):

@@ -277,3 +277,10 @@ class Messaging:
     def task_notices(agent_id: str) -> str:
         """`TaskNotice`s for an agent's open task streams (plain publish, no content)."""
         return f"{PREFIX}.messaging.task.notice.{agent_id}"
+
+
+class Gateway:
+    """Subjects gateway replicas share among themselves (plain publish, no queue group)."""
+
+    # RateHits: what one replica admitted since its last batch, so every replica counts it.
+    RATE_HITS = f"{PREFIX}.gateway.rate.hits"

@@ -26,6 +26,12 @@ READY_MARK = "agentplane ready:"
 STARTED: list[RunningSystem] = []
 # Logs of other processes a test ran against those systems (agents): scanned the same way.
 EXTRA_LOGS: list[Path] = []
+# Failed authentications per address and minute that the suite's systems allow (production:
+# 60). Beyond what the suite can send from its one address: the fuzz test sends some 1,400
+# requests in its 70 s, and one gateway process answers a few thousand requests a second at
+# most, so a minute never holds a million 401s. Not 0 (off): the throttle's bookkeeping runs
+# on every failure of the suite, and its counts travel to every replica as in production.
+SUITE_AUTH_FAILURE_LIMIT = 1_000_000
 
 
 def register_log(path: Path) -> Path:
@@ -75,6 +81,15 @@ class RunningSystem:
             # Tests drive PAP agents by hand, like the document's curl examples; a system
             # that should start real agent processes asks for the local provisioner.
             AGENTPLANE_PROVISIONER="none",
+            # The suite's tests send thousands of requests with one free-tier key: only the
+            # seed 004 routes are limited per workspace (their tests check the tiers).
+            AGENTPLANE_RATE_LIMIT_SCOPE="pap",
+            # They also fail authentication on purpose from one address (the fuzz test about
+            # a third of its requests): failures are counted and shared as in production, but
+            # the limit is one the suite cannot reach (SUITE_AUTH_FAILURE_LIMIT). The
+            # rate-limit tests start gateways of their own with the production settings
+            # (`extra_gateway`) and prove the 429 there.
+            AGENTPLANE_AUTH_FAILURE_LIMIT_PER_MINUTE=str(SUITE_AUTH_FAILURE_LIMIT),
         )
         env.update(self.extra_env)
         return env

@@ -23,6 +23,7 @@ from agentplane.contracts.errors import unauthorized
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
 from agentplane.gateway.openapi import declares
+from agentplane.gateway.rate_limits import enforce_agent_limit
 
 MAX_CREDENTIAL_LENGTH = 4096
 MISSING = "Missing agent credentials: X-Agent-ID and X-Agent-Key (or Authorization: Bearer)"
@@ -73,14 +74,22 @@ AGENT_BEARER = HTTPBearer(
 )
 
 
-@declares({401: "Missing or invalid agent credentials", 403: "The agent may not use this"})
+@declares(
+    {
+        401: "Missing or invalid agent credentials",
+        403: "The agent may not use this",
+        429: "The agent's own limit is spent; X-RateLimit-Reset and Retry-After say when",
+    }
+)
 async def agent_identity(
     request: Request,
     _agent_id: Annotated[str | None, Security(AGENT_ID_HEADER)],
     _key: Annotated[str | None, Security(AGENT_KEY_HEADER)],
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_BEARER)],
 ) -> ChannelAdmission:
-    return await admit_agent(app_bus(request), request.headers)
+    admission = await admit_agent(app_bus(request), request.headers)
+    enforce_agent_limit(request, admission.agent_id)
+    return admission
 
 
 AgentIdentity = Annotated[ChannelAdmission, Depends(agent_identity)]

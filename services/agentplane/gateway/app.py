@@ -12,6 +12,7 @@ from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
 from agentplane.gateway.admission import Admission
 from agentplane.gateway.auth import WorkspaceKeys
+from agentplane.gateway.auth_throttle import AuthFailureThrottle
 from agentplane.gateway.body_limit import BodyLimit
 from agentplane.gateway.channel_watch import ChannelWatch
 from agentplane.gateway.client_certificates import forwarding_secret
@@ -63,9 +64,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.bus = BusClient(nc, settings.request_timeout)
         app.state.workspace_keys = WorkspaceKeys(app.state.bus)
         await app.state.agent_tokens.follow(nc)
+        await app.state.rate_limits.sync.start(nc)
         try:
             yield
         finally:
+            await app.state.rate_limits.sync.stop()
             await nc.drain()
 
     app = FastAPI(
@@ -90,15 +93,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Only requests carrying this secret may assert a client certificate (the TLS terminator).
     app.state.tls_forwarding_secret = forwarding_secret(settings)
     install_error_handlers(app)
-    install_rate_limits(app)
+    install_rate_limits(app, settings)
     install_truthful_openapi(app)
     install_offline_docs(app)
     # Added last, so they are the outermost middleware: bodies are bounded in size and time,
     # then in nesting depth, before anything else reads them.
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit)
-    # Outermost of all: a request waiting for its turn has not started its body's clock.
+    # A request waiting for its turn has not started its body's clock.
     app.add_middleware(Admission)
+    # Outermost of all: an address over its failed-authentication limit is refused before its
+    # body is read, and without taking one of the in-flight slots others wait for.
+    app.add_middleware(AuthFailureThrottle)
     app.include_router(health.router)
     # Routes are matched in order, router by router (each costs a few microseconds even when
     # nothing in it matches): the busiest agent-to-agent paths come first. No path of one

@@ -14,6 +14,7 @@ from agentplane.contracts.errors import unauthorized
 from agentplane.contracts.subjects import Registry
 from agentplane.contracts.workspaces import AuthenticateWorkspace, WorkspaceIdentity
 from agentplane.gateway.openapi import declares
+from agentplane.gateway.rate_limits import enforce_workspace_limit
 
 # Resolved keys are remembered briefly so most requests need no extra round trip.
 KEY_CACHE_SECONDS = 30.0
@@ -52,13 +53,21 @@ async def bus_of(request: Request) -> BusClient:
     return app_bus(request)
 
 
-@declares({401: "Missing or invalid API key"})
+@declares(
+    {
+        401: "Missing or invalid API key",
+        429: "The workspace's tier limit is spent; X-RateLimit-Reset and Retry-After say when",
+    }
+)
 async def workspace_from_api_key(
     request: Request, x_api_key: Annotated[str | None, Header()] = None
 ) -> WorkspaceIdentity:
     if not x_api_key:
         raise unauthorized("Missing API key (x-api-key header)")
-    return await request.app.state.workspace_keys.resolve(x_api_key)
+    workspace: WorkspaceIdentity = await request.app.state.workspace_keys.resolve(x_api_key)
+    # The same bucket as the workspace's seed 004 requests (gateway/rate_limits.py).
+    enforce_workspace_limit(request, workspace)
+    return workspace
 
 
 @declares({401: "Missing or invalid admin token"})

@@ -19,6 +19,7 @@ from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
 from agentplane.gateway.errors import REQUEST_ID_HEADER, STATUS
 from agentplane.gateway.openapi import declares
+from agentplane.gateway.rate_limits import enforce_agent_limit
 
 MAX_KEY_LENGTH = 512
 
@@ -63,7 +64,12 @@ def _required(value: str | None, header: str) -> str:
     return value
 
 
-@declares({401: "Missing or invalid X-Agent-Key, X-Agent-ID or X-Request-Timestamp"})
+@declares(
+    {
+        401: "Missing or invalid X-Agent-Key, X-Agent-ID or X-Request-Timestamp",
+        429: "The agent's own limit is spent; X-RateLimit-Reset and Retry-After say when",
+    }
+)
 async def authenticate_device(
     request: Request,
     x_agent_key: Annotated[str | None, Header()] = None,
@@ -96,7 +102,9 @@ async def authenticate_device(
     data = await app_bus(request).request(
         Registry.DEVICE_AUTHENTICATE, AuthenticateDevice(agent_id=agent_id, api_key=api_key)
     )
-    return DeviceIdentity.model_validate(data)
+    device = DeviceIdentity.model_validate(data)
+    enforce_agent_limit(request, device.agent_id)
+    return device
 
 
 Device = Annotated[DeviceIdentity, Depends(authenticate_device)]

@@ -9,7 +9,15 @@ once so that every operation lists every status it can answer, each with its err
 - 401 where it reads a credential header; 404 where its path names something;
 - whatever its dependencies declare with `@declares` (429 of a rate-limited workspace, 401
   and 403 of an agent credential, …), so a new route that uses them inherits their statuses;
-- what the route itself declares in `responses=` (409, credentials in the body, …).
+- what the route itself declares in `responses=` (409, credentials in the body, …);
+- 429 everywhere but /health and the docs (failed authentications throttle an address).
+
+Headers of rate limiting (gateway/rate_limits.py, gateway/auth_throttle.py): every 429
+requires `Retry-After`; every answer of an operation with a limit of its own (a route or
+dependency that declares 429: a workspace's tier, an agent's limit) may carry
+`X-RateLimit-Limit`, `-Remaining` and `-Reset` — not required, as an answer refused before
+the limit is consulted (a wrong credential) has none, and neither has a route the deployment's
+`AGENTPLANE_RATE_LIMIT_SCOPE` leaves unlimited.
 
 Device routes (seed 003) answer errors as `{"success": false, "error"}` (`DeviceError`);
 every other route as `{"error", "kind"}` (`Error`).
@@ -27,6 +35,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from agentplane.gateway.error_bodies import is_device_path
+from agentplane.gateway.open_paths import is_open_path
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -64,6 +73,37 @@ WITH_BODY = {
     "408": "The request body stopped arriving",
     "413": "Request body larger than 1 MiB",
 }
+# Any route but the open ones (gateway/auth_throttle.py).
+THROTTLED = (
+    "Too many requests: a rate limit is spent, or too many failed authentications came from "
+    "this address; Retry-After says when to try again"
+)
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "RetryAfter": {
+        "description": "Seconds until a request from this client may be admitted again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimitLimit": {
+        "description": "Requests the limit admits in any 60 s",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimitRemaining": {
+        "description": "Requests left in the current 60 s window",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimitReset": {
+        "description": "Unix time (s) when the oldest counted request leaves the window; on a "
+        "429, when the request would be admitted",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+# On every answer of a limited operation, and on every 429.
+_RATE_LIMIT_REFS = {
+    f"X-RateLimit-{name}": {"$ref": f"#/components/headers/RateLimit{name}"}
+    for name in ("Limit", "Remaining", "Reset")
+}
+_RETRY_AFTER_REF = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # Credentials of every dialect: an operation that reads one can answer 401.
 AUTH_HEADERS = {"x-api-key", "authorization", "x-agent-key", "x-agent-token", "x-agent-id"}
@@ -124,6 +164,7 @@ def truthful(
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     schemas["DeviceError"] = DEVICE_ERROR_SCHEMA
+    schema["components"].setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             if method not in METHODS:
@@ -142,12 +183,20 @@ def truthful(
                 responses.setdefault("404", {"description": "Not found (or not visible to you)"})
             for code, description in (declared or {}).get((path, method), {}).items():
                 responses.setdefault(code, {"description": description})
+            # A limit of the operation's own (not only the throttle of every route).
+            limited = "429" in responses
+            if not is_open_path(path):
+                responses.setdefault("429", {"description": THROTTLED})
             for code, description in ALWAYS.items():
                 responses.setdefault(code, {"description": description})
             content = DEVICE_ERROR_CONTENT if is_device_path(path) else ERROR_CONTENT
             for code, response in responses.items():
                 if code[0] in "45":
                     response["content"] = content
+                if limited or code == "429":
+                    response.setdefault("headers", {}).update(_RATE_LIMIT_REFS)
+                if code == "429":
+                    response["headers"].update(_RETRY_AFTER_REF)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return schema

@@ -27,6 +27,7 @@ from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import app_bus
 from agentplane.gateway.client_certificates import verified_client_certificate
 from agentplane.gateway.openapi import declares
+from agentplane.gateway.rate_limits import enforce_agent_limit, enforce_workspace_limit
 
 # Longer than any token this control plane issues: refused before a registry round trip.
 MAX_TOKEN_LENGTH = 4096
@@ -91,6 +92,7 @@ async def _agent_by_certificate(request: Request) -> AgentIdentity | None:
     {
         401: "Missing or invalid credentials",
         403: "The credential belongs to another agent than the one named",
+        429: "The workspace's tier limit (workspace key) or the agent's own limit is spent",
     }
 )
 async def orchestrator_caller(
@@ -100,6 +102,7 @@ async def orchestrator_caller(
 ) -> OrchestratorCaller:
     if x_api_key:
         workspace = await request.app.state.workspace_keys.resolve(x_api_key)
+        enforce_workspace_limit(request, workspace)
         return OrchestratorCaller(workspace_id=workspace.workspace_id)
     by_cert = await _agent_by_certificate(request)
     scheme, _, token = (authorization or "").strip().partition(" ")
@@ -113,6 +116,7 @@ async def orchestrator_caller(
     identity = by_cert or by_token
     if identity is None:
         raise unauthorized(MISSING_CREDENTIALS)
+    enforce_agent_limit(request, identity.agent_id)
     return OrchestratorCaller(workspace_id=identity.workspace_id, agent_id=identity.agent_id)
 
 

@@ -40,6 +40,7 @@ from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
 from agentplane.gateway.path_ids import agent_uuid
+from agentplane.gateway.rate_limits import count_agent_request, enforce_agent_limit
 from agentplane.gateway.service_health import health_of
 
 router = APIRouter(tags=["agents (seed 000)"])
@@ -111,18 +112,30 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
     }
 
 
-@router.post("/v1/agents/heartbeat", responses={401: {"description": "Invalid agent credentials"}})
+AGENT_LIMITED = {429: {"description": "The agent's own rate limit is spent; see Retry-After"}}
+
+
+@router.post(
+    "/v1/agents/heartbeat",
+    responses={401: {"description": "Invalid agent credentials"}, **AGENT_LIMITED},
+)
 async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
     tokens: AgentTokenCache = request.app.state.agent_tokens
     agent_id = str(body.agent_id)
     if tokens.trusted(agent_id, body.token):
         # Hot path: a token verified moments ago. Publish the beat without waiting; the
         # heartbeat service checks it again against its own cache, so nothing is granted here.
+        enforce_agent_limit(request, agent_id)
         await bus.nc.publish(Heartbeat.native(agent_id), json.dumps({"token": body.token}).encode())
         return {"success": True}
+    # Refused when the agent is over its limit, but counted only once the token proved good,
+    # so a wrong token never spends the agent's budget (it counts against the caller's
+    # address instead: gateway/auth_throttle.py).
+    enforce_agent_limit(request, agent_id, count=False)
     generation = tokens.generation
     await bus.request(Heartbeat.BEAT, AgentBeat(agent_id=body.agent_id, token=body.token))
     tokens.remember(agent_id, body.token, generation)
+    count_agent_request(request, agent_id)
     return {"success": True}
 
 

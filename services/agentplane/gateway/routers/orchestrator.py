@@ -8,6 +8,7 @@ endpoints is decided in `orchestrator_auth`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -32,6 +33,7 @@ from agentplane.contracts.orchestrator_views import (
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.liveness import latest_heartbeats
 from agentplane.gateway.orchestrator_auth import Caller
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
@@ -82,9 +84,7 @@ def _details(view: OrchestratorAgentView, heartbeat: dict[str, Any] | None) -> d
 async def _view(bus: BusClient, workspace_id: str, agent_id: Any) -> OrchestratorAgentView:
     """The agent with its status as the registry derives it; 404 for other dialects."""
     query = GetOrchestratorAgent(workspace_id=workspace_id, agent_id=agent_id)
-    return OrchestratorAgentView.model_validate(
-        await bus.request(Registry.ORCHESTRATOR_GET, query)
-    )
+    return OrchestratorAgentView.model_validate(await bus.request(Registry.ORCHESTRATOR_GET, query))
 
 
 async def _detailed(bus: BusClient, view: OrchestratorAgentView) -> dict[str, Any]:
@@ -98,25 +98,36 @@ async def _detailed(bus: BusClient, view: OrchestratorAgentView) -> dict[str, An
 @router.post(
     "/api/v1/agents/register",
     status_code=201,
-    responses={409: {"description": "An agent with this name already exists"}},
+    responses={
+        409: {"description": "An agent with this name already exists"},
+        **IDEMPOTENCY_RESPONSES,
+    },
 )
 async def register(
     body: RegisterBody,
     bus: Bus,
     x_agent_token: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     if not x_agent_token:
         raise unauthorized("Missing registration token (X-Agent-Token header)")
     if len(x_agent_token) > MAX_REGISTRATION_TOKEN_LENGTH:
         raise unauthorized("Invalid or expired registration token")
+    registration_token = x_agent_token.strip()
+    # The principal is the holder of the one-time token: only they can replay its answer.
+    scope = "registration:" + hashlib.sha256(registration_token.encode()).hexdigest()
+    once = idempotency(idempotency_key, scope, "orchestrator.register", body)
     key = new_private_key()
     cmd = RegisterOrchestratorAgent(
-        registration_token=x_agent_token.strip(),
+        registration_token=registration_token,
         name=body.name,
         version=body.version,
         capabilities=body.capabilities,
         labels=body.labels,
         public_key_pem=public_key_pem(key),
+        idempotency=once,
+        # Kept with the stored answer, so a retry gets the key its certificate certifies.
+        private_key_pem=private_key_pem(key) if once else None,
     )
     result = OrchestratorAgentRegistered.model_validate(
         await bus.request(Registry.ORCHESTRATOR_REGISTER, cmd)
@@ -131,7 +142,7 @@ async def register(
         },
         "certificate": {
             "cert": result.certificate.cert,
-            "key": private_key_pem(key),
+            "key": result.private_key_pem or private_key_pem(key),
             "ca": result.certificate.ca,
             "expiresAt": iso_seconds(result.certificate.expires_at),
         },

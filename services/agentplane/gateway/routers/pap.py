@@ -1,10 +1,11 @@
 """Seed 004: the PAP agents API (`/api/agents…`, `Authorization: Bearer <workspace key>`).
 
-Every route but the heartbeat is rate limited per workspace by tier (see
-gateway/rate_limits.py). Heartbeats are the control path: they are never counted against the
-workspace's limit nor refused by it, so a burst of API calls or metrics cannot make an agent
-look dead. Creating an agent answers 201 (the document names no status). Deleting an agent
-twice answers the same 200 again without a second lifecycle event.
+Every route but the heartbeat is rate limited per workspace by tier, in the same bucket as the
+workspace key's requests on the other dialects (see gateway/rate_limits.py). Heartbeats are
+the control path: they are never counted against the workspace's limit nor refused by it, so
+a burst of API calls or metrics cannot make an agent look dead. Creating an agent answers 201
+(the document names no status). Deleting an agent twice answers the same 200 again without a
+second lifecycle event.
 
 Where each field comes from: the registry (the record), the lifecycle service (`state`,
 `provisioned_at`, `activated_at`, `terminated_at`, `lifecycleEvents`, and what the provisioner
@@ -78,6 +79,7 @@ from agentplane.contracts.workspaces import WorkspaceIdentity
 from agentplane.gateway.app_settings import AppSettings
 from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
+from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.liveness import liveness_of, record_beat
 from agentplane.gateway.openapi import documented_body
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
@@ -155,9 +157,7 @@ async def _liveness(bus: BusClient, agents: list[PapAgent]) -> LivenessReport:
     return await liveness_of(bus, [a.uuid for a in agents])
 
 
-async def agent_states(
-    bus: BusClient, agents: list[PapAgent], events: bool = False
-) -> AgentStates:
+async def agent_states(bus: BusClient, agents: list[PapAgent], events: bool = False) -> AgentStates:
     """The agents' states, which the lifecycle service weighs against the registry's records."""
     if not agents:
         return AgentStates(agents={})
@@ -243,10 +243,17 @@ def _bearer_key(request: Request) -> str | None:
 @router.post(
     "/api/agents",
     status_code=201,
-    responses={409: {"description": "An agent with this name already exists"}},
+    responses={
+        409: {"description": "An agent with this name already exists"},
+        **IDEMPOTENCY_RESPONSES,
+    },
 )
 async def create_agent(
-    request: Request, ws: PapWorkspace, bus: Bus, body: CreateAgentBody | None = None
+    request: Request,
+    ws: PapWorkspace,
+    bus: Bus,
+    body: CreateAgentBody | None = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     body = body or CreateAgentBody()
     cmd = CreatePapAgent(
@@ -255,6 +262,9 @@ async def create_agent(
         description=body.description,
         image=body.image or DEFAULT_IMAGE,
         resources=body.resources or PapResources(),
+        # A retry gets the agent as first created (NEW); provisioning below is idempotent, so
+        # its `deployment` reports what the provisioner has done by then.
+        idempotency=idempotency(idempotency_key, ws.workspace_id, "pap.create", body),
     )
     created = PapAgentCreated.model_validate(await bus.request(Registry.PAP_AGENT_CREATE, cmd))
     # The provisioner's own account of what it did: never a success that did not happen.

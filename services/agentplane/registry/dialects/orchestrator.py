@@ -108,6 +108,9 @@ class OrchestratorAgents:
     # -- registration ----------------------------------------------------------------------
 
     def register(self, cmd: RegisterOrchestratorAgent) -> tuple[OrchestratorAgentRegistered, int]:
+        # With an Idempotency-Key a retry gets the first answer, even though the one-time
+        # token is used by then; a parallel registration that saved first is looked at again
+        # (401 for the used token, 409 for the taken name).
         return self.registry.update(
             lambda: self._register_once(cmd),
             lambda: unavailable("Registration is contended, try again"),
@@ -117,6 +120,16 @@ class OrchestratorAgents:
     def _register_once(
         self, cmd: RegisterOrchestratorAgent
     ) -> tuple[OrchestratorAgentRegistered, list[Any]]:
+        first = self.registry.replay(cmd.idempotency, OrchestratorAgentRegistered)
+        if first is not None:
+            return first, []
+        registered, aggregates = self._registration(cmd)
+        return registered, [*aggregates, *self.registry.answer_record(cmd.idempotency, registered)]
+
+    def _registration(
+        self, cmd: RegisterOrchestratorAgent
+    ) -> tuple[OrchestratorAgentRegistered, list[Any]]:
+        """The answer and the aggregates of one registration, not saved yet."""
         agent_id = uuid4()
         # First the token (401), then the name (409): without a valid token nobody learns
         # which names exist.
@@ -158,6 +171,7 @@ class OrchestratorAgents:
             token_expires_at=jwt.expires_at,
             config=self.config,
             certificate=_certificate(cert),
+            private_key_pem=cmd.private_key_pem if cmd.idempotency else None,
         )
         return registered, [token, claim, agent]
 

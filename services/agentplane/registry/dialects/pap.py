@@ -100,8 +100,25 @@ class PapAgents:
     def create(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, int]:
         self.registry.workspace(cmd.workspace_id)
         check_resources(cmd.resources)
+        try:
+            # With an Idempotency-Key a retry gets the first answer instead of 409.
+            return self.registry.once(cmd.idempotency, PapAgentCreated, lambda: self._new(cmd))
+        except IntegrityError:
+            # A parallel create of the same name saved its claim first.
+            raise conflict(NAME_TAKEN, field="name") from None
+
+    def _new(self, cmd: CreatePapAgent) -> tuple[PapAgentCreated, list[Any]]:
+        """The answer and the aggregates of one create, not saved yet."""
         agent_id = uuid4()
         claim = claim_name(self.registry, cmd.workspace_id, cmd.name, agent_id, NAME_TAKEN)
+        attributes = {
+            "dns_name": f"{cmd.name}.{self.agent_domain}",
+            "kubernetes_namespace": KUBERNETES_NAMESPACE,
+            "kubernetes_deployment": cmd.name,
+            "description": cmd.description,
+            "image": cmd.image,
+            "resources": cmd.resources.model_dump(),
+        }
         agent = Agent.enroll(
             agent_id,
             cmd.workspace_id,
@@ -111,21 +128,17 @@ class PapAgents:
             keyed_hash(new_secret(UNUSED_TOKEN_PREFIX), self.registry.key),
             "",
             None,
-            {
-                "dns_name": f"{cmd.name}.{self.agent_domain}",
-                "kubernetes_namespace": KUBERNETES_NAMESPACE,
-                "kubernetes_deployment": cmd.name,
-                "description": cmd.description,
-                "image": cmd.image,
-                "resources": cmd.resources.model_dump(),
-            },
+            attributes,
         )
-        try:
-            position = self.registry.save(claim, agent)
-        except IntegrityError:
-            # A parallel create of the same name saved its claim first.
-            raise conflict(NAME_TAKEN, field="name") from None
-        return PapAgentCreated(agent=pap_agent(self._doc(cmd.workspace_id, agent_id))), position
+        # The document the view will hold (projections.agent_doc), built before the save so
+        # the answer can be stored with it.
+        doc = {
+            "id": str(agent_id),
+            "name": cmd.name,
+            "attributes": attributes,
+            "created_at": agent.created_on.isoformat(),
+        }
+        return PapAgentCreated(agent=pap_agent(doc)), [claim, agent]
 
     def list(self, query: ListPapAgents) -> PapAgentList:
         page = self.registry.page_agents(
