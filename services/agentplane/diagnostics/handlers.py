@@ -35,7 +35,7 @@ from agentplane.contracts.services import GetService, ServiceRecord
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Diagnostics as Subjects
 from agentplane.contracts.subjects import Events, Registry
-from agentplane.diagnostics import catalog_view
+from agentplane.diagnostics import projections
 from agentplane.diagnostics.application import DIAGNOSTIC, SESSION, Diagnostics, diagnostic_of
 from agentplane.diagnostics.checker import HubChecker
 from agentplane.diagnostics.reach import ReachChecks
@@ -49,12 +49,12 @@ EVENTS_CONSUMER = "diagnostics-catalog"
 # The event types this service follows (catalog, liveness, agents gone).
 FOLLOWED = frozenset(
     {
-        catalog_view.REGISTERED,
-        catalog_view.RENAMED,
-        catalog_view.DELETED,
-        catalog_view.CAME_ONLINE,
-        catalog_view.WENT_OFFLINE,
-        *catalog_view.AGENT_GONE,
+        projections.REGISTERED,
+        projections.RENAMED,
+        projections.DELETED,
+        projections.CAME_ONLINE,
+        projections.WENT_OFFLINE,
+        *projections.AGENT_GONE,
     }
 )
 _PREFIX_PARTS = len(Events.subject("app", "x").split(".")) - 1  # "ap.events.<app>."

@@ -43,7 +43,7 @@ from agentplane.contracts.subjects import AgentChannel, Heartbeat, Messaging, Re
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
-from agentplane.messaging.message_handlers import MessageHandlers
+from agentplane.messaging.flows.messages import MessageHandlers
 from agentplane.settings import Settings
 
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.

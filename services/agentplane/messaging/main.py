@@ -12,17 +12,17 @@ from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.messaging.application import Commands, MessagingStore
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.flows.messages import MessageHandlers
+from agentplane.messaging.flows.tasks import TaskHandlers, register_task_handlers
 from agentplane.messaging.handlers import (
     MessagingHandlers,
     register_handlers,
     subscribe_agent_messages,
 )
 from agentplane.messaging.known_agents import KnownAgents
-from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.registry_events import subscribe_registry_events
 from agentplane.messaging.task_credentials import CredentialVault
-from agentplane.messaging.task_handlers import TaskHandlers, register_task_handlers
 from agentplane.messaging.tasks import Tasks
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import Settings
