@@ -76,8 +76,8 @@ SERVICE_LAYERS = {
     "translate > domain BROKEN",
     "messaging": "Messaging layers: main > handlers > flows > use cases > projections, "
     "translate > domain BROKEN",
-    "diagnostics": "Diagnostics layers: main > handlers > use cases > store, projections, "
-    "translate > domain BROKEN",
+    "diagnostics": "Diagnostics layers: main > handlers > flows > use cases > store, "
+    "projections, translate > domain BROKEN",
     "lifecycle": "Lifecycle layers: main > handlers > use cases > provisioners, projections, "
     "translate > domain BROKEN",
     "webhooks": "Webhooks layers: main > handlers > use cases > projections, translate > "
