@@ -26,7 +26,7 @@ from agentplane.contracts.tunnels import TunnelRoutesQuery
 from agentplane.contracts.workspaces import CreateWorkspace
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.registry.application import Registry, RegistryStore
-from agentplane.registry.catalog.services import Catalog
+from agentplane.registry.catalog import Catalog
 from agentplane.registry.domain.service import resolve_protocol, subdomain_problem
 from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.workspaces import Workspaces

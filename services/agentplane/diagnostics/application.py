@@ -24,7 +24,7 @@ from agentplane.contracts.diagnostics import (
 from agentplane.contracts.events import IntegrationEvent
 from agentplane.contracts.service_health import ServiceHealth, ServiceStatus
 from agentplane.contracts.services import ServiceRecord
-from agentplane.diagnostics import catalog_view
+from agentplane.diagnostics import projections
 from agentplane.diagnostics.domain.health import Health, Thresholds, after_check, with_agent
 from agentplane.diagnostics.domain.status_record import ServiceStatusRecord, status_record_id
 from agentplane.diagnostics.store import DiagnosticsStore
@@ -128,20 +128,20 @@ class Diagnostics:
         touched: list[tuple[str, str]] = []  # (workspace_id, service_id) whose agent changed
         new: list[str] = []
         with self.views.transaction() as tx:
-            seen = tx.position(catalog_view.TRACKING)
+            seen = tx.position(projections.TRACKING)
             for event, sequence in items:
                 if sequence <= seen:
                     continue
-                what, ids = catalog_view.apply_event(tx, event)
+                what, ids = projections.apply_event(tx, event)
                 if what == "agent":
-                    online = event.type == catalog_view.CAME_ONLINE
+                    online = event.type == projections.CAME_ONLINE
                     for service_id in ids:
                         health = with_agent(_health_of(tx.get(HEALTH, service_id)), online)
                         tx.put(HEALTH, service_id, _health_doc(health))
                         touched.append((event.workspace_id or "", service_id))
                 elif what == "service":
-                    doc = tx.get(catalog_view.SERVICE, ids[0]) or {}
-                    online = catalog_view.agent_online(tx, doc.get("agent_id"))
+                    doc = tx.get(projections.SERVICE, ids[0]) or {}
+                    online = projections.agent_online(tx, doc.get("agent_id"))
                     health = dataclasses.replace(
                         _health_of(tx.get(HEALTH, ids[0])), agent_online=online
                     )
@@ -149,7 +149,7 @@ class Diagnostics:
                     new.append(ids[0])
                 elif what == "deleted":
                     tx.delete(HEALTH, ids[0])
-                tx.set_position(catalog_view.TRACKING, sequence)
+                tx.set_position(projections.TRACKING, sequence)
         for workspace_id, service_id in touched:
             self._record_status(workspace_id, service_id)
         return new + [s for _, s in touched]
@@ -216,7 +216,7 @@ class Diagnostics:
 
     def services_to_check(self) -> list[ServiceRecord]:
         with self.views.read() as tx:
-            return catalog_view.services(tx)
+            return projections.services(tx)
 
     def forget(self, service_id: str) -> None:
         """A deleted service: its health goes; history goes with its retention counter."""

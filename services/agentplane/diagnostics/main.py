@@ -11,7 +11,8 @@ from agentplane.bus.requests import BusClient
 from agentplane.diagnostics.application import Diagnostics
 from agentplane.diagnostics.checker import HubChecker
 from agentplane.diagnostics.domain.health import Thresholds
-from agentplane.diagnostics.handlers import DiagnosticsHandlers, register_handlers
+from agentplane.diagnostics.flows import DiagnosticsFlows
+from agentplane.diagnostics.handlers import register_handlers
 from agentplane.diagnostics.reach import ReachChecks
 from agentplane.diagnostics.scheduler import Scheduler
 from agentplane.diagnostics.store import DiagnosticsStore
@@ -55,7 +56,7 @@ def build(settings: DiagnosticsSettings) -> DiagnosticsService:
         reach = ReachChecks(nc)
         await reach.subscribe()
         bus = BusClient(nc, settings.request_timeout)
-        register_handlers(host, DiagnosticsHandlers(app, bus, checker, reach, scheduler, relay))
+        register_handlers(host, DiagnosticsFlows(app, bus, checker, reach, scheduler, relay))
         host.loop(relay.run)
         host.loop(scheduler.run)
 

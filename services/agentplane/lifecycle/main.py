@@ -8,15 +8,13 @@ before its enrollment; the beat would then change nothing).
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from agentplane.bus.consumers import caught_up
 from agentplane.bus.host import ServiceHost, configure_logging
-from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
 from agentplane.lifecycle.handlers import MACHINE_CONSUMER, register_handlers
+from agentplane.lifecycle.kill_timer import kill_overdue_forever
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
 from agentplane.lifecycle.provisioners import cpu_cgroup
 from agentplane.lifecycle.provisioners.kubernetes import (
@@ -29,12 +27,6 @@ from agentplane.lifecycle.provisioners.none import NoProvisioner
 from agentplane.lifecycle.provisioners.port import Provisioner
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import LifecycleSettings
-
-log = logging.getLogger("agentplane.lifecycle")
-
-# How often the control plane looks for drains and unhealthy agents that have run out of time.
-KILL_CHECK_SECONDS = 1.0
-
 
 # How long a delete waits for a local agent process to drain before it is killed (the reply
 # to the delete must come within the gateway's request timeout).
@@ -92,27 +84,17 @@ def build(settings: LifecycleSettings) -> ServiceHost:
         audit.reply_budget = nc.max_payload // 2
         machine = register_handlers(host, audit, lifecycles, js)
 
-        async def kill_overdue() -> None:
-            while True:
-                await asyncio.sleep(KILL_CHECK_SECONDS)
-                try:
-                    # Only a machine that has applied the stream decides: while it replays
-                    # history (a new consumer, a long outage) old UNHEALTHY spells would
-                    # look overdue although later events end them.
-                    if not await caught_up(
-                        js, EVENTS_STREAM, MACHINE_CONSUMER, machine, KILL_CHECK_SECONDS
-                    ):
-                        continue
-                    await asyncio.to_thread(
-                        lifecycles.kill_overdue,
-                        settings.drain_timeout_seconds,
-                        settings.kill_after_seconds,
-                    )
-                except Exception:
-                    log.exception("kill check failed; retrying")
-
         host.loop(relay.run)
-        host.loop(kill_overdue)
+        host.loop(
+            lambda: kill_overdue_forever(
+                js,
+                machine,
+                MACHINE_CONSUMER,
+                lifecycles,
+                settings.drain_timeout_seconds,
+                settings.kill_after_seconds,
+            )
+        )
 
     async def stop() -> None:
         stop_all = getattr(lifecycles.provisioner, "stop_all", None)

@@ -1,209 +1,63 @@
-"""The messaging service's handler table: operator requests and what agents send."""
+"""The messaging service's handler table: operator requests and what agents send.
+
+subject → (request model, use case, command | query). The use cases are the async request
+flows (`flows/`): they run their own threads and wait for their publication."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from uuid import UUID
-
-from nats.aio.msg import Msg
-from pydantic import BaseModel, ValidationError
-
 from agentplane.bus.host import ServiceHost
-from agentplane.bus.requests import BusClient
 from agentplane.bus.routes import Awaiting, command, query, serve_routes
-from agentplane.contracts.agents import GetAgent
-from agentplane.contracts.channel import (
-    AgentHello,
-    ChannelWelcome,
-    CommandAction,
-    CommandResult,
-)
-from agentplane.contracts.commands import (
-    AgentDialect,
-    AgentDialectQuery,
-    CancelCommand,
-    CommandAccepted,
-    ExposeParams,
-    GetCommand,
-    ListCommands,
-    SendCommand,
-)
-from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError, invalid
-from agentplane.contracts.liveness import LivenessQuery, LivenessReport
+from agentplane.contracts.commands import CancelCommand, GetCommand, ListCommands, SendCommand
 from agentplane.contracts.messages import (
     BroadcastMessage,
     ListMessages,
     MarkMessagesRead,
     SendMessage,
 )
-from agentplane.contracts.reply import Reply
-from agentplane.contracts.services import RegisterService, ServiceRecord
-from agentplane.contracts.subjects import AgentChannel, Heartbeat, Messaging, Registry
-from agentplane.eventstore.relay import OutboxRelay
-from agentplane.messaging.application import Commands
-from agentplane.messaging.delivery import Deliverer
-from agentplane.messaging.message_handlers import MessageHandlers
-from agentplane.settings import MessagingSettings
-
-# Well inside the gateway's request timeout (5 s by default): the answer must arrive.
-PUBLISH_WAIT_SECONDS = 2.0
-
-log = logging.getLogger("agentplane.messaging")
-
-
-class MessagingHandlers:
-    """Message → use case → reply; delivery is started, never awaited, by a request."""
-
-    def __init__(
-        self,
-        commands: Commands,
-        bus: BusClient,
-        relay: OutboxRelay,
-        deliverer: Deliverer,
-        settings: MessagingSettings,
-    ) -> None:
-        self.commands = commands
-        self.bus = bus
-        self.relay = relay
-        self.deliverer = deliverer
-        self.settings = settings
-
-    async def published(self, position: int) -> None:
-        # The audit log shows the command once this returns; a slow stream delays that, but
-        # the command is saved and will be published: never reported as failed.
-        if position and not await self.relay.wait_published(position, PUBLISH_WAIT_SECONDS):
-            log.warning("events up to %d are saved but not yet published", position)
-
-    async def _online(self, agent_id: UUID) -> bool:
-        try:
-            data = await self.bus.request(
-                Heartbeat.LIVENESS_QUERY, LivenessQuery(agent_ids=[agent_id])
-            )
-        except ServiceError as exc:
-            log.warning("liveness of %s unknown: %s", agent_id, exc.body.message)
-            return False
-        liveness = LivenessReport.model_validate(data).agents.get(str(agent_id))
-        return bool(liveness and liveness.online)
-
-    async def send(self, cmd: SendCommand) -> BaseModel:
-        # 404 for an unknown agent or another workspace's, before anything is recorded.
-        await self.bus.request(
-            Registry.AGENT_GET, GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
-        )
-        if cmd.action == CommandAction.EXPOSE:
-            cmd = await self._exposed(cmd)
-        view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
-        self.deliverer.soon(str(cmd.agent_id))
-        await self.published(position)
-        online = await self._online(cmd.agent_id)
-        return CommandAccepted(command=view, agent_online=online, replayed=replayed)
-
-    async def _exposed(self, cmd: SendCommand) -> SendCommand:
-        """An `expose` registers its service in the catalog first (seed 001 rules: 400, 409),
-        so the agent gets the service's id and tunnel port with the command."""
-        try:
-            params = ExposeParams.model_validate(cmd.params)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise invalid(f"expose params: {problems}", field="params") from None
-        record = ServiceRecord.model_validate(
-            await self.bus.request(
-                Registry.SERVICE_REGISTER,
-                RegisterService(
-                    workspace_id=cmd.workspace_id,
-                    agent_id=cmd.agent_id,
-                    name=params.name,
-                    target_host=params.target_host,
-                    target_port=params.target_port,
-                    protocol=params.protocol,
-                    is_public=params.is_public,
-                ),
-            )
-        )
-        exposed = {
-            **params.model_dump(by_alias=True, mode="json"),
-            "protocol": record.protocol.value,
-            "serviceId": record.id,
-            "tunnelPort": record.tunnel_port,
-        }
-        return cmd.model_copy(update={"params": exposed})
-
-    async def get(self, query: GetCommand) -> BaseModel:
-        return await asyncio.to_thread(self.commands.get, query)
-
-    async def list(self, query: ListCommands) -> BaseModel:
-        return await asyncio.to_thread(self.commands.list, query)
-
-    async def cancel(self, cmd: CancelCommand) -> BaseModel:
-        view, position = await asyncio.to_thread(self.commands.cancel, cmd)
-        await self.published(position)
-        return view
-
-    async def on_hello(self, msg: Msg) -> None:
-        """An agent's channel (re)connected: tell it its interval, then resend what waits."""
-        agent_id = AgentChannel.agent_of(msg.subject)
-        try:
-            AgentHello.model_validate_json(msg.data or b"{}")
-            data = await self.bus.request(
-                Registry.AGENT_DIALECT, AgentDialectQuery(agent_id=UUID(agent_id))
-            )
-            dialect = AgentDialect.model_validate(data)
-            pending = await asyncio.to_thread(self.commands.pending_count, agent_id)
-            welcome = ChannelWelcome(
-                agent_id=dialect.agent_id,
-                heartbeat_interval_seconds=self.settings.heartbeat_interval_of(dialect.dialect),
-                pending=pending,
-            )
-            reply = Reply.success(welcome)
-        except (ValidationError, ValueError):
-            reply = Reply.failure(ErrorBody(kind=ErrorKind.VALIDATION, message="invalid hello"))
-        except ServiceError as exc:
-            reply = Reply.failure(exc.body)
-        if msg.reply:
-            await msg.respond(reply.model_dump_json().encode())
-        if reply.ok:
-            self.deliverer.soon(agent_id, hello=True)
-
-    async def on_result(self, msg: Msg) -> None:
-        agent_id = AgentChannel.agent_of(msg.subject)
-        try:
-            result = CommandResult.model_validate_json(msg.data)
-        except ValidationError:
-            log.warning("agent %s sent an invalid command result", agent_id)
-            return
-        try:
-            position = await asyncio.to_thread(self.commands.finished, agent_id, result)
-        except ServiceError:
-            return  # not a command of ours: nothing to record
-        if position:
-            self.relay.wake()
+from agentplane.contracts.subjects import AgentChannel, Messaging
+from agentplane.contracts.tasks import (
+    CancelTask,
+    ClaimTasks,
+    CompleteTask,
+    CreateTask,
+    GetTask,
+    ListTasks,
+    RecordTaskLogs,
+    ReportTaskProgress,
+)
+from agentplane.messaging.flows.commands import CommandFlows
+from agentplane.messaging.flows.messages import MessageFlows
+from agentplane.messaging.flows.tasks import TaskFlows
 
 
 def register_handlers(
-    host: ServiceHost, handlers: MessagingHandlers, messages: MessageHandlers
+    host: ServiceHost, commands: CommandFlows, messages: MessageFlows, tasks: TaskFlows
 ) -> None:
-    """subject → (request model, use case, command | query); agent subjects take plain
-    subscriptions."""
     routes = [
-        command(Messaging.COMMAND_SEND, SendCommand, handlers.send),
-        query(Messaging.COMMAND_GET, GetCommand, handlers.get),
-        query(Messaging.COMMAND_LIST, ListCommands, handlers.list),
-        command(Messaging.COMMAND_CANCEL, CancelCommand, handlers.cancel),
+        command(Messaging.COMMAND_SEND, SendCommand, commands.send),
+        query(Messaging.COMMAND_GET, GetCommand, commands.get),
+        query(Messaging.COMMAND_LIST, ListCommands, commands.list),
+        command(Messaging.COMMAND_CANCEL, CancelCommand, commands.cancel),
         command(Messaging.MESSAGE_SEND, SendMessage, messages.send),
         command(Messaging.MESSAGE_BROADCAST, BroadcastMessage, messages.broadcast),
         query(Messaging.MESSAGE_LIST, ListMessages, messages.inbox),
         command(Messaging.MESSAGE_READ, MarkMessagesRead, messages.mark_read),
+        command(Messaging.TASK_CREATE, CreateTask, tasks.create),
+        query(Messaging.TASK_GET, GetTask, tasks.get),
+        query(Messaging.TASK_LIST, ListTasks, tasks.list),
+        command(Messaging.TASK_CANCEL, CancelTask, tasks.cancel),
+        command(Messaging.TASK_CLAIM, ClaimTasks, tasks.claim),
+        command(Messaging.TASK_PROGRESS, ReportTaskProgress, tasks.progress),
+        command(Messaging.TASK_LOG, RecordTaskLogs, tasks.logs),
+        command(Messaging.TASK_COMPLETE, CompleteTask, tasks.complete),
     ]
-    # The use cases are async: they run their own threads and wait for their publication.
     serve_routes(host, routes, Awaiting())
 
 
-async def subscribe_agent_messages(host: ServiceHost, handlers: MessagingHandlers) -> None:
+async def subscribe_agent_messages(host: ServiceHost, commands: CommandFlows) -> None:
+    """What agents say on their channel takes plain subscriptions (no request model reply)."""
     nc = host.broker.connection
     hello = AgentChannel.from_any_agent(AgentChannel.HELLO)
     result = AgentChannel.from_any_agent(AgentChannel.RESULT)
-    await nc.subscribe(hello, queue=host.service, cb=handlers.on_hello)
-    await nc.subscribe(result, queue=host.service, cb=handlers.on_result)
+    await nc.subscribe(hello, queue=host.service, cb=commands.on_hello)
+    await nc.subscribe(result, queue=host.service, cb=commands.on_result)

@@ -12,17 +12,14 @@ from agentplane.eventstore.relay import OutboxRelay
 from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.messaging.application import Commands, MessagingStore
 from agentplane.messaging.delivery import Deliverer
-from agentplane.messaging.handlers import (
-    MessagingHandlers,
-    register_handlers,
-    subscribe_agent_messages,
-)
+from agentplane.messaging.flows.commands import CommandFlows
+from agentplane.messaging.flows.messages import MessageFlows
+from agentplane.messaging.flows.tasks import TaskFlows
+from agentplane.messaging.handlers import register_handlers, subscribe_agent_messages
 from agentplane.messaging.known_agents import KnownAgents
-from agentplane.messaging.message_handlers import MessageHandlers
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.registry_events import subscribe_registry_events
 from agentplane.messaging.task_credentials import CredentialVault
-from agentplane.messaging.task_handlers import TaskHandlers, register_task_handlers
 from agentplane.messaging.tasks import Tasks
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import MessagingSettings
@@ -64,22 +61,20 @@ def build(settings: MessagingSettings) -> MessagingService:
         await asyncio.to_thread(messages.load_timers)
         await asyncio.to_thread(tasks.start)
         deliverer = Deliverer(nc, commands, relay, messages)
-        handlers = MessagingHandlers(commands, bus, relay, deliverer, settings)
+        command_flows = CommandFlows(commands, bus, relay, deliverer, settings)
         known = KnownAgents(bus)
-        register_handlers(
-            host, handlers, MessageHandlers(messages, bus, deliverer, handlers.published, known)
-        )
-        task_handlers = TaskHandlers(tasks, nc, relay, handlers.published, known)
-        register_task_handlers(host, task_handlers)
-        await subscribe_agent_messages(host, handlers)
+        message_flows = MessageFlows(messages, bus, deliverer, command_flows.published, known)
+        task_flows = TaskFlows(tasks, nc, relay, command_flows.published, known)
+        register_handlers(host, command_flows, message_flows, task_flows)
+        await subscribe_agent_messages(host, command_flows)
         subscribe_registry_events(
-            host, commands, relay, known, messages, also=[task_handlers.cancel_tasks_of_agent]
+            host, commands, relay, known, messages, also=[task_flows.cancel_tasks_of_agent]
         )
         host.loop(relay.run)
         host.loop(commands.projector.run)
         host.loop(deliverer.retry_forever)
         host.loop(deliverer.expire_forever)
-        host.loop(task_handlers.expire_forever)
+        host.loop(task_flows.expire_forever)
 
     host.on_start(start)
     return MessagingService(host=host, commands=commands, messages=messages, tasks=tasks)

@@ -2,7 +2,7 @@
 use-case module works through (load, save, update with retry, workspaces, idempotent creates).
 
 The use cases themselves live by concept: `workspaces`, `enrollment`, `agents`, `credentials`,
-`capabilities`, `names`, `releases`, `catalog/`, `dialects/` and `nats_auth/`. They are
+`capabilities`, `names`, `releases`, `catalog`, `dialects/` and `nats_auth/`. They are
 synchronous: handlers run them through `dispatch` (commands in its thread pool).
 """
 

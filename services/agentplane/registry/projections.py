@@ -13,7 +13,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
-from agentplane.registry.catalog.projection import apply_catalog
+from agentplane.registry.catalog_projection import apply_catalog
 from agentplane.registry.domain import Agent, Workspace
 from agentplane.registry.domain.workspace import external_id
 

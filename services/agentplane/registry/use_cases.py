@@ -8,7 +8,7 @@ from datetime import timedelta
 from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry
 from agentplane.registry.capabilities import Capabilities
-from agentplane.registry.catalog.services import Catalog
+from agentplane.registry.catalog import Catalog
 from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.dialects.device import DeviceAgents
 from agentplane.registry.dialects.orchestrator import OrchestratorAgents, build_orchestrator

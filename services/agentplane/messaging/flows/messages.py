@@ -31,8 +31,8 @@ def _live(agent: AgentRecord) -> bool:
     return not agent.deleted and agent.terminated_at is None
 
 
-class MessageHandlers:
-    """Message → use case → reply; delivery is started, never awaited, by a request."""
+class MessageFlows:
+    """A request → its use case (in a thread) → the answer; delivery is started, never awaited."""
 
     def __init__(
         self,

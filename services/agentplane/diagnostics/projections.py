@@ -20,7 +20,7 @@ from agentplane.contracts.events.registry_workspace import (
 from agentplane.contracts.services import ServiceRecord
 from agentplane.eventstore.views import ViewTx
 
-log = logging.getLogger("agentplane.diagnostics.catalog_view")
+log = logging.getLogger("agentplane.diagnostics.projections")
 
 SERVICE = "svc"
 AGENT = "agent"

@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from nats.aio.client import Client
 from pydantic import BaseModel
 
-from agentplane.bus.host import ServiceHost
-from agentplane.bus.routes import Awaiting, command, query, serve_routes
 from agentplane.contracts.subjects import Messaging
 from agentplane.contracts.tasks import (
     CancelTask,
@@ -36,7 +34,7 @@ log = logging.getLogger("agentplane.messaging.tasks")
 EXPIRY_PERIOD_SECONDS = 1.0
 
 
-class TaskHandlers:
+class TaskFlows:
     """Message → use case → reply."""
 
     def __init__(
@@ -140,18 +138,3 @@ class TaskHandlers:
         if cancelled:
             log.info("%d open task(s) of agent %s cancelled", len(cancelled), agent_id)
         return len(cancelled)
-
-
-def register_task_handlers(host: ServiceHost, handlers: TaskHandlers) -> None:
-    """subject → (request model, use case, command | query); the use cases are async."""
-    routes = [
-        command(Messaging.TASK_CREATE, CreateTask, handlers.create),
-        query(Messaging.TASK_GET, GetTask, handlers.get),
-        query(Messaging.TASK_LIST, ListTasks, handlers.list),
-        command(Messaging.TASK_CANCEL, CancelTask, handlers.cancel),
-        command(Messaging.TASK_CLAIM, ClaimTasks, handlers.claim),
-        command(Messaging.TASK_PROGRESS, ReportTaskProgress, handlers.progress),
-        command(Messaging.TASK_LOG, RecordTaskLogs, handlers.logs),
-        command(Messaging.TASK_COMPLETE, CompleteTask, handlers.complete),
-    ]
-    serve_routes(host, routes, Awaiting())

@@ -26,7 +26,7 @@ from agentplane.contracts.services import (
 from agentplane.contracts.tunnels import TunnelRoutes, TunnelRoutesQuery
 from agentplane.eventstore.paging import encoded_page, scan
 from agentplane.registry.application import Registry
-from agentplane.registry.catalog.projection import ROUTE, SERVICE, TUNNEL_PORT
+from agentplane.registry.catalog_projection import ROUTE, SERVICE, TUNNEL_PORT
 from agentplane.registry.domain.catalog_claim import (
     SERVICE_NAME,
     SUBDOMAIN,
