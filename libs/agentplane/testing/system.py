@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -164,6 +165,25 @@ class RunningSystem:
             str(credential["url"]), user=credential["user"], password=credential["password"],
             **options,
         )  # fmt: skip
+
+    async def consumers_drained(self, timeout: float = 30.0) -> bool:
+        """Until every durable consumer of the event stream has been sent and has acknowledged
+        everything in it (False after `timeout`): views fed by events are then complete."""
+        from agentplane.contracts.streams import EVENTS_STREAM
+
+        nc = await self.nats_connect()
+        try:
+            js = nc.jetstream()
+            deadline = time.monotonic() + timeout
+            while True:
+                consumers = await js.consumers_info(EVENTS_STREAM)
+                if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
+                    return True
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
 
     def shared_nats_env(self) -> dict[str, str]:
         """Settings for another system that runs on this system's NATS (`system_factory`).
