@@ -110,7 +110,7 @@ def registration(workspace_id: str) -> RegisterAgent:
 
 async def wait_started(service: Service, count: int) -> None:
     for _ in range(count):
-        assert await asyncio.to_thread(service.started.acquire, True, 30)
+        assert await asyncio.to_thread(service.started.acquire, True, 30), "never started"
 
 
 def stored(service: Service, agent_id: UUID) -> Agent | None:
@@ -122,10 +122,10 @@ async def test_a_command_queued_past_its_deadline_is_not_committed(service: Serv
     budget = 4.0
     # Two slow commands fill both batch threads; each started before its deadline.
     slow = [registration(service.workspace_id) for _ in range(2)]
-    slow_answers = [
-        asyncio.create_task(service.bus.request(SLOW, cmd, timeout=budget)) for cmd in slow
-    ]
-    await wait_started(service, 2)
+    slow_answers = []
+    for cmd in slow:  # one batch each
+        slow_answers.append(asyncio.create_task(service.bus.request(SLOW, cmd, timeout=budget)))
+        await wait_started(service, 1)
     queued = registration(service.workspace_id)
     sent_at = time.time()
     queued_answer = asyncio.create_task(service.bus.request(REGISTER, queued, timeout=budget))

@@ -22,10 +22,18 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Recording
 
 
+class _Waiter:
+    """Wakes a thread once all of its members are saved (one wake-up for a whole batch)."""
+
+    def __init__(self, members: int) -> None:
+        self.left = members  # counted down only by the one leader at a time
+        self.done = threading.Event()
+
+
 @dataclass
 class _Pending:
     events: tuple[Any, ...]
-    done: threading.Event = field(default_factory=threading.Event)
+    waiter: _Waiter = field(default_factory=lambda: _Waiter(1))
     position: int = 0
     error: BaseException | None = None
 
@@ -65,7 +73,8 @@ class GroupCommitter:
     def save_each(self, members: list[tuple[Any, ...]]) -> list[int | BaseException]:
         """Save several commands' events at once, each member all or nothing: per member its
         last notification id, or the error that refused it. One wait for a whole batch."""
-        items = [_Pending(tuple(events)) for events in members]
+        waiter = _Waiter(len(members))
+        items = [_Pending(tuple(events), waiter) for events in members]
         with self._lock:
             self._pending.extend(items)
             lead = not self._leading
@@ -73,8 +82,8 @@ class GroupCommitter:
                 self._leading = True
         if lead:
             self._lead()
-        for item in items:
-            item.done.wait()
+        if items:
+            waiter.done.wait()
         return [item.error if item.error is not None else item.position for item in items]
 
     def _lead(self) -> None:
@@ -96,7 +105,9 @@ class GroupCommitter:
                         item.error = exc
             finally:
                 for item in group:
-                    item.done.set()
+                    item.waiter.left -= 1
+                    if item.waiter.left == 0:
+                        item.waiter.done.set()
 
     def _commit(self, group: list[_Pending]) -> list[Recording[Any]]:
         recordings = self._save_split(group)

@@ -63,7 +63,7 @@ class _Queued:
     use_case: Callable[[Any], tuple[BaseModel, int]]
     cmd: Any
     deadline: float | None
-    future: asyncio.Future[tuple[BaseModel, int]]
+    future: asyncio.Future[BaseModel]
     result: tuple[BaseModel, int] | None = None
     error: BaseException | None = None
     events: list[Any] = field(default_factory=list)
@@ -84,6 +84,8 @@ class Dispatch:
         )
         self._queue: list[_Queued] = []
         self._in_flight = 0
+        self._handing_over = False
+        self._answering: set[asyncio.Task[None]] = set()
         self.batches = 0  # batches run, for tests and profiles
 
     async def command(
@@ -94,24 +96,33 @@ class Dispatch:
             loop = asyncio.get_running_loop()
             queued = _Queued(use_case.use_case, cmd, deadline, loop.create_future())
             self._queue.append(queued)
-            self._hand_over(loop)
-            result, position = await queued.future
-        else:
-            result, position = await asyncio.get_running_loop().run_in_executor(
-                self.threads, _started_before, deadline, use_case, cmd
-            )
-        # Reply once the events are public, so audit and subscribers see them next. A slow
-        # stream delays that, but the change is committed and will be published: a saved
-        # change is never reported as failed (a retry would meet 409 and lose a one-time
-        # secret), so the wait ends in time for the caller. Position 0: nothing recorded.
-        if position:
-            wait = PUBLISH_WAIT_SECONDS
-            if (left := deadlines.remaining(deadline)) is not None:
-                # The start deadline leaves the caller a grace for the reply: use half.
-                wait = max(0.0, min(wait, left + deadlines.REPLY_GRACE_SECONDS / 2))
-            if not await self.relay.wait_published(position, wait):
-                log.warning("events up to %d are saved but not yet published", position)
+            if not self._handing_over:
+                # Next turn of the loop: the commands that arrive meanwhile join the batch.
+                self._handing_over = True
+                loop.call_soon(self._hand_over, loop)
+            answer: BaseModel = await queued.future  # its events are public (or waited for)
+            return answer
+        result, position = await asyncio.get_running_loop().run_in_executor(
+            self.threads, _started_before, deadline, use_case, cmd
+        )
+        await self._published(position, [deadline])
         return result
+
+    async def _published(self, position: int, deadlines_: list[float | None]) -> None:
+        """Reply once the events are public, so audit and subscribers see them next.
+
+        A slow stream delays that, but the change is committed and will be published: a
+        saved change is never reported as failed (a retry would meet 409 and lose a one-time
+        secret), so the wait ends in time for the callers. Position 0: nothing recorded."""
+        if not position:
+            return
+        wait = PUBLISH_WAIT_SECONDS
+        for left in (deadlines.remaining(d) for d in deadlines_):
+            if left is not None:
+                # The start deadline leaves each caller a grace for the reply: use half.
+                wait = max(0.0, min(wait, left + deadlines.REPLY_GRACE_SECONDS / 2))
+        if not await self.relay.wait_published(position, wait):
+            log.warning("events up to %d are saved but not yet published", position)
 
     async def query(self, use_case: Callable[[Any], Result], q: Any) -> Result:
         return await asyncio.to_thread(_started_before, deadlines.current.get(), use_case, q)
@@ -121,26 +132,38 @@ class Dispatch:
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         # Commands arriving while both batch threads are busy wait for the next batch: the
         # busier the registry, the bigger its batches.
+        self._handing_over = False
         while self._queue and self._in_flight < BATCH_THREADS:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._in_flight += 1
             running = loop.run_in_executor(self.batch_threads, self._run, batch)
-            running.add_done_callback(lambda done, b=batch: self._answer(loop, b, done))
+            running.add_done_callback(lambda done, b=batch: self._ran(loop, b, done))
 
-    def _answer(
+    def _ran(
         self, loop: asyncio.AbstractEventLoop, batch: list[_Queued], done: asyncio.Future[None]
     ) -> None:
         self._in_flight -= 1
         self.batches += 1
-        failure = done.exception()
-        for queued in batch:
-            if queued.future.done():
-                continue
-            if failure is not None or queued.error is not None:
-                queued.future.set_exception(failure or queued.error)  # type: ignore[arg-type]
-            else:
-                queued.future.set_result(queued.result)  # type: ignore[arg-type]
         self._hand_over(loop)
+        task = loop.create_task(self._answer(batch, done.exception()))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, batch: list[_Queued], failure: BaseException | None) -> None:
+        # One wait for the whole batch's events to be public, then every answer.
+        committed = [q for q in batch if failure is None and q.error is None and q.result]
+        last = max((q.result[1] for q in committed if q.result), default=0)
+        try:
+            await self._published(last, [q.deadline for q in committed])
+        finally:
+            for queued in batch:
+                if queued.future.done():  # its caller is gone (cancelled)
+                    continue
+                if failure is not None or queued.error is not None:
+                    queued.future.set_exception(failure or queued.error)  # type: ignore[arg-type]
+                else:
+                    assert queued.result is not None
+                    queued.future.set_result(queued.result[0])
 
     def _run(self, batch: list[_Queued]) -> None:
         """In a batch thread: run each command with deferred saves, commit them together,
