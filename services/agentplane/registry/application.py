@@ -101,9 +101,10 @@ class Registry:
     @contextmanager
     def deferring(self) -> Iterator[list[Any]]:
         """Saves in this thread only collect their events, for the caller to commit with a
-        batch's (`committer.save_each`). Only for use cases that neither read back what they
-        saved nor act on a save's IntegrityError other than by failing: a member refused at
-        commit runs again without deferring, where its own conflict handling applies."""
+        batch's (`committer.save_each`). Only for use cases that do not read back what they
+        saved, nor save twice where the second builds on the first. Deferred, a save never
+        raises IntegrityError: a command refused at commit runs again without deferring, where
+        its own conflict handling (409, a retry, the first answer) applies."""
         events: list[Any] = []
         self._deferred.events = events
         try:
