@@ -68,3 +68,33 @@ def test_a_lone_conflict_raises(store_settings: Settings) -> None:
     stale = Thing._create(Thing.Created, id=thing.id, name="x", colour="red")
     with pytest.raises(IntegrityError):
         committer.save(stale)
+
+
+def test_a_batch_saves_each_member_all_or_nothing_in_few_transactions(
+    store_settings: Settings,
+) -> None:
+    store = open_things(store_settings)
+    committer = GroupCommitter(store)
+    taken = Thing(name="taken")
+    committer.save(taken)
+    saves: list[int] = []
+    save = store.save
+
+    def counted(*events: object) -> object:
+        saves.append(len(events))
+        return save(*events)
+
+    store.save = counted  # type: ignore[method-assign]
+    members = [tuple(Thing(name=f"m{i}").collect_events()) for i in range(64)]
+    # Member 40 creates an id that exists: only it is refused.
+    duplicate = Thing._create(Thing.Created, id=taken.id, name="again", colour="red")
+    members[40] = tuple(duplicate.collect_events())
+    outcomes = committer.save_each(members)
+    assert isinstance(outcomes[40], IntegrityError)
+    saved = [o for i, o in enumerate(outcomes) if i != 40]
+    assert all(isinstance(o, int) and o > 0 for o in saved)
+    assert len(store.recorder.select_notifications(0, 1000)) == 1 + 63
+    assert store.repository.get(taken.id).name == "taken"
+    # Split in halves around the conflict (1 + 2·log2(64) saves), not one save per member.
+    assert len(saves) <= 13, saves
+    assert store.recorder.max_notification_id() == max(saved)  # type: ignore[type-var]

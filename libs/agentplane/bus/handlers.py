@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from agentplane.bus import deadlines
 from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
 from agentplane.contracts.reply import Reply
 
@@ -52,6 +53,8 @@ def replying(
         @functools.wraps(use_case)
         async def handle(raw: bytes) -> bytes:
             try:
+                # Waited in the queue past the caller's deadline: not run, nothing changed.
+                deadlines.check(deadlines.current.get())
                 request = request_model.model_validate_json(raw)
                 return success(await use_case(request))
             except ValidationError as exc:

@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from agentplane.bus import deadlines
 from agentplane.bus.connection import make_broker
 from agentplane.bus.readiness import wait_until_answering
 from agentplane.contracts import subjects
@@ -79,6 +80,8 @@ class ServiceHost:
         name = getattr(handler, "__name__", subject)
 
         async def answer(msg: Msg) -> None:
+            # This task's own context: handlers and dispatches read the caller's deadline.
+            deadlines.current.set(deadlines.from_headers(msg.headers))
             try:
                 reply = await handler(msg.data)
                 if msg.reply:

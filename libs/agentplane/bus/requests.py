@@ -12,6 +12,7 @@ from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel
 
+from agentplane.bus import deadlines
 from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
 
 
@@ -30,12 +31,18 @@ class BusClient:
         service = subject.split(".")[1] if subject.count(".") >= 2 else subject
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
+        # The service starts the work only before this; what starts is answered in the grace
+        # left until `deadline` (bus.deadlines): a timeout here rarely hides a saved change.
+        headers = deadlines.header(deadlines.start_deadline(budget))
         data = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
         delay = 0.05
         while True:
             try:
                 msg = await self.nc.request(
-                    subject, data, timeout=max(0.05, deadline - time.monotonic())
+                    subject,
+                    data,
+                    timeout=max(0.05, deadline - time.monotonic()),
+                    headers=headers,
                 )
                 break
             except NoRespondersError:
@@ -49,6 +56,8 @@ class BusClient:
                 delay = min(delay * 2, 0.5)
                 continue
             except NatsTimeout:
+                # Started but not answered within the grace: it may have been saved; a
+                # retry with the same Idempotency-Key returns the original answer.
                 raise ServiceError(
                     ErrorKind.UNAVAILABLE,
                     f"{service} service did not answer in time",

@@ -18,6 +18,8 @@ class ErrorKind(StrEnum):
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
     TOO_LARGE = "too_large"
+    # The request waited past the caller's deadline and was not run: nothing changed (503).
+    DEADLINE_EXCEEDED = "deadline_exceeded"
     # A bug: logged with its traceback under the id in `details.requestId` (HTTP 500).
     INTERNAL = "internal"
 

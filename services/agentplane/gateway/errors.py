@@ -21,6 +21,7 @@ STATUS = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.DEADLINE_EXCEEDED: 503,
     ErrorKind.TOO_LARGE: 413,
     ErrorKind.INTERNAL: 500,
 }

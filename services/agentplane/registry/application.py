@@ -8,7 +8,9 @@ synchronous: handlers run them through `dispatch` (commands in its thread pool).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -73,6 +75,8 @@ class Registry:
         # Bytes of documents one page may carry: its reply must fit one NATS message (main
         # sets half the server's max_payload once connected; pages are re-encoded).
         self.reply_budget = 256 * 1024
+        # A batch of commands run in one thread collects its saves here (`deferring`).
+        self._deferred = threading.local()
 
     def _recorded(self, recordings: list[Recording[Any]]) -> None:
         # The projection applies each group right after its commit, so the view includes
@@ -87,8 +91,26 @@ class Registry:
         """Save aggregates together; the last notification id it recorded.
 
         Concurrent commands share a transaction (group commit); IntegrityError when one of
-        the aggregates moved on since it was loaded."""
+        the aggregates moved on since it was loaded. Inside `deferring`: only collected (0)."""
+        collected: list[Any] | None = getattr(self._deferred, "events", None)
+        if collected is not None:
+            collected.extend(e for a in aggregates for e in a.collect_events())
+            return 0
         return self.committer.save(*aggregates)
+
+    @contextmanager
+    def deferring(self) -> Iterator[list[Any]]:
+        """Saves in this thread only collect their events, for the caller to commit with a
+        batch's (`committer.save_each`). Only for use cases that do not read back what they
+        saved, nor save twice where the second builds on the first. Deferred, a save never
+        raises IntegrityError: a command refused at commit runs again without deferring, where
+        its own conflict handling (409, a retry, the first answer) applies."""
+        events: list[Any] = []
+        self._deferred.events = events
+        try:
+            yield events
+        finally:
+            self._deferred.events = None
 
     def load(self, aggregate_id: UUID, *, to_change: bool = True) -> Any | None:
         """The aggregate (a private copy to change, or the cached one only to read), or None."""

@@ -1,5 +1,16 @@
-"""How registry handlers run use cases: commands in a thread pool that feeds the group
-commit, then a wait until their events are public; queries in a thread."""
+"""How registry handlers run use cases: commands in threads that feed the group commit, then
+a wait until their events are public; queries in a thread.
+
+Batched commands (`batched(use_case)` in the handler table) are collected in the event loop
+and handed over as one batch to one thread: one executor hop and one group-commit wait per
+batch, not per command. The thread runs each command with its saves deferred
+(`Registry.deferring`), then commits every command's events together (`save_each`: each
+command all or nothing). A command refused at commit (a conflict with another of the batch,
+or with the store) runs again on its own, where its usual conflict handling answers.
+
+Every command carries its caller's deadline (`bus.deadlines`): one still queued when the
+deadline passes is not run; one that started is committed and answered.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +18,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel
 
+from agentplane.bus import deadlines
 from agentplane.eventstore.relay import OutboxRelay
+from agentplane.registry.application import Registry
 
 Command = Callable[[Callable[[Any], tuple[BaseModel, int]], Any], Any]
 Query = Callable[[Callable[[Any], Any], Any], Any]
@@ -23,33 +38,164 @@ log = logging.getLogger("agentplane.registry.dispatch")
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.
 PUBLISH_WAIT_SECONDS = 2.0
 
-# Commands block on the group commit in these threads: enough of them to form big groups.
+# Unbatched commands block on the group commit in these threads: enough to form big groups.
 COMMAND_THREADS = 64
+
+# Batches in flight at once: one runs its use cases while the other's commit syncs.
+BATCH_THREADS = 2
+# Commands in one batch (the group commit's own bound).
+MAX_BATCH = 500
+
+
+class batched:  # lower case: used like a decorator in the handler table
+    """Marks a use case safe to run with deferred saves (see `Registry.deferring`)."""
+
+    def __init__(self, use_case: Callable[[Any], tuple[BaseModel, int]]) -> None:
+        self.use_case = use_case
+        self.__name__ = getattr(use_case, "__name__", "batched")
+
+    def __call__(self, cmd: Any) -> tuple[BaseModel, int]:
+        return self.use_case(cmd)
+
+
+@dataclass
+class _Queued:
+    use_case: Callable[[Any], tuple[BaseModel, int]]
+    cmd: Any
+    deadline: float | None
+    future: asyncio.Future[BaseModel]
+    result: tuple[BaseModel, int] | None = None
+    error: BaseException | None = None
+    events: list[Any] = field(default_factory=list)
 
 
 class Dispatch:
-    """`command` and `query` for every registry handler module."""
+    """`command` and `query` for every registry handler."""
 
-    def __init__(self, relay: OutboxRelay) -> None:
+    def __init__(self, relay: OutboxRelay, registry: Registry) -> None:
         self.relay = relay
+        self.registry = registry
         # Built here, not at import: importing the registry starts no threads.
         self.threads = ThreadPoolExecutor(
             max_workers=COMMAND_THREADS, thread_name_prefix="registry-command"
         )
+        self.batch_threads = ThreadPoolExecutor(
+            max_workers=BATCH_THREADS, thread_name_prefix="registry-batch"
+        )
+        self._queue: list[_Queued] = []
+        self._in_flight = 0
+        self._handing_over = False
+        self._answering: set[asyncio.Task[None]] = set()
+        self.batches = 0  # batches run, for tests and profiles
 
     async def command(
         self, use_case: Callable[[Any], tuple[BaseModel, int]], cmd: Any
     ) -> BaseModel:
+        deadline = deadlines.current.get()
+        if isinstance(use_case, batched):
+            loop = asyncio.get_running_loop()
+            queued = _Queued(use_case.use_case, cmd, deadline, loop.create_future())
+            self._queue.append(queued)
+            if not self._handing_over:
+                # Next turn of the loop: the commands that arrive meanwhile join the batch.
+                self._handing_over = True
+                loop.call_soon(self._hand_over, loop)
+            answer: BaseModel = await queued.future  # its events are public (or waited for)
+            return answer
         result, position = await asyncio.get_running_loop().run_in_executor(
-            self.threads, use_case, cmd
+            self.threads, _started_before, deadline, use_case, cmd
         )
-        # Reply once the events are public, so audit and subscribers see them next. A slow
-        # stream delays that, but the change is committed and will be published: a saved
-        # change is never reported as failed (a retry would meet 409 and lose a one-time
-        # secret). Position 0: the command recorded nothing, there is nothing to wait for.
-        if position and not await self.relay.wait_published(position, PUBLISH_WAIT_SECONDS):
-            log.warning("events up to %d are saved but not yet published", position)
+        await self._published(position, [deadline])
         return result
 
+    async def _published(self, position: int, deadlines_: list[float | None]) -> None:
+        """Reply once the events are public, so audit and subscribers see them next.
+
+        A slow stream delays that, but the change is committed and will be published: a
+        saved change is never reported as failed (a retry would meet 409 and lose a one-time
+        secret), so the wait ends in time for the callers. Position 0: nothing recorded."""
+        if not position:
+            return
+        wait = PUBLISH_WAIT_SECONDS
+        for left in (deadlines.remaining(d) for d in deadlines_):
+            if left is not None:
+                # The start deadline leaves each caller a grace for the reply: use half.
+                wait = max(0.0, min(wait, left + deadlines.REPLY_GRACE_SECONDS / 2))
+        if not await self.relay.wait_published(position, wait):
+            log.warning("events up to %d are saved but not yet published", position)
+
     async def query(self, use_case: Callable[[Any], Result], q: Any) -> Result:
-        return await asyncio.to_thread(use_case, q)
+        return await asyncio.to_thread(_started_before, deadlines.current.get(), use_case, q)
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Commands arriving while both batch threads are busy wait for the next batch: the
+        # busier the registry, the bigger its batches.
+        self._handing_over = False
+        while self._queue and self._in_flight < BATCH_THREADS:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            self._in_flight += 1
+            running = loop.run_in_executor(self.batch_threads, self._run, batch)
+            running.add_done_callback(lambda done, b=batch: self._ran(loop, b, done))
+
+    def _ran(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Queued], done: asyncio.Future[None]
+    ) -> None:
+        self._in_flight -= 1
+        self.batches += 1
+        self._hand_over(loop)
+        task = loop.create_task(self._answer(batch, done.exception()))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, batch: list[_Queued], failure: BaseException | None) -> None:
+        # One wait for the whole batch's events to be public, then every answer.
+        committed = [q for q in batch if failure is None and q.error is None and q.result]
+        last = max((q.result[1] for q in committed if q.result), default=0)
+        try:
+            await self._published(last, [q.deadline for q in committed])
+        finally:
+            for queued in batch:
+                if queued.future.done():  # its caller is gone (cancelled)
+                    continue
+                if failure is not None or queued.error is not None:
+                    queued.future.set_exception(failure or queued.error)  # type: ignore[arg-type]
+                else:
+                    assert queued.result is not None
+                    queued.future.set_result(queued.result[0])
+
+    def _run(self, batch: list[_Queued]) -> None:
+        """In a batch thread: run each command with deferred saves, commit them together,
+        run again on its own any command the commit refused."""
+        for queued in batch:
+            if deadlines.passed(queued.deadline):
+                queued.error = deadlines.not_run()
+                continue
+            with self.registry.deferring() as events:
+                try:
+                    queued.result = queued.use_case(queued.cmd)
+                except Exception as exc:
+                    queued.error = exc
+                    continue
+            queued.events = events
+        saving = [q for q in batch if q.error is None and q.events]
+        outcomes = self.registry.committer.save_each([tuple(q.events) for q in saving])
+        for queued, outcome in zip(saving, outcomes, strict=True):
+            if isinstance(outcome, IntegrityError):
+                # Its own run decides: 409, a retry on fresh state, the first answer, ….
+                try:
+                    queued.result = queued.use_case(queued.cmd)
+                except Exception as exc:
+                    queued.error = exc
+            elif isinstance(outcome, BaseException):
+                queued.error = outcome
+            else:
+                assert queued.result is not None
+                queued.result = (queued.result[0], outcome)
+
+
+def _started_before(deadline: float | None, use_case: Callable[[Any], Any], cmd: Any) -> Any:
+    # Checked where the work starts, after any wait in the thread pool's queue.
+    deadlines.check(deadline)
+    return use_case(cmd)

@@ -76,24 +76,29 @@ class Enrollment:
     def register_agent(self, cmd: RegisterAgent) -> tuple[AgentRecord, int]:
         registry = self.registry
         registry.workspace(cmd.workspace_id)
+        # A new id is saved without looking it up first: the store refuses a second first
+        # event of the same id (IntegrityError), and only then is the agent loaded (a
+        # provisioned agent completing its registration, or an id already taken).
+        agent = Agent.register(
+            cmd.agent_id,
+            cmd.workspace_id,
+            cmd.name,
+            cmd.label,
+            keyed_hash(cmd.token, registry.key),
+            public_prefix(cmd.token, AGENT_TOKEN_PREFIX),
+            registry.clock() + registry.agent_token_ttl,
+        )
+        # The answer is what the projection makes of the event: no read-back needed.
+        record = AgentRecord.model_validate(agent_doc(agent.pending_events[0]))
+        try:
+            return record, registry.save(agent)
+        except IntegrityError:
+            pass
         existing: Agent | None = registry.load(cmd.agent_id)
         if existing is None:
-            agent = Agent.register(
-                cmd.agent_id,
-                cmd.workspace_id,
-                cmd.name,
-                cmd.label,
-                keyed_hash(cmd.token, registry.key),
-                public_prefix(cmd.token, AGENT_TOKEN_PREFIX),
-                registry.clock() + registry.agent_token_ttl,
-            )
-            # The answer is what the projection makes of the event: no read-back needed.
-            record = AgentRecord.model_validate(agent_doc(agent.pending_events[0]))
-            try:
-                position = registry.save(agent)
-            except IntegrityError:
-                raise conflict(ID_TAKEN, field="agentId") from None
-            return record, position
+            # Refused for another reason than the id (a concurrent save of the same id that
+            # was then deleted cannot be: agents keep their stream).
+            raise conflict(ID_TAKEN, field="agentId")
         if existing.workspace_id != cmd.workspace_id:
             # Another workspace's agent id: taken, without revealing whose it is.
             raise conflict(ID_TAKEN, field="agentId")

@@ -1,7 +1,8 @@
 """The registry's handler table: subject → (request model, use case, command | query).
 
-`command`: run in the dispatch's thread pool, answered once its events are public; `query`:
-run in a thread. Decoding, replies and error replies are `bus.routes`' and `bus.handlers`'.
+`command`: run in the dispatch's thread pool, answered once its events are public;
+`batched(...)` commands are run and committed in batches (`dispatch`); `query`: run in a
+thread. Decoding, replies and error replies are `bus.routes`' and `bus.handlers`'.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from agentplane.contracts.subjects import Registry as S
 from agentplane.contracts.tunnels import TunnelRoutesQuery, Tunnels
 from agentplane.registry.dialects.orchestrator_views import OrchestratorViews
 from agentplane.registry.dialects.pap_kills import register_lifecycle_kills
-from agentplane.registry.dispatch import Dispatch
+from agentplane.registry.dispatch import Dispatch, batched
 from agentplane.registry.use_cases import UseCases
 
 
@@ -36,11 +37,11 @@ def routes(u: UseCases, views: OrchestratorViews) -> list[Route]:
     )
     return [
         # workspaces, enrollment, reading the fleet (seed 000)
-        command(S.WORKSPACE_CREATE, ws.CreateWorkspace, w.create_workspace),
+        command(S.WORKSPACE_CREATE, ws.CreateWorkspace, batched(w.create_workspace)),
         query(S.WORKSPACE_AUTHENTICATE, ws.AuthenticateWorkspace, w.authenticate_workspace),
-        command(S.AGENT_PROVISION, agents.ProvisionAgent, e.provision_agent),
-        command(S.AGENT_REGISTER, agents.RegisterAgent, e.register_agent),
-        command(S.ENROLLMENT_TOKEN_ISSUE, agents.IssueEnrollmentToken, e.issue_enrollment_token),
+        command(S.AGENT_PROVISION, agents.ProvisionAgent, batched(e.provision_agent)),
+        command(S.AGENT_REGISTER, agents.RegisterAgent, batched(e.register_agent)),
+        command(S.ENROLLMENT_TOKEN_ISSUE, agents.IssueEnrollmentToken, batched(e.issue_enrollment_token)),  # noqa: E501
         query(S.AGENT_LIST, agents.ListAgents, a.list_agents_encoded),
         query(S.AGENT_SUMMARIES, agents.ListAgentSummaries, a.agent_summaries_encoded),
         query(S.AGENT_GET, agents.GetAgent, a.get_agent),

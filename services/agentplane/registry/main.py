@@ -87,7 +87,7 @@ def build(settings: RegistrySettings) -> RegistryService:
         service.relay = OutboxRelay(registry.store, js, registry.views)
         await service.relay.start()
         registry.recorded_hooks.append(service.relay.offer)
-        dispatch = Dispatch(service.relay)
+        dispatch = Dispatch(service.relay, registry)
         bus = BusClient(host.broker.connection, settings.request_timeout)
         register_handlers(host, use_cases, dispatch, bus)
         if callout is not None:
