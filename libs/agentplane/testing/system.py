@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import nats
 from nats.aio.client import Client
 
 from agentplane.security import nats_credentials
+from agentplane.testing.port_slots import reserve_tunnel_slot
 
 READY_MARK = "agentplane ready:"
 # Every system a test session started: the end-of-suite secret scan reads their data dirs
@@ -63,10 +63,10 @@ class RunningSystem:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-run.log"
         self.base_url = f"http://127.0.0.1:{self.port}"
-        # Tunnel ports of its own (below the ephemeral range): systems side by side on one
-        # machine must not both listen on 50000.
-        first = 20000 + 200 * random.randrange(60)
-        self.tunnel_ports = f"{first}-{first + 199}"
+        # Tunnel ports of its own, reserved across processes: systems side by side on one
+        # machine must not both listen on one port.
+        self.tunnel_slot = reserve_tunnel_slot()
+        self.tunnel_ports = self.tunnel_slot.ports
         # The edge's public HTTP listener (pc-<subdomain>.localhost by Host header).
         self.public_http_port = free_port()
 
