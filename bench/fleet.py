@@ -18,8 +18,9 @@ from pathlib import Path
 from uuid import uuid4
 
 from agentplane.contracts.streams import EVENTS_STREAM
-from agentplane.registry.application import AGENT_TOKEN_PREFIX, RegistryStore
+from agentplane.registry.application import RegistryStore
 from agentplane.registry.domain import Agent
+from agentplane.registry.enrollment import AGENT_TOKEN_PREFIX
 from agentplane.security import keyed_hash, public_prefix
 from agentplane.security.server_key import server_key
 from agentplane.settings import Settings

@@ -29,7 +29,8 @@ import aiohttp
 import httpx
 
 from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED, AgentTransitioned
+from agentplane.contracts.events.lifecycle import AgentTransitioned
+from agentplane.contracts.lifecycle_events import AGENT_TRANSITIONED
 from agentplane.contracts.subjects import Events
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem

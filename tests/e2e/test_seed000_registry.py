@@ -17,6 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from agentplane.bus.requests import BusClient
+from agentplane.contracts.online_agents import ListOnlineAgents, OnlineAgentPage
+from agentplane.contracts.subjects import Registry
+from agentplane.testing.system import RunningSystem
+
 pytestmark = pytest.mark.system
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -471,6 +476,31 @@ def test_online_lists_only_agents_that_heartbeated(
     assert online[0]["isOnline"] is True
     assert online[0]["name"] == "beating"
     assert silent not in {a["id"] for a in online}
+
+
+async def test_the_registry_keeps_the_online_agents_of_each_page(
+    system: RunningSystem, http: httpx.Client, workspace: dict[str, Any]
+) -> None:
+    """The online list is the registry's answer over the bus (it asks the heartbeat service),
+    not a filter in the gateway: a page of one silent agent comes back empty but not last."""
+    registered(http, workspace, "silent")
+    beating, token = registered(http, workspace, "beating")
+    assert heartbeat(http, beating, token).status_code == 200
+    nc = await system.nats_connect(name="test-online-page")
+    try:
+        bus = BusClient(nc, 10)
+        ask = ListOnlineAgents(workspace_id=workspace["workspaceId"], limit=1)
+        first = OnlineAgentPage.model_validate(await bus.request(Registry.AGENT_ONLINE, ask))
+        assert first.agents == [] and first.liveness == {}
+        assert first.next_after is not None
+        ask = ListOnlineAgents(workspace_id=ask.workspace_id, after=first.next_after, limit=1)
+        second = OnlineAgentPage.model_validate(await bus.request(Registry.AGENT_ONLINE, ask))
+        assert [str(a.id) for a in second.agents] == [beating]
+        assert second.agents[0].name == "beating"
+        assert second.liveness[beating].online is True
+        assert second.liveness[beating].last_seen_at is not None
+    finally:
+        await nc.close()
 
 
 def test_last_seen_at_updates_after_heartbeat(

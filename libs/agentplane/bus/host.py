@@ -69,7 +69,8 @@ class ServiceHost:
         commands overlap (their relay waits and store writes batch up) instead of queueing
         behind each other; beyond it, messages wait in the subscription's pending queue.
         """
-        entry = (subject, handler, queue or self.service, concurrency)
+        # queue "": no queue group, every replica answers (the requester takes the first).
+        entry = (subject, handler, self.service if queue is None else queue, concurrency)
         self._handlers.append(entry)
         if self._started:
             self._tasks.append(asyncio.create_task(self._subscribe(*entry)))

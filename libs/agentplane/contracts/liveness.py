@@ -115,6 +115,12 @@ class BeatRecorded(BaseModel):
     came_online: bool
 
 
+class StatsQuery(BaseModel):
+    """Asks every heartbeat replica for its counters (each answers; `{}`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 class HeartbeatStats(BaseModel):
     """Counters of one heartbeat replica since it started."""
 

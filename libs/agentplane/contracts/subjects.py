@@ -33,6 +33,8 @@ class Registry:
     AGENT_LIST = f"{PREFIX}.registry.agent.list"
     # ListAgentSummaries → AgentSummaryList: the same pages, four fields per agent.
     AGENT_SUMMARIES = f"{PREFIX}.registry.agent.summaries"
+    # ListOnlineAgents → OnlineAgentPage: a page of summaries, only the online agents kept.
+    AGENT_ONLINE = f"{PREFIX}.registry.agent.online"
     AGENT_GET = f"{PREFIX}.registry.agent.get"
     AGENT_ROTATE_TOKEN = f"{PREFIX}.registry.agent.rotate_token"
     AGENT_REPLACE_CAPABILITIES = f"{PREFIX}.registry.agent.replace_capabilities"

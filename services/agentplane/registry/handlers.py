@@ -17,15 +17,17 @@ from agentplane.contracts import orchestrator_views as orch_views
 from agentplane.contracts import workspaces as ws
 from agentplane.contracts.channel import AdmitChannelAgent
 from agentplane.contracts.commands import AgentDialectQuery
+from agentplane.contracts.online_agents import ListOnlineAgents
 from agentplane.contracts.subjects import Registry as S
 from agentplane.contracts.tunnels import TunnelRoutesQuery, Tunnels
 from agentplane.registry.dialects.orchestrator_views import OrchestratorViews
 from agentplane.registry.dialects.pap_kills import register_lifecycle_kills
 from agentplane.registry.dispatch import Dispatch, batched
+from agentplane.registry.online_agents import OnlineAgents
 from agentplane.registry.use_cases import UseCases
 
 
-def routes(u: UseCases, views: OrchestratorViews) -> list[Route]:
+def routes(u: UseCases, views: OrchestratorViews, online: OnlineAgents) -> list[Route]:
     w, e, a, t, cap, c, o = (
         u.workspaces,
         u.enrollment,
@@ -44,6 +46,7 @@ def routes(u: UseCases, views: OrchestratorViews) -> list[Route]:
         command(S.ENROLLMENT_TOKEN_ISSUE, agents.IssueEnrollmentToken, batched(e.issue_enrollment_token)),  # noqa: E501
         query(S.AGENT_LIST, agents.ListAgents, a.list_agents_encoded),
         query(S.AGENT_SUMMARIES, agents.ListAgentSummaries, a.agent_summaries_encoded),
+        raw(S.AGENT_ONLINE, ListOnlineAgents, online.list),  # asks the heartbeat service
         query(S.AGENT_GET, agents.GetAgent, a.get_agent),
         query(S.AGENT_DIALECT, AgentDialectQuery, a.dialect_of),
         # credentials and capabilities (seed 000)
@@ -95,6 +98,7 @@ def register_handlers(
     host: ServiceHost, use_cases: UseCases, dispatch: Dispatch, bus: BusClient
 ) -> None:
     views = OrchestratorViews(use_cases.agents, dispatch, bus)
-    serve_routes(host, routes(use_cases, views), dispatch)
+    online = OnlineAgents(use_cases.agents, dispatch, bus)
+    serve_routes(host, routes(use_cases, views, online), dispatch)
     # KILLED by the lifecycle service: the record ends too (a durable consumer).
     register_lifecycle_kills(host, use_cases.pap, dispatch)

@@ -17,6 +17,7 @@ from agentplane.contracts.agent_credentials import (
     ListExpiringTokens,
 )
 from agentplane.contracts.agents import ListAgents, ListAgentSummaries
+from agentplane.contracts.online_agents import ListOnlineAgents
 from agentplane.contracts.service_health import ServiceHealth
 from agentplane.contracts.subjects import Registry
 from agentplane.gateway.agent_views import (
@@ -36,16 +37,20 @@ router = APIRouter(tags=["agents (seed 000)"])
 CapabilityName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
+# What `_RegistryPages` asks the registry for.
+RECORDS, SUMMARIES, ONLINE = "records", "summaries", "online"
+
+
 class _RegistryPages:
     """The registry's pages of one listing, each requested as soon as the previous one
     names its position: the registry reads page k+1 while the gateway asks the heartbeat
-    service for page k's liveness (a 100,000-agent list is ~35 such rounds)."""
+    service for page k's liveness, or shows it (a 100,000-agent list is ~35 such rounds)."""
 
     def __init__(
         self,
         bus: BusClient,
         workspace_id: str,
-        summaries: bool,
+        kind: str,
         limit: int | None,
         cursor: str | None,
     ) -> None:
@@ -53,16 +58,18 @@ class _RegistryPages:
         # Only a whole list streamed reads ahead: a page asked with limit/cursor is the last.
         self.read_ahead = limit is None and cursor is None
         self.workspace_id = workspace_id
-        self.summaries = summaries
+        self.kind = kind
         self._ahead: tuple[str, int, asyncio.Future[dict[str, Any]]] | None = None
 
     async def _request(self, after: str | None, limit: int) -> dict[str, Any]:
-        if self.summaries:
-            query: BaseModel = ListAgentSummaries(
-                workspace_id=self.workspace_id, after=after, limit=limit
-            )
+        ws = self.workspace_id
+        if self.kind == SUMMARIES:
+            query: BaseModel = ListAgentSummaries(workspace_id=ws, after=after, limit=limit)
             return await self.bus.request(Registry.AGENT_SUMMARIES, query)
-        query = ListAgents(workspace_id=self.workspace_id, after=after, limit=limit)
+        if self.kind == ONLINE:
+            query = ListOnlineAgents(workspace_id=ws, after=after, limit=limit)
+            return await self.bus.request(Registry.AGENT_ONLINE, query)
+        query = ListAgents(workspace_id=ws, after=after, limit=limit)
         return await self.bus.request(Registry.AGENT_LIST, query)
 
     async def get(self, after: str | None, limit: int) -> dict[str, Any]:
@@ -97,7 +104,7 @@ async def list_agents(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
     """Every agent of the workspace (streamed), or one page with `limit`/`cursor`."""
-    pages = _RegistryPages(bus, ws.workspace_id, summaries=True, limit=limit, cursor=cursor)
+    pages = _RegistryPages(bus, ws.workspace_id, SUMMARIES, limit, cursor)
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
         docs, live, next_after = await _agent_page(pages, after, size)
@@ -114,12 +121,13 @@ async def list_agents(
 async def list_online(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
-    pages = _RegistryPages(bus, ws.workspace_id, summaries=True, limit=limit, cursor=cursor)
+    # The registry keeps the online agents of each page (it asks the heartbeat service).
+    pages = _RegistryPages(bus, ws.workspace_id, ONLINE, limit, cursor)
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
-        docs, live, next_after = await _agent_page(pages, after, size)
-        summaries = (summary_of_doc(d, live.get(d["id"])) for d in docs)
-        return [s for s in summaries if s["isOnline"]], next_after
+        page = await pages.get(after, size)
+        live: dict[str, Any] = page["liveness"]
+        return [summary_of_doc(d, live[d["id"]]) for d in page["agents"]], page.get("next_after")
 
     return await collection(fetch, limit, cursor)
 
@@ -144,7 +152,7 @@ def _orchestrated(doc: Item, live: dict[str, Any] | None, health: dict[str, Serv
 async def orchestration(
     ws: Workspace, bus: Bus, limit: Limit = None, cursor: Cursor = None
 ) -> Response:
-    pages = _RegistryPages(bus, ws.workspace_id, summaries=False, limit=limit, cursor=cursor)
+    pages = _RegistryPages(bus, ws.workspace_id, RECORDS, limit, cursor)
 
     async def fetch(after: str | None, size: int) -> tuple[list[Item], str | None]:
         docs, live, next_after = await _agent_page(pages, after, size)
