@@ -11,16 +11,18 @@ from uuid import uuid4
 import pytest
 
 from agentplane.contracts.errors import ErrorKind, ServiceError
-from agentplane.contracts.tasks import (
-    CancelTask,
+from agentplane.contracts.task_reports import (
     ClaimTasks,
     CompleteTask,
+    RecordTaskLogs,
+    ReportTaskProgress,
+)
+from agentplane.contracts.tasks import (
+    CancelTask,
     CreateTask,
     CredentialsState,
     GetTask,
     ListTasks,
-    RecordTaskLogs,
-    ReportTaskProgress,
     TaskLogInput,
     TaskStatus,
     TaskVia,

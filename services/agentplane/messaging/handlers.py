@@ -15,15 +15,17 @@ from agentplane.contracts.messages import (
     SendMessage,
 )
 from agentplane.contracts.subjects import AgentChannel, Messaging
-from agentplane.contracts.tasks import (
-    CancelTask,
+from agentplane.contracts.task_reports import (
     ClaimTasks,
     CompleteTask,
+    RecordTaskLogs,
+    ReportTaskProgress,
+)
+from agentplane.contracts.tasks import (
+    CancelTask,
     CreateTask,
     GetTask,
     ListTasks,
-    RecordTaskLogs,
-    ReportTaskProgress,
 )
 from agentplane.messaging.flows.commands import CommandFlows
 from agentplane.messaging.flows.messages import MessageFlows

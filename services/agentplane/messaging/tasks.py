@@ -18,23 +18,25 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.errors import conflict, not_found
-from agentplane.contracts.tasks import (
-    LEASE_GRACE_SECONDS,
-    MAX_TASK_ATTEMPTS,
-    CancelTask,
+from agentplane.contracts.task_reports import (
     ClaimTasks,
     CompleteTask,
-    CreateTask,
-    GetTask,
-    ListTasks,
     RecordTaskLogs,
     ReportTaskProgress,
     TaskAssignment,
     TaskAssignments,
+    TaskReportAccepted,
+)
+from agentplane.contracts.tasks import (
+    LEASE_GRACE_SECONDS,
+    MAX_TASK_ATTEMPTS,
+    CancelTask,
+    CreateTask,
+    GetTask,
+    ListTasks,
     TaskCreated,
     TaskLogInput,
     TaskPage,
-    TaskReportAccepted,
     TaskStatus,
     TaskView,
 )

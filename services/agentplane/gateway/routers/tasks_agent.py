@@ -20,11 +20,13 @@ from fastapi import APIRouter, Query, Response
 from agentplane.contracts.errors import forbidden
 from agentplane.contracts.http.orchestrator import CompleteTaskBody
 from agentplane.contracts.subjects import Messaging
+from agentplane.contracts.task_reports import (
+    CompleteTask,
+)
 from agentplane.contracts.tasks import (
     MAX_TASK_RESULT_BYTES,
     TASK_PAGE_DEFAULT,
     TASK_PAGE_MAX,
-    CompleteTask,
     ListTasks,
     TaskLogInput,
     TaskPage,

@@ -17,11 +17,13 @@ from fastapi import APIRouter
 from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.device import TaskResultBody
 from agentplane.contracts.subjects import Messaging
+from agentplane.contracts.task_reports import (
+    CompleteTask,
+    TaskReportAccepted,
+)
 from agentplane.contracts.tasks import (
     MAX_BUNDLE_RESULTS,
     MAX_TASK_RESULT_BYTES,
-    CompleteTask,
-    TaskReportAccepted,
     TaskVia,
 )
 from agentplane.gateway.auth import Bus

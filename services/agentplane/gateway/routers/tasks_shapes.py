@@ -10,11 +10,13 @@ from uuid import UUID
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import not_found, too_large
 from agentplane.contracts.subjects import Messaging
-from agentplane.contracts.tasks import (
-    MAX_TASK_ID,
+from agentplane.contracts.task_reports import (
     ClaimTasks,
     TaskAssignment,
     TaskAssignments,
+)
+from agentplane.contracts.tasks import (
+    MAX_TASK_ID,
     TaskSummary,
     TaskVia,
     TaskView,

@@ -33,12 +33,14 @@ from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import ErrorKind, ServiceError, forbidden
 from agentplane.contracts.http.tasks import TaskLogFrame, TaskProgressFrame
 from agentplane.contracts.subjects import Messaging
-from agentplane.contracts.tasks import (
+from agentplane.contracts.task_reports import (
     RecordTaskLogs,
     ReportTaskProgress,
-    TaskLogInput,
     TaskNotice,
     TaskReportAccepted,
+)
+from agentplane.contracts.tasks import (
+    TaskLogInput,
     TaskStatus,
     TaskVia,
 )

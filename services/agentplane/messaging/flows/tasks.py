@@ -15,16 +15,18 @@ from nats.aio.client import Client
 from pydantic import BaseModel
 
 from agentplane.contracts.subjects import Messaging
-from agentplane.contracts.tasks import (
-    CancelTask,
+from agentplane.contracts.task_reports import (
     ClaimTasks,
     CompleteTask,
-    CreateTask,
-    GetTask,
-    ListTasks,
     RecordTaskLogs,
     ReportTaskProgress,
     TaskNotice,
+)
+from agentplane.contracts.tasks import (
+    CancelTask,
+    CreateTask,
+    GetTask,
+    ListTasks,
 )
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.known_agents import KnownAgents
