@@ -20,7 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from agentplane.security.ca import CertificateAuthority, new_private_key, private_key_pem
+from agentplane.security.ca import (
+    CertificateAuthority,
+)
+from agentplane.security.certificates import (
+    new_private_key,
+    private_key_pem,
+)
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem, free_port
 

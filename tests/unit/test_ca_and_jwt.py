@@ -29,6 +29,8 @@ from agentplane.security.ca import (
     CA_CERT_FILE,
     CA_KEY_FILE,
     CertificateAuthority,
+)
+from agentplane.security.certificates import (
     CertificateRejected,
     new_private_key,
     public_key_pem,

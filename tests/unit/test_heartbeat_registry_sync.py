@@ -26,7 +26,13 @@ from agentplane.registry.dialects.orchestrator import OrchestratorAgents
 from agentplane.registry.domain import Agent, Reconnected
 from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.workspaces import Workspaces
-from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
+from agentplane.security.ca import (
+    CertificateAuthority,
+)
+from agentplane.security.certificates import (
+    new_private_key,
+    public_key_pem,
+)
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.signing import SigningKey
 

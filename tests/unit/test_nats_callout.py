@@ -33,7 +33,13 @@ from agentplane.registry.nats_auth.callout import (
     user_jwt,
 )
 from agentplane.registry.workspaces import Workspaces
-from agentplane.security.ca import CertificateAuthority, new_private_key, public_key_pem
+from agentplane.security.ca import (
+    CertificateAuthority,
+)
+from agentplane.security.certificates import (
+    new_private_key,
+    public_key_pem,
+)
 from agentplane.security.jwt_tokens import AgentJwtSigner, jwt_signing_key
 from agentplane.security.nats_credentials import new_account_seed
 from agentplane.security.signing import SigningKey

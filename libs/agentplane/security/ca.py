@@ -9,7 +9,6 @@ registrations does not queue behind key generation, and every TLS stack accepts 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from agentplane.security.certificates import (
+    CertificateRejected,
+    IssuedCertificate,
+    PrivateKey,
+    certificate_pem,
+    common_name,
+    load_certificate,
+    load_public_key,
+    new_private_key,
+    private_key_pem,
+    serial_hex,
+)
 from agentplane.security.secret_files import load_or_create_text_secret
 
 CA_KEY_FILE = "ca.key"
@@ -31,76 +42,6 @@ RENEW_BEFORE = timedelta(hours=1)
 BACKDATE = timedelta(minutes=5)
 _ORGANIZATION = "agentplane"
 
-PrivateKey = ec.EllipticCurvePrivateKey
-
-
-class CertificateRejected(Exception):
-    """Not issued by this CA, not a client certificate, malformed, or outside its validity."""
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    """A certificate as PEM with what callers record about it (never the private key)."""
-
-    cert_pem: str
-    serial: str
-    expires_at: datetime
-    ca_pem: str
-    # Only set when the CA generated the key pair itself; shown once, never stored.
-    key_pem: str | None = None
-
-
-def new_private_key() -> PrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def private_key_pem(key: PrivateKey) -> str:
-    """PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), unencrypted: it is handed out only once."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def public_key_pem(key: PrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def serial_hex(cert: x509.Certificate) -> str:
-    """The serial number as lowercase hex: the credential id recorded for a certificate."""
-    return format(cert.serial_number, "x")
-
-
-def common_name(cert: x509.Certificate) -> str | None:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else None
-
-
-def load_certificate(pem: str | bytes) -> x509.Certificate:
-    try:
-        return x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
-    except ValueError as exc:
-        raise CertificateRejected("not a PEM certificate") from exc
-
-
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _load_public_key(pem: str) -> ec.EllipticCurvePublicKey:
-    try:
-        key = serialization.load_pem_public_key(pem.encode())
-    except ValueError as exc:
-        raise CertificateRejected("not a PEM public key") from exc
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise CertificateRejected("only ECDSA P-256 public keys are certified")
-    return key
-
 
 class CertificateAuthority:
     """Issues and verifies certificates under one CA key."""
@@ -108,7 +49,7 @@ class CertificateAuthority:
     def __init__(self, key: PrivateKey, cert: x509.Certificate) -> None:
         self.key = key
         self.cert = cert
-        self.ca_pem = _pem(cert)
+        self.ca_pem = certificate_pem(cert)
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> CertificateAuthority:
@@ -125,7 +66,7 @@ class CertificateAuthority:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{data_dir / CA_KEY_FILE} does not hold an EC private key")
         cert_text = load_or_create_text_secret(
-            data_dir / CA_CERT_FILE, lambda: _pem(_self_signed(key, datetime.now(UTC)))
+            data_dir / CA_CERT_FILE, lambda: certificate_pem(_self_signed(key, datetime.now(UTC)))
         )
         cert = load_certificate(cert_text)
         if cert.public_key().public_numbers() != key.public_key().public_numbers():
@@ -151,7 +92,7 @@ class CertificateAuthority:
             key = new_private_key()
             subject_key = key.public_key()
         else:
-            subject_key = _load_public_key(public_key)
+            subject_key = load_public_key(public_key)
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
@@ -221,7 +162,7 @@ class CertificateAuthority:
 
     def _issued(self, cert: x509.Certificate, key: PrivateKey | None) -> IssuedCertificate:
         return IssuedCertificate(
-            cert_pem=_pem(cert),
+            cert_pem=certificate_pem(cert),
             serial=serial_hex(cert),
             expires_at=cert.not_valid_after_utc,
             ca_pem=self.ca_pem,

@@ -37,7 +37,11 @@ from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey
 from agentplane.gateway.liveness import latest_heartbeats
 from agentplane.gateway.orchestrator_auth import Caller
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
-from agentplane.security.ca import new_private_key, private_key_pem, public_key_pem
+from agentplane.security.certificates import (
+    new_private_key,
+    private_key_pem,
+    public_key_pem,
+)
 
 router = APIRouter(tags=["orchestrator agents (seed 002)"])
 

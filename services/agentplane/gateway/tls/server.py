@@ -46,6 +46,8 @@ from agentplane.gateway.client_certificates import (
 from agentplane.gateway.tls.proxy import Headers, Upstream, serve_connection
 from agentplane.security.ca import (
     CertificateAuthority,
+)
+from agentplane.security.certificates import (
     CertificateRejected,
     common_name,
     serial_hex,

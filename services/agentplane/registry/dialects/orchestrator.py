@@ -44,6 +44,8 @@ from agentplane.registry.names import claim_name, released_name_claim
 from agentplane.security import keyed_hash
 from agentplane.security.ca import (
     CertificateAuthority,
+)
+from agentplane.security.certificates import (
     CertificateRejected,
     IssuedCertificate,
     common_name,
