@@ -7,14 +7,8 @@ refuse to run as root, so as root both run as an existing unprivileged account v
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import importlib.util
 import os
-import pwd
 import shutil
-import socket
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +18,16 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from agentplane.testing.postgres_tools import (
+    PostgresUnavailable,
+    ToolRunner,
+    base_temp_dir,
+    free_port,
+    pgserver_bin_dir,
+)
+
 TEST_USER = "agentplane"
-# Accounts that exist on common Linux images and own nothing worth protecting.
-UNPRIVILEGED_ACCOUNTS = ("nobody", "daemon")
 START_TIMEOUT_SECONDS = 30
-
-
-class PostgresUnavailable(RuntimeError):
-    """Neither `POSTGRES_*` nor the pgserver binaries can provide a server; the reason says why."""
 
 
 @dataclass(frozen=True)
@@ -59,114 +55,6 @@ def params_from_env() -> PostgresParams | None:
     )
 
 
-def pgserver_bin_dir() -> Path | None:
-    """The `bin` directory of the binaries bundled in the pgserver wheel, if installed."""
-    # Located, not imported: importing pgserver has side effects (platformdirs warnings).
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    if (bin_dir / "initdb").is_file() and (bin_dir / "pg_ctl").is_file():
-        return bin_dir
-    return None
-
-
-def _free_port() -> int:
-    # Another process can take the port before postgres binds it; `_start_local` retries.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _unprivileged_account() -> pwd.struct_passwd:
-    for name in UNPRIVILEGED_ACCOUNTS:
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    raise PostgresUnavailable(f"running as root and none of {UNPRIVILEGED_ACCOUNTS} exists")
-
-
-def _traversable_by_others(path: Path) -> bool:
-    """Whether every directory from / down to `path` lets another user pass through."""
-    for directory in [path, *path.parents]:
-        if not os.stat(directory).st_mode & 0o001:
-            return False
-    return True
-
-
-def _reachable_copy(install_dir: Path, account_name: str) -> Path:
-    """A copy of the bundled installation (bin, lib, share) others can execute; removed when
-    the test process exits.
-
-    The binaries find their libraries through RPATH `$ORIGIN/../../../pgserver.libs`, so the
-    copy keeps the wheel's layout: `<root>/pgserver/pginstall` next to `<root>/pgserver.libs`.
-    """
-    root = Path(tempfile.mkdtemp(prefix="agentplane-pginstall-", dir=_base_temp_dir(account_name)))
-    os.chmod(root, 0o755)
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    copy = root / "pgserver" / "pginstall"
-    shutil.copytree(install_dir, copy, symlinks=True)
-    libs = install_dir.parent.parent / "pgserver.libs"
-    if libs.is_dir():
-        shutil.copytree(libs, root / "pgserver.libs", symlinks=True)
-    for directory in (root / "pgserver", copy):
-        os.chmod(directory, 0o755)
-    return copy
-
-
-class _Runner:
-    """Runs the PostgreSQL tools as the current user, or as an unprivileged one when root."""
-
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin_dir = bin_dir
-        self.account: pwd.struct_passwd | None = None
-        self.prefix: list[str] = []
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            if setpriv is None:
-                raise PostgresUnavailable("running as root and `setpriv` is not installed")
-            self.account = _unprivileged_account()
-            self.prefix = [
-                setpriv,
-                f"--reuid={self.account.pw_uid}",
-                f"--regid={self.account.pw_gid}",
-                "--clear-groups",
-            ]
-            if not _traversable_by_others(bin_dir):
-                # The venv sits somewhere private (e.g. a clone in `mktemp -d`): run a copy of
-                # the bundled installation from a directory the unprivileged user can reach.
-                self.bin_dir = _reachable_copy(bin_dir.parent, self.account.pw_name) / "bin"
-
-    def own(self, path: Path) -> None:
-        if self.account is not None:
-            os.chown(path, self.account.pw_uid, self.account.pw_gid)
-
-    def run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        # Output goes to a temporary file, not a pipe: `pg_ctl start` leaves the server holding
-        # its stdout, and reading a pipe to its end would then wait for the server to exit.
-        with tempfile.TemporaryFile("w+") as out:
-            done = subprocess.run(
-                [*self.prefix, str(self.bin_dir / tool), *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-            out.seek(0)
-            return subprocess.CompletedProcess(done.args, done.returncode, out.read(), "")
-
-
-def _base_temp_dir(account_name: str | None) -> Path:
-    base = Path(tempfile.gettempdir())
-    if account_name is None or _traversable_by_others(base):
-        return base
-    # TMPDIR points somewhere private to root; /tmp is world-traversable on every Linux.
-    if _traversable_by_others(Path("/tmp")):
-        return Path("/tmp")
-    raise PostgresUnavailable(f"no temporary directory that {account_name} can reach")
-
-
 class PostgresServer:
     """A server for tests. Use as a context manager, or call `start()` and `stop()`.
 
@@ -178,7 +66,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.params: PostgresParams | None = None
-        self._runner: _Runner | None = None
+        self._runner: ToolRunner | None = None
         self._workdir: Path | None = None
 
     def start(self) -> PostgresServer:
@@ -196,7 +84,7 @@ class PostgresServer:
                 "POSTGRES_HOST is not set and the pgserver wheel (PostgreSQL binaries) is not "
                 "installed; install the dev extras or point POSTGRES_* at a server"
             )
-        self._start_local(_Runner(bin_dir))
+        self._start_local(ToolRunner(bin_dir))
         return self
 
     @staticmethod
@@ -212,9 +100,9 @@ class PostgresServer:
                 f"as {params.user!r}: {exc}"
             ) from exc
 
-    def _start_local(self, runner: _Runner) -> None:
+    def _start_local(self, runner: ToolRunner) -> None:
         account = runner.account.pw_name if runner.account else None
-        workdir = Path(tempfile.mkdtemp(prefix="agentplane-pg-", dir=_base_temp_dir(account)))
+        workdir = Path(tempfile.mkdtemp(prefix="agentplane-pg-", dir=base_temp_dir(account)))
         self._runner, self._workdir = runner, workdir
         data = workdir / "data"
         try:
@@ -241,10 +129,10 @@ class PostgresServer:
             raise
 
     @staticmethod
-    def _pg_ctl_start(runner: _Runner, data: Path, log: Path) -> PostgresParams:
+    def _pg_ctl_start(runner: ToolRunner, data: Path, log: Path) -> PostgresParams:
         failure = ""
         for _ in range(3):  # a fresh port each time, in case another process took the last one
-            port = _free_port()
+            port = free_port()
             # TCP on loopback only; no Unix socket, whose path length and directory vary.
             options = f"-c listen_addresses=127.0.0.1 -c port={port} -k '' -c max_connections=200"
             started = runner.run(
