@@ -29,7 +29,7 @@ from agentplane.gateway.rate_limits import (
     enforce_rate_limit,
     install_rate_limits,
 )
-from agentplane.gateway.routers.pap import (
+from agentplane.gateway.routers.pap_shapes import (
     NAME_NOT_DNS_SAFE,
     NAME_REQUIRED,
     dns_safe_name,

@@ -35,7 +35,7 @@ from agentplane.gateway.auth import Bus
 from agentplane.gateway.formats import iso_seconds
 from agentplane.gateway.liveness import liveness_of
 from agentplane.gateway.pap_auth import PapWorkspace
-from agentplane.gateway.routers.pap import (
+from agentplane.gateway.routers.pap_shapes import (
     AGENT_NOT_FOUND,
     agent_json,
     agent_states,
