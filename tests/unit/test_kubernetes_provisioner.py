@@ -13,11 +13,13 @@ import pytest
 
 from agentplane.contracts.pap import DEFAULT_IMAGE, PapResources
 from agentplane.lifecycle.provisioners.kubernetes import (
+    KubernetesProvisioner,
+    api_client,
+)
+from agentplane.lifecycle.provisioners.kubernetes_manifests import (
     AGENT_ID_LABEL,
     CLUSTER_ISSUER_ANNOTATION,
-    KubernetesProvisioner,
     KubernetesSettings,
-    api_client,
     resource_name,
 )
 from agentplane.testing.fake_kubernetes import FakeKubernetesServer

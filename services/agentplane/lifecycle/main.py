@@ -19,8 +19,10 @@ from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
 from agentplane.lifecycle.provisioners import cpu_cgroup
 from agentplane.lifecycle.provisioners.kubernetes import (
     KubernetesProvisioner,
-    KubernetesSettings,
     api_client,
+)
+from agentplane.lifecycle.provisioners.kubernetes_manifests import (
+    KubernetesSettings,
 )
 from agentplane.lifecycle.provisioners.local import LocalProvisioner
 from agentplane.lifecycle.provisioners.none import NoProvisioner

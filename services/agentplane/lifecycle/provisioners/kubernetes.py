@@ -18,57 +18,35 @@ The client is synchronous; the lifecycle service calls the provisioner in thread
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from agentplane.contracts.pap import DEFAULT_IMAGE, PapResources
+from agentplane.lifecycle.provisioners.kubernetes_manifests import (
+    KubernetesSettings,
+    agent_labels,
+    deployment_manifest,
+    ingress_manifest,
+    resource_name,
+    secret_manifest,
+    service_manifest,
+    tls_secret_name,
+)
 from agentplane.lifecycle.provisioners.port import Outcome
 
 log = logging.getLogger("agentplane.lifecycle")
 
-MANAGED_BY = "agentplane"
-AGENT_ID_LABEL = "agentplane.io/agent-id"
-AGENT_NAME_LABEL = "agentplane.io/agent-name"
-CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
 # (connect, read) seconds for each API call: a create answers within the gateway's timeout.
 REQUEST_TIMEOUT = (3.0, 10.0)
-_MAX_NAME = 63
-_NOT_DNS = re.compile(r"[^a-z0-9-]+")
 KINDS = ("Deployment", "Service", "Ingress", "Secret")
-
-
-def resource_name(agent_name: str, agent_id: UUID) -> str:
-    """The name of an agent's four objects: a DNS-1035 label (≤ 63, starts with a letter)."""
-    suffix = f"-{agent_id.hex[:8]}"
-    base = _NOT_DNS.sub("-", agent_name.lower()).strip("-") or "agent"
-    if not base[0].isalpha():
-        base = f"a-{base}"
-    base = base[: _MAX_NAME - len(suffix)].rstrip("-")
-    return f"{base}{suffix}"
-
-
-def tls_secret_name(name: str) -> str:
-    return f"{name}-tls"
-
-
-def _label_value(value: str) -> str:
-    """A valid label value (≤ 63, alphanumeric at both ends)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", value)[:_MAX_NAME].strip("-._")
 
 
 def api_message(exc: BaseException) -> str:
@@ -84,44 +62,6 @@ def api_message(exc: BaseException) -> str:
         return f"{exc.status} {exc.reason}: {message}" if message else f"{exc.status} {exc.reason}"
     reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError carries the cause
     return f"{type(exc).__name__}: {reason or exc}"
-
-
-def self_signed_tls(host: str, days: int = 90) -> dict[str, str]:
-    """`tls.crt`/`tls.key` (PEM) of a self-signed certificate for `host`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host[:64])])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return {
-        "tls.crt": cert.public_bytes(serialization.Encoding.PEM).decode(),
-        "tls.key": key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-    }
-
-
-@dataclass(frozen=True)
-class KubernetesSettings:
-    """Where and how agents are deployed (from `AGENTPLANE_K8S_*`)."""
-
-    namespace: str = "agents"
-    agent_domain: str = "agents.local"
-    container_port: int = 8080
-    ingress_class: str | None = None
-    cluster_issuer: str | None = None
-    termination_grace_seconds: int = 30
 
 
 def api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
@@ -155,98 +95,6 @@ class KubernetesProvisioner:
     def placement(self, agent_id: UUID, agent_name: str) -> tuple[str, str]:
         """(namespace, deployment name) of the agent."""
         return self.namespace, resource_name(agent_name, agent_id)
-
-    def _labels(self, agent_id: UUID, agent_name: str, name: str) -> dict[str, str]:
-        return {
-            "app.kubernetes.io/name": "agentplane-agent",
-            "app.kubernetes.io/instance": name,
-            "app.kubernetes.io/managed-by": MANAGED_BY,
-            AGENT_ID_LABEL: str(agent_id),
-            AGENT_NAME_LABEL: _label_value(agent_name),
-        }
-
-    # -- the four objects -------------------------------------------------------------------
-
-    def _deployment(
-        self, name: str, labels: dict[str, str], image: str, resources: PapResources
-    ) -> client.V1Deployment:
-        selector = {"app.kubernetes.io/instance": name}
-        container = client.V1Container(
-            name="agent",
-            image=image,
-            ports=[
-                client.V1ContainerPort(name="http", container_port=self.settings.container_port)
-            ],
-            resources=client.V1ResourceRequirements(
-                requests={"cpu": resources.cpu_request, "memory": resources.memory_request},
-                limits={"cpu": resources.cpu_limit, "memory": resources.memory_limit},
-            ),
-            env=[
-                client.V1EnvVar(name="PAP_AGENT_ID", value=labels[AGENT_ID_LABEL]),
-                client.V1EnvVar(name="PAP_AGENT_NAME", value=labels[AGENT_NAME_LABEL]),
-            ],
-        )
-        return client.V1Deployment(
-            metadata=client.V1ObjectMeta(name=name, labels=labels),
-            spec=client.V1DeploymentSpec(
-                replicas=1,
-                selector=client.V1LabelSelector(match_labels=selector),
-                template=client.V1PodTemplateSpec(
-                    metadata=client.V1ObjectMeta(labels=labels),
-                    spec=client.V1PodSpec(
-                        containers=[container],
-                        termination_grace_period_seconds=self.settings.termination_grace_seconds,
-                    ),
-                ),
-            ),
-        )
-
-    def _service(self, name: str, labels: dict[str, str]) -> client.V1Service:
-        return client.V1Service(
-            metadata=client.V1ObjectMeta(name=name, labels=labels),
-            spec=client.V1ServiceSpec(
-                selector={"app.kubernetes.io/instance": name},
-                ports=[client.V1ServicePort(name="http", port=80, target_port="http")],
-            ),
-        )
-
-    def _secret(self, name: str, labels: dict[str, str], host: str) -> client.V1Secret:
-        return client.V1Secret(
-            metadata=client.V1ObjectMeta(name=tls_secret_name(name), labels=labels),
-            type="kubernetes.io/tls",
-            string_data=self_signed_tls(host),
-        )
-
-    def _ingress(self, name: str, labels: dict[str, str], host: str) -> client.V1Ingress:
-        annotations = (
-            {CLUSTER_ISSUER_ANNOTATION: self.settings.cluster_issuer}
-            if self.settings.cluster_issuer
-            else None
-        )
-        backend = client.V1IngressBackend(
-            service=client.V1IngressServiceBackend(
-                name=name, port=client.V1ServiceBackendPort(number=80)
-            )
-        )
-        return client.V1Ingress(
-            metadata=client.V1ObjectMeta(name=name, labels=labels, annotations=annotations),
-            spec=client.V1IngressSpec(
-                ingress_class_name=self.settings.ingress_class,
-                tls=[client.V1IngressTLS(hosts=[host], secret_name=tls_secret_name(name))],
-                rules=[
-                    client.V1IngressRule(
-                        host=host,
-                        http=client.V1HTTPIngressRuleValue(
-                            paths=[
-                                client.V1HTTPIngressPath(
-                                    path="/", path_type="Prefix", backend=backend
-                                )
-                            ]
-                        ),
-                    )
-                ],
-            ),
-        )
 
     def _deleters(self, name: str) -> list[tuple[str, str, Callable[..., Any]]]:
         ns = self.namespace
@@ -283,7 +131,7 @@ class KubernetesProvisioner:
 
         `api_key` is not used: the workspace key is never written into the cluster."""
         ns, name = self.placement(agent_id, agent_name)
-        labels = self._labels(agent_id, agent_name, name)
+        labels = agent_labels(agent_id, agent_name, name)
         host = f"{agent_name}.{self.settings.agent_domain}"
         image = image or DEFAULT_IMAGE
         resources = resources or PapResources()
@@ -292,7 +140,7 @@ class KubernetesProvisioner:
                 "Deployment",
                 name,
                 lambda: self.apps.create_namespaced_deployment(
-                    ns, self._deployment(name, labels, image, resources),
+                    ns, deployment_manifest(self.settings, name, labels, image, resources),
                     _request_timeout=REQUEST_TIMEOUT,
                 ),
             ),
@@ -300,21 +148,22 @@ class KubernetesProvisioner:
                 "Service",
                 name,
                 lambda: self.core.create_namespaced_service(
-                    ns, self._service(name, labels), _request_timeout=REQUEST_TIMEOUT
+                    ns, service_manifest(name, labels), _request_timeout=REQUEST_TIMEOUT
                 ),
             ),
             (
                 "Secret",
                 tls_secret_name(name),
                 lambda: self.core.create_namespaced_secret(
-                    ns, self._secret(name, labels, host), _request_timeout=REQUEST_TIMEOUT
+                    ns, secret_manifest(name, labels, host), _request_timeout=REQUEST_TIMEOUT
                 ),
             ),
             (
                 "Ingress",
                 name,
                 lambda: self.networking.create_namespaced_ingress(
-                    ns, self._ingress(name, labels, host), _request_timeout=REQUEST_TIMEOUT
+                    ns, ingress_manifest(self.settings, name, labels, host),
+                    _request_timeout=REQUEST_TIMEOUT,
                 ),
             ),
         ]  # fmt: skip
