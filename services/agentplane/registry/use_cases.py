@@ -11,7 +11,12 @@ from agentplane.registry.capabilities import Capabilities
 from agentplane.registry.catalog import Catalog
 from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.dialects.device import DeviceAgents
-from agentplane.registry.dialects.orchestrator import OrchestratorAgents, build_orchestrator
+from agentplane.registry.dialects.orchestrator import (
+    OrchestratorAgents,
+)
+from agentplane.registry.dialects.orchestrator_setup import (
+    build_orchestrator,
+)
 from agentplane.registry.dialects.pap import PapAgents
 from agentplane.registry.dialects.pap_reports import PapReports
 from agentplane.registry.enrollment import Enrollment

@@ -51,8 +51,7 @@ from agentplane.security.certificates import (
     common_name,
     serial_hex,
 )
-from agentplane.security.jwt_tokens import AgentJwtSigner, InvalidAgentJwt, jwt_signing_key
-from agentplane.settings import RegistrySettings
+from agentplane.security.jwt_tokens import AgentJwtSigner, InvalidAgentJwt
 
 NAME_TAKEN = "Agent name already registered"
 AGENT_NOT_FOUND = "Agent not found"
@@ -293,21 +292,3 @@ class OrchestratorAgents:
             return OrchestratorCertificateRenewal(renewal=_certificate(renewed)), [agent]
 
         return self.registry.update(attempt, _changing, attempts=_RETRIES)
-
-
-def build_orchestrator(settings: RegistrySettings, registry: Registry) -> OrchestratorAgents:
-    """The seed 002 use cases with the data dir's CA and a JWT key derived from the server key."""
-    return OrchestratorAgents(
-        registry,
-        CertificateAuthority.load_or_create(settings.service_data_dir()),
-        AgentJwtSigner(
-            jwt_signing_key(registry.key), timedelta(seconds=settings.orchestrator_jwt_ttl_seconds)
-        ),
-        OrchestratorConfig(
-            heartbeat_interval=settings.orchestrator_heartbeat_interval_seconds,
-            task_poll_interval=settings.orchestrator_task_poll_interval_seconds,
-            log_level=settings.orchestrator_log_level,
-        ),
-        cert_validity=timedelta(seconds=settings.orchestrator_cert_ttl_seconds),
-        renew_before=timedelta(seconds=settings.orchestrator_cert_renew_before_seconds),
-    )
