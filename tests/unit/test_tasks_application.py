@@ -30,7 +30,9 @@ from agentplane.contracts.tasks import (
 from agentplane.eventstore.integration import to_integration
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.messaging.application import Commands, MessagingStore
-from agentplane.messaging.domain.task import task_uuid
+from agentplane.messaging.domain.task_ids import (
+    task_uuid,
+)
 from agentplane.messaging.task_credentials import CredentialVault
 from agentplane.messaging.tasks import Tasks
 

@@ -44,7 +44,14 @@ from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
-from agentplane.messaging.domain.task import Task, TaskEnded, idempotent_task_uuid, task_uuid
+from agentplane.messaging.domain.task import (
+    Task,
+    TaskEnded,
+)
+from agentplane.messaging.domain.task_ids import (
+    idempotent_task_uuid,
+    task_uuid,
+)
 from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.task_credentials import CredentialVault
 from agentplane.messaging.task_projection import OPEN_TASK, TASK

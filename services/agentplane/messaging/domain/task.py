@@ -11,39 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from agentplane.contracts.tasks import TASK_END_STATES, TaskStatus
+from agentplane.messaging.domain.task_ids import public_task_id
 
-_IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "agentplane:task-idempotency-key")
 # Log lines may trail the end report (they travel another way, e.g. the task stream).
 LATE_LOGS = timedelta(seconds=60)
-PREFIX = "task_"
 
 
 class TaskEnded(Exception):
     """The task already ended: it cannot be changed (the operator asked for it)."""
-
-
-def public_task_id(task_uuid: UUID) -> str:
-    return PREFIX + task_uuid.hex
-
-
-def task_uuid(public_id: str) -> UUID | None:
-    """The aggregate id behind `task_<hex>`, or None for anything else."""
-    if not public_id.startswith(PREFIX):
-        return None
-    try:
-        return UUID(hex=public_id[len(PREFIX) :])
-    except ValueError:
-        return None
-
-
-def idempotent_task_uuid(workspace_id: str, agent_id: UUID, key: str) -> UUID:
-    """The same key for the same agent names the same task (a retry creates nothing)."""
-    return uuid5(_IDEMPOTENCY_NS, f"{workspace_id}/{agent_id}/{key}")
 
 
 class Task(Aggregate):
