@@ -38,3 +38,12 @@ def test_two_systems_in_one_process_get_different_ranges(tmp_path: Path) -> None
     # Released ranges are free again.
     again = reserve_tunnel_slot(tmp_path)
     again.release()
+
+
+def test_listen_ports_come_from_below_the_ephemeral_range() -> None:
+    from agentplane.testing.system import LISTEN_PORTS, free_port
+
+    low, _ = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert LISTEN_PORTS.stop <= low
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50 and all(p in LISTEN_PORTS for p in ports)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,10 +42,28 @@ def register_log(path: Path) -> Path:
     return path
 
 
+# Ports a system will listen on come from below the kernel's ephemeral range (32768+ here):
+# a port picked there (bind to 0) can be taken by any outgoing connection before the server
+# binds it, and a long-lived one (a NATS client) then blocks the listener for good. Tunnel port
+# ranges (port_slots) sit above this block.
+LISTEN_PORTS = range(5000, 10000)
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, not handed out before by this process."""
+    for _ in range(1000):
+        port = random.choice(LISTEN_PORTS)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS}")
 
 
 def agentplane_command() -> list[str]:
