@@ -14,11 +14,15 @@ Statuses only a route knows (409 of a conflict, 401 of a credential in the body)
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, routing
 
+import agentplane.gateway as gateway_package
+from agentplane.contracts.errors import ErrorKind
 from agentplane.gateway.app import create_app
 from agentplane.gateway.open_paths import is_open_path
 from agentplane.gateway.openapi import AUTH_HEADERS, METHODS, declared_by_dependencies
@@ -146,6 +150,25 @@ def test_the_error_schemas_are_the_ones_answers_use(document: dict[str, Any]) ->
     assert schemas["Error"]["required"] == ["error", "kind"]
     assert schemas["DeviceError"]["required"] == ["success", "error"]
     assert "HTTPValidationError" not in schemas
+
+
+def test_the_error_kinds_list_every_kind_an_answer_can_carry(document: dict[str, Any]) -> None:
+    """Clients branch on `kind` (e.g. `deadline_exceeded`: nothing changed, retry safely);
+    every kind a service or the gateway itself puts in an answer is in the schema's enum."""
+    listed = set(document["components"]["schemas"]["Error"]["properties"]["kind"]["enum"])
+    assert {kind.value for kind in ErrorKind} <= listed
+    gateway = Path(gateway_package.__file__).parent
+    written: set[str] = set()
+    for source in gateway.rglob("*.py"):
+        text = source.read_text()
+        written |= set(
+            re.findall(r'(?:error_body|error_response|send_error)\([^()]*?"([a-z_]+)"\)', text)
+        )
+        for chosen in re.findall(r"kind = ([^\n]*)", text):  # kind = "a" if … else "b"
+            written |= set(re.findall(r'"([a-z_]+)"', chosen))
+    # The scan finds what it looks for (else the last check proves nothing).
+    assert {"rate_limited", "too_large", "upgrade_required", "timeout", "http"} <= written
+    assert written <= listed, written - listed
 
 
 # Writes that take no body at all: the path and the credential say everything.

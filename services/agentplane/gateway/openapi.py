@@ -34,8 +34,15 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from agentplane.contracts.errors import ErrorKind
 from agentplane.gateway.error_bodies import is_device_path
 from agentplane.gateway.open_paths import is_open_path
+
+# The services' error kinds (contracts) and those the gateway answers by itself: limits
+# (`rate_limited`), a stalled body (`timeout`), a plain request on a WebSocket route
+# (`upgrade_required`) and Starlette's own HTTP errors such as 405 (`http`).
+GATEWAY_ERROR_KINDS = ("rate_limited", "timeout", "upgrade_required", "http")
+ERROR_KINDS = tuple(kind.value for kind in ErrorKind) + GATEWAY_ERROR_KINDS
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -45,8 +52,10 @@ ERROR_SCHEMA: dict[str, Any] = {
         "error": {"type": "string", "description": "What went wrong, for humans"},
         "kind": {
             "type": "string",
-            "description": "validation, unauthorized, forbidden, not_found, conflict, "
-            "too_large, timeout, rate_limited, unavailable, internal, …",
+            "enum": list(ERROR_KINDS),
+            "description": "What kind of failure, for programs: `deadline_exceeded` (503) "
+            "means the request was never run, `unavailable` (503) that a service could not "
+            "be reached, `internal` (500) a bug logged under `details.requestId`",
         },
         "details": {"type": "object", "description": "Named fields, request id, …"},
     },
