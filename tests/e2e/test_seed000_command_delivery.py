@@ -46,7 +46,7 @@ async def test_an_unacknowledged_delivery_counts_as_delivered_and_is_sent_again(
     async def delivered() -> bool:
         return await _status(http, workspace, agent_id, command_id) == "delivered"
 
-    assert await eventually(delivered, 8)
+    assert await eventually(delivered, 30)
     state = await command(http, workspace, agent_id, command_id)
     assert state["deliveredAt"] is not None and state["acknowledgedAt"] is None
 
@@ -60,7 +60,7 @@ async def test_an_unacknowledged_delivery_counts_as_delivered_and_is_sent_again(
     # The same Idempotency-Key after delivery: the same command, not sent a second time.
     key = {"Idempotency-Key": "once"}
     first = (await send(http, workspace, agent_id, {"action": "stop"}, **key)).json()
-    assert await eventually(lambda: first["commandId"] in agent.arrived, 5)
+    assert await eventually(lambda: first["commandId"] in agent.arrived, 30)
     again = (await send(http, workspace, agent_id, {"action": "stop"}, **key)).json()
     assert again["commandId"] == first["commandId"] and again["success"] is True
     await asyncio.sleep(0.5)
@@ -159,7 +159,7 @@ async def test_hello_tells_each_dialect_its_own_heartbeat_interval(
             assert welcome["heartbeat_interval_seconds"] == interval
             if agent_id == enrolled[1][0][0]:
                 assert welcome["pending"] == 1
-                assert await eventually(lambda a=agent: queued["commandId"] in a.arrived, 5)
+                assert await eventually(lambda a=agent: queued["commandId"] in a.arrived, 30)
         finally:
             await agent.client.nc.close()
 

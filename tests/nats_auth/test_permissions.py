@@ -59,7 +59,7 @@ async def test_the_agent_publishes_on_its_own_subjects(
     subject = AgentChannel.from_agent(agent_id, "x")
     await client.nc.publish(subject, b"hello")
     await client.nc.flush()
-    assert await eventually(lambda: bool(received), 3.0)
+    assert await eventually(lambda: bool(received), 30.0)
     assert (received[0].subject, received[0].data) == (subject, b"hello")
     assert client.errors == []
 

@@ -15,18 +15,29 @@ import httpx
 from agentplane.testing.system import RunningSystem
 
 CLIENTS = 1000
+# Requests in flight at once (one per connection). The other clients wait on a semaphore,
+# not in httpx's pool: its queue of waiting requests is rescanned on every change, so 1,000
+# waiters cost the test's own process seconds of CPU per round, which on a busy machine
+# delayed the first answer past two minutes while the system was idle.
+CONNECTIONS = 100
 
 
 async def _create_until_answered(
-    client: httpx.AsyncClient, admin: str, name: str, created: asyncio.Event, statuses: Counter
+    client: httpx.AsyncClient,
+    admin: str,
+    name: str,
+    created: asyncio.Event,
+    statuses: Counter,
+    gate: asyncio.Semaphore,
 ) -> dict[str, str]:
     key = str(uuid.uuid4())
     headers = {"Authorization": f"Bearer {admin}", "Idempotency-Key": key}
     while True:
         try:
-            response = await client.post(
-                "/v1/admin/workspaces", json={"name": name}, headers=headers
-            )
+            async with gate:
+                response = await client.post(
+                    "/v1/admin/workspaces", json={"name": name}, headers=headers
+                )
         except httpx.HTTPError:
             statuses["connection error"] += 1
             await asyncio.sleep(0.2)
@@ -47,11 +58,12 @@ def test_kill_9_of_registry_during_1000_idempotent_workspace_creates(
 
     async def storm(names: list[str], statuses: Counter) -> list[dict[str, str]]:
         created = asyncio.Event()
-        limits = httpx.Limits(max_connections=100)
+        gate = asyncio.Semaphore(CONNECTIONS)
+        limits = httpx.Limits(max_connections=CONNECTIONS)
         async with httpx.AsyncClient(base_url=system.base_url, timeout=60, limits=limits) as c:
             tasks = [
                 asyncio.create_task(
-                    _create_until_answered(c, system.admin_token, n, created, statuses)
+                    _create_until_answered(c, system.admin_token, n, created, statuses, gate)
                 )
                 for n in names
             ]
