@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from agentplane.contracts.events import registry, registry_workspace
 from agentplane.eventstore.integration import Translator
+from agentplane.registry.domain import CredentialIssued, CredentialRevoked, CredentialsRevoked
 from agentplane.registry.domain.agent import Agent
 from agentplane.registry.domain.agent_name import AgentName
 from agentplane.registry.domain.catalog_claim import CatalogClaim
-from agentplane.registry.domain.credential import (
-    CredentialIssued,
-    CredentialRevoked,
-    CredentialsRevoked,
-)
 from agentplane.registry.domain.device_key import (
     ApiKeyDelivered,
     ApiKeyRotationCompleted,
