@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentplane.contracts.tunnels import TunnelStreamHello
-from agentplane.edge.certificates import DataPortTls, is_loopback
+from agentplane.edge.certificates import DataPortTls
 from agentplane.relay.ends import PlainEnd, TlsEnd, tune_socket
 from agentplane.relay.hello import HEAD_SIZE, body_length, parse_body, read_hello
+from agentplane.relay.loopback import is_loopback
 
 log = logging.getLogger("agentplane.edge.data")
 
