@@ -57,24 +57,19 @@ def transition_events(
                 )
             )
         version += 1
+        event_class: type[Liveness.CameOnline | Liveness.WentOffline]
         if item.transition is Transition.CAME_ONLINE:
-            events.append(
-                Liveness.CameOnline(
-                    originator_id=agent_id,
-                    originator_version=version,
-                    timestamp=Liveness.CameOnline.create_timestamp(),
-                    at=at,
-                )
-            )
+            event_class, fields = Liveness.CameOnline, {"at": at}
         else:
-            events.append(
-                Liveness.WentOffline(
-                    originator_id=agent_id,
-                    originator_version=version,
-                    timestamp=Liveness.WentOffline.create_timestamp(),
-                    at=at,
-                    last_seen_at=epoch_to_datetime(item.last_seen),
-                )
+            last_seen_at = epoch_to_datetime(item.last_seen)
+            event_class, fields = Liveness.WentOffline, {"at": at, "last_seen_at": last_seen_at}
+        events.append(
+            event_class(
+                originator_id=agent_id,
+                originator_version=version,
+                timestamp=event_class.create_timestamp(),
+                **fields,
             )
+        )
         versions[item.agent_id] = version
     return events, versions
