@@ -111,14 +111,14 @@ async def test_beats_during_one_check_share_it_and_later_ones_need_none(
     assert registry.calls == 1
     registry.gate.set()
     await settle(intake)
-    assert intake.accepted == 5
+    assert intake.counts.accepted == 5
     assert all(nc.replies(f"in.{i}")[0].ok for i in range(5))
     # Each beat's own fields reached telemetry, in order, without the token.
     telemetry = [json.loads(p) for s, p, _ in nc.messages if s.startswith("ap.telemetry.")]
     assert telemetry == [{"n": i} for i in range(5)]
     await intake.on_native(Msg(f"ap.hb.{agent_id}", {"token": token}))
     assert registry.calls == 1
-    assert intake.accepted == 6
+    assert intake.counts.accepted == 6
     assert intake.table.get(agent_id).online  # type: ignore[union-attr]
 
 
@@ -133,7 +133,7 @@ async def test_a_refused_token_is_refused_again_without_asking(
     await intake.on_native(Msg(f"ap.hb.{agent_id}", {"token": "wrong"}, "in.2"))
     await settle(intake)
     assert registry.calls == 1
-    assert intake.rejected == 2
+    assert intake.counts.rejected == 2
     for inbox in ("in.1", "in.2"):
         error = nc.replies(inbox)[0].error
         assert error is not None and error.kind == ErrorKind.UNAUTHORIZED
@@ -163,7 +163,7 @@ async def test_a_registry_outage_keeps_known_tokens_working_but_admits_no_new_on
     assert nc.replies("in.known")[0].ok
     error = nc.replies("in.new")[0].error
     assert error is not None and error.kind == ErrorKind.UNAVAILABLE
-    assert intake.unverified == 1
+    assert intake.counts.unverified == 1
     # A revoked token is not rescued by the outage rule.
     intake.forget_agent(agent_id)
     await intake.on_native(Msg(f"ap.hb.{agent_id}", {"token": token}, "in.revoked"))
@@ -183,5 +183,5 @@ async def test_beats_of_other_partitions_go_to_their_owner(tmp_path: Path) -> No
     await intake.on_gateway_beat(Msg("ap.heartbeat.beat", {"agent_id": foreign, "token": "t"}))
     assert nc.messages[-1][0] == f"ap.hb.{partition_of(foreign, 4)}.{foreign}"
     assert json.loads(nc.messages[-1][1]) == {"token": "t"}
-    assert intake.forwarded == 2
+    assert intake.counts.forwarded == 2
     assert registry.calls == 0

@@ -23,6 +23,12 @@ from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.domain import Agent, AgentAlreadyRegistered, TokenMismatch
+from agentplane.registry.domain.credential import (
+    credential_live,
+    issue_credential,
+    revoke_all_credentials,
+    revoke_credential,
+)
 from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.workspaces import Workspaces
 
@@ -48,6 +54,33 @@ def test_provisioned_agent_completes_registration_once() -> None:
 def test_events_have_stable_topics() -> None:
     agent = Agent.register(uuid4(), "ws_1", None, None, "h", "p", None)
     assert [type(e).TOPIC for e in agent.collect_events()] == ["agent.Registered"]
+
+
+def test_credential_events_keep_their_topics_and_replay_to_the_same_state() -> None:
+    # These events stood in the Agent class body once: the store holds their explicit topics,
+    # so a store written then reads back through the classes in domain/credential.py.
+    store = RegistryStore(allow_memory=True)
+    now = datetime.now(UTC)
+    agent = Agent.enroll(uuid4(), "ws_1", "orchestrator", "n", None, "h", "p", None, {})
+    issue_credential(agent, "jwt", "j1", None, None, now + timedelta(hours=1))
+    issue_credential(agent, "certificate", "c1", "secret", "pre", None)
+    revoke_credential(agent, "c1", "renewed")
+    assert credential_live(agent, "jwt", "j1", now)
+    assert not credential_live(agent, "certificate", "c1", now)
+    store.save(agent)
+    revoke_all_credentials(agent, "agent deleted")
+    store.save(agent)
+    stored = store.recorder.select_events(agent.id)
+    assert [e.topic for e in stored[1:]] == [
+        "agent.CredentialIssued",
+        "agent.CredentialIssued",
+        "agent.CredentialRevoked",
+        "agent.CredentialsRevoked",
+    ]
+    read = store.repository.get(agent.id)
+    assert read.credentials == agent.credentials and read.revoked
+    assert all(c["revoked"] for c in read.credentials.values())
+    assert not credential_live(read, "jwt", "j1", now)
 
 
 def test_workspace_key_authenticates_and_names_are_unique(registry: Registry) -> None:

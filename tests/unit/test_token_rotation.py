@@ -37,6 +37,7 @@ from agentplane.registry.application import Registry, RegistryStore
 from agentplane.registry.capabilities import Capabilities
 from agentplane.registry.credentials import AgentCredentials
 from agentplane.registry.domain import Agent
+from agentplane.registry.domain.credential import revoke_all_credentials
 from agentplane.registry.enrollment import Enrollment
 from agentplane.registry.translate import TRANSLATOR
 from agentplane.registry.workspaces import Workspaces
@@ -232,7 +233,7 @@ def test_no_rotation_after_revocation(
     agent_id, token = register(registry, ws)
     agent = registry.load(agent_id)
     {
-        "revoke": lambda: agent.revoke_all_credentials("test"),
+        "revoke": lambda: revoke_all_credentials(agent, "test"),
         "delete": agent.delete,
         "terminate": lambda: agent.terminate(T0),
     }[ending]()
@@ -497,7 +498,7 @@ def test_expiring_tokens_leave_out_unusable_agents(
     gone, _ = register(registry, ws, "gone")
     agent = registry.load(gone)
     {
-        "revoke": lambda: agent.revoke_all_credentials("test"),
+        "revoke": lambda: revoke_all_credentials(agent, "test"),
         "delete": agent.delete,
         "terminate": lambda: agent.terminate(T0),
     }[ending]()

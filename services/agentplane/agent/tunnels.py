@@ -21,6 +21,7 @@ from typing import Any
 from agentplane.contracts.tunnels import TunnelOpenBody, TunnelStreamHello
 from agentplane.relay.ends import PlainEnd, TlsEnd, client_context, tune_socket
 from agentplane.relay.hello import encode_hello
+from agentplane.relay.loopback import is_loopback
 from agentplane.relay.stream import Stream
 
 log = logging.getLogger("agentplane.agent.tunnels")
@@ -35,15 +36,6 @@ def parse_allow(entry: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"--allow wants HOST:PORT, got {entry!r}")
     return host.strip("[]").lower(), int(port)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class TunnelDialer:
@@ -65,7 +57,7 @@ class TunnelDialer:
         target = (body.target_host.strip("[]").lower(), body.target_port)
         if self.allow is not None and target not in self.allow:
             return f"{body.target_host}:{body.target_port} is not in this agent's --allow list"
-        if not body.tls and not _is_loopback(body.edge_host):
+        if not body.tls and not is_loopback(body.edge_host):
             return "plain TCP to an edge off loopback is refused; the edge must offer TLS"
         if body.tls and not body.edge_ca_pem:
             return "no CA to verify the edge with"

@@ -3,7 +3,6 @@ agents dial, renewed long before it expires) and the public HTTPS listener's cer
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from datetime import UTC, datetime, timedelta
 
@@ -24,15 +23,6 @@ def advertised_host(settings: EdgeSettings) -> str:
     if settings.edge_data_host in WILDCARD_ADDRESSES:
         return "127.0.0.1"
     return settings.edge_data_host
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _issue_into(

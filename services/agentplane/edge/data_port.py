@@ -14,9 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentplane.contracts.tunnels import TunnelStreamHello
-from agentplane.edge.certificates import DataPortTls, is_loopback
+from agentplane.edge.certificates import DataPortTls
+from agentplane.edge.listener import accept_each, listen
 from agentplane.relay.ends import PlainEnd, TlsEnd, tune_socket
 from agentplane.relay.hello import HEAD_SIZE, body_length, parse_body, read_hello
+from agentplane.relay.loopback import is_loopback
 
 log = logging.getLogger("agentplane.edge.data")
 
@@ -80,21 +82,12 @@ class DataPort:
         self.rejected = 0
 
     def bind(self) -> int:
-        listener = socket.create_server((self.host, self.requested_port), backlog=1024)
-        listener.setblocking(False)
-        self._listener = listener
-        self.port = int(listener.getsockname()[1])
+        self._listener, self.port = listen(self.host, self.requested_port)
         return self.port
 
     async def serve(self) -> None:
         assert self._listener is not None, "bind() first"
-        loop = asyncio.get_running_loop()
-        tasks: set[asyncio.Task[None]] = set()
-        while True:
-            sock, address = await loop.sock_accept(self._listener)
-            task = asyncio.create_task(self._admit(sock, address[0]))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        await accept_each(self._listener, self._admit, set())
 
     async def _admit(self, sock: socket.socket, peer: str) -> None:
         try:

@@ -11,7 +11,7 @@ import resource
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import ServiceError
-from agentplane.edge.certificates import RENEW_SECONDS, DataPortTls, advertised_host, is_loopback
+from agentplane.edge.certificates import RENEW_SECONDS, DataPortTls, advertised_host
 from agentplane.edge.certificates import public_context as make_public_context
 from agentplane.edge.data_port import DataPort, StreamTokens
 from agentplane.edge.events import subscribe_events
@@ -20,6 +20,7 @@ from agentplane.edge.public_http import PublicHttp
 from agentplane.edge.routes import RouteTable, load_routes
 from agentplane.edge.streams import ActiveStreams
 from agentplane.edge.tunnel_ports import TunnelPorts
+from agentplane.relay.loopback import is_loopback
 from agentplane.security.ca import CertificateAuthority
 from agentplane.security.nats_credentials import service_credential
 from agentplane.settings import EdgeSettings

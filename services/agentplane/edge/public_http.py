@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from agentplane.edge.listener import accept_each, listen
 from agentplane.edge.opener import OpenFailed, StreamOpener
 from agentplane.edge.routes import RouteTable
 from agentplane.edge.streams import ActiveStreams
@@ -93,20 +94,12 @@ class PublicHttp:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def bind(self) -> int:
-        listener = socket.create_server((self.host, self.requested_port), backlog=1024)
-        listener.setblocking(False)
-        self._listener = listener
-        self.port = int(listener.getsockname()[1])
+        self._listener, self.port = listen(self.host, self.requested_port)
         return self.port
 
     async def serve(self) -> None:
         assert self._listener is not None, "bind() first"
-        loop = asyncio.get_running_loop()
-        while True:
-            conn, _ = await loop.sock_accept(self._listener)
-            task = asyncio.create_task(self._visit(conn))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        await accept_each(self._listener, lambda conn, _peer: self._visit(conn), self._tasks)
 
     def _read_head(self, conn: socket.socket) -> tuple[PlainEnd, bytes]:
         conn.setblocking(True)

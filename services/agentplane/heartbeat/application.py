@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import threading
 import time
-from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 
 from agentplane.contracts.liveness import AgentLiveness, LivenessQuery, LivenessReport
 from agentplane.eventstore.application import ServiceApplication
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
+from agentplane.heartbeat.checkpoint import (
+    CheckpointRow,
+    RestoredTrust,
+    read_checkpoint,
+    write_checkpoint,
+)
 from agentplane.heartbeat.credentials import Tag, VerifiedTokens
-from agentplane.heartbeat.domain import Liveness, LivenessTable, Transition
+from agentplane.heartbeat.domain import LivenessTable, Transition
+from agentplane.heartbeat.liveness_versions import LivenessVersions
 from agentplane.heartbeat.projections import LIVENESS, LivenessProjection
+from agentplane.heartbeat.transition_events import (
+    UNKNOWN_VERSION,
+    PendingTransition,
+    epoch_to_datetime,
+    transition_events,
+)
 from agentplane.heartbeat.translate import TRANSLATOR
-
-LAST_SEEN = "last_seen"
-CHECKPOINT_META = "checkpoint_meta"
-# An agent's Liveness version not known in memory (read from the log when needed); 0 means it
-# has no Liveness aggregate yet.
-UNKNOWN_VERSION = -1
 
 
 class HeartbeatStore(ServiceApplication):
@@ -36,41 +38,6 @@ class HeartbeatStore(ServiceApplication):
 
     name = "heartbeat"
     translator = TRANSLATOR
-
-
-def epoch_to_datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-@dataclass(frozen=True)
-class PendingTransition:
-    agent_id: str
-    transition: Transition
-    at: float
-    last_seen: float
-
-
-@dataclass(frozen=True)
-class CheckpointRow:
-    agent_id: str
-    last_seen: float
-    offline_after: float
-    trust: tuple[str, float] | None  # (token tag hex, trusted until)
-    # When the trust was read: a clear of all trust after this moment voids it, even when
-    # the row is written later (the write runs in a thread, after the snapshot).
-    checked_at: float
-
-
-@dataclass
-class RestoredTrust:
-    """What `restore` made of the checkpointed tokens (logged: a restart that has to ask the
-    registry about its whole fleet must say why)."""
-
-    trusted: int = 0
-    expired: int = 0  # trusted until a time already past
-    cleared: int = 0  # checked before the previous run dropped all trust (lost connection)
-    without: int = 0  # no trusted token in the checkpoint (never verified, or revoked)
-    cleared_at: float = 0.0
 
 
 class LivenessEngine:
@@ -109,10 +76,7 @@ class LivenessEngine:
         self._pending: list[PendingTransition] = []
         self._pending_lock = threading.Lock()
         self._save_lock = threading.Lock()
-        # Each table slot's Liveness aggregate version (4 bytes an agent): transitions become
-        # events without reading the aggregate back (a read per agent made a sweep of a few
-        # hundred offline agents take seconds under load). Slots past the end: version 0.
-        self._versions = array("l")
+        self.versions = LivenessVersions(self.table, store)
         # Called with what each flush recorded (the outbox relay publishes it from memory).
         self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
 
@@ -127,9 +91,7 @@ class LivenessEngine:
         now = self.clock()
         with self.views.read() as tx:
             states = [(key, doc) for key, doc in tx.items(LIVENESS) if self.owns(key)]
-        with self.checkpoints.read() as tx:
-            seen = dict(tx.items(LAST_SEEN))
-            meta = tx.get(CHECKPOINT_META, CHECKPOINT_META) or {}
+        seen, meta = read_checkpoint(self.checkpoints)
         self.checkpointed_at = meta.get("written_at")
         cleared_at = meta.get("trust_cleared_at", 0.0)
         # Carried on: rows the previous run did not rewrite since its clear stay void.
@@ -138,7 +100,6 @@ class LivenessEngine:
         # Each online agent gets one full interval (its own) plus grace from now.
         fresh_from = now + self.grace
         table = self.table
-        versions = self._versions
         for agent_id, state in states:
             remembered = seen.get(agent_id, {})
             last_seen = remembered.get("last_seen") or (
@@ -148,20 +109,11 @@ class LivenessEngine:
                 agent_id, last_seen, state["online"], fresh_from, remembered.get("offline_after")
             )
             restored = table.index[agent_id]
-            if restored >= len(versions):
-                versions.extend([0] * (restored + 1 - len(versions)))
             # Views written before versions were kept have none: read from the log once.
-            versions[restored] = state.get("version", UNKNOWN_VERSION)
-            tag, until = remembered.get("tag"), remembered.get("trusted_until", 0.0)
-            if not tag:
-                counts.without += 1
-            elif until <= now:
-                counts.expired += 1
-            elif remembered.get("checked_at", 0.0) < cleared_at:
-                counts.cleared += 1
-            else:
+            self.versions.put(restored, state.get("version", UNKNOWN_VERSION))
+            if counts.holds(remembered, now):
+                tag, until = remembered["tag"], remembered["trusted_until"]
                 self.tokens.restore(restored, VerifiedTokens.parse(tag), until)
-                counts.trusted += 1
         self.restored_trust = counts
         # No offline decision for agents not heard since the start before a full interval
         # plus grace has passed; agents that beat after the start keep their own deadlines.
@@ -221,12 +173,12 @@ class LivenessEngine:
                 return 0
             try:
                 try:
-                    events, versions = self._events_of(batch)
+                    events, versions = transition_events(batch, self.versions.of)
                     recordings = self.store.save(*events)
                 except IntegrityError:
                     for item in batch:
-                        self._set_version(item.agent_id, UNKNOWN_VERSION)
-                    events, versions = self._events_of(batch)
+                        self.versions.set(item.agent_id, UNKNOWN_VERSION)
+                    events, versions = transition_events(batch, self.versions.of)
                     recordings = self.store.save(*events)
             except Exception:
                 # The table already moved on: these decisions must still reach the log, so
@@ -235,81 +187,11 @@ class LivenessEngine:
                     self._pending[:0] = batch
                 raise
             for agent_id, version in versions.items():
-                self._set_version(agent_id, version)
+                self.versions.set(agent_id, version)
             for hook in self.recorded_hooks:
                 hook(recordings)
             self.projector.apply_recorded(recordings)
             return len(batch)
-
-    def _events_of(
-        self, batch: list[PendingTransition]
-    ) -> tuple[list[DomainEventProtocol[Any]], dict[str, int]]:
-        """The events of `batch` in order, and each agent's version after them."""
-        events: list[DomainEventProtocol[Any]] = []
-        versions: dict[str, int] = {}
-        for item in batch:
-            version = versions.get(item.agent_id)
-            if version is None:
-                version = self._version(item.agent_id)
-            agent_id = UUID(item.agent_id)
-            at = epoch_to_datetime(item.at)
-            if version == 0:
-                # A new aggregate: its creation event first (what `Liveness._create` records).
-                version = 1
-                events.append(
-                    Liveness.Created(
-                        originator_id=agent_id,
-                        originator_version=version,
-                        timestamp=Liveness.Created.create_timestamp(),
-                        originator_topic=Liveness.TOPIC,
-                    )
-                )
-            version += 1
-            if item.transition is Transition.CAME_ONLINE:
-                events.append(
-                    Liveness.CameOnline(
-                        originator_id=agent_id,
-                        originator_version=version,
-                        timestamp=Liveness.CameOnline.create_timestamp(),
-                        at=at,
-                    )
-                )
-            else:
-                events.append(
-                    Liveness.WentOffline(
-                        originator_id=agent_id,
-                        originator_version=version,
-                        timestamp=Liveness.WentOffline.create_timestamp(),
-                        at=at,
-                        last_seen_at=epoch_to_datetime(item.last_seen),
-                    )
-                )
-            versions[item.agent_id] = version
-        return events, versions
-
-    def _version(self, agent_id: str) -> int:
-        """The agent's aggregate version: from memory, else from the log (0: no aggregate)."""
-        slot = self.table.slot(agent_id)
-        if slot is not None and slot < len(self._versions):
-            version = self._versions[slot]
-            if version != UNKNOWN_VERSION:
-                return version
-        elif slot is not None:
-            return 0  # tracked since the restore: its first transition is pending now
-        try:
-            aggregate: Liveness = self.store.repository.get(UUID(agent_id))
-        except AggregateNotFoundError:
-            return 0
-        return int(aggregate.version)
-
-    def _set_version(self, agent_id: str, version: int) -> None:
-        slot = self.table.slot(agent_id)
-        if slot is None:
-            return
-        versions = self._versions
-        if slot >= len(versions):
-            versions.extend([0] * (slot + 1 - len(versions)))
-        versions[slot] = version
 
     def checkpoint_rows(self, everything: bool = True) -> list[CheckpointRow]:
         """What changed since the previous call (call on the event loop); with `everything`
@@ -327,23 +209,7 @@ class LivenessEngine:
 
     def write_checkpoint(self, rows: list[CheckpointRow]) -> int:
         """Persist last-seen times, intervals and trusted token tags (not events); a thread."""
-        now = self.clock()
-        with self.checkpoints.transaction() as tx:
-            for row in rows:
-                doc: dict[str, Any] = {
-                    "last_seen": row.last_seen,
-                    "offline_after": row.offline_after,
-                    "checked_at": row.checked_at,
-                }
-                if row.trust is not None:
-                    doc["tag"], doc["trusted_until"] = row.trust
-                tx.put(LAST_SEEN, row.agent_id, doc)
-            tx.put(
-                CHECKPOINT_META,
-                CHECKPOINT_META,
-                {"written_at": now, "trust_cleared_at": self.trust_cleared_at},
-            )
-        return len(rows)
+        return write_checkpoint(self.checkpoints, rows, self.clock(), self.trust_cleared_at)
 
     def retry_rows(self, rows: list[CheckpointRow]) -> None:
         """A write of `rows` failed: the next checkpoint writes them (call on the event loop)."""

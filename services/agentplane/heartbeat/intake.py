@@ -16,68 +16,46 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from pydantic import BaseModel
 
 from agentplane.bus.agent_token_cache import agent_of
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agents import AuthenticateAgent
-from agentplane.contracts.errors import ErrorBody, ErrorKind, ServiceError
-from agentplane.contracts.liveness import (
-    MAX_NATIVE_BEAT_BYTES,
-    BeatAccepted,
-    BeatRecorded,
-    HeartbeatStats,
-    RecordBeat,
-    partition_of,
+from agentplane.contracts.liveness import HeartbeatStats, RecordBeat, partition_of
+from agentplane.contracts.subjects import Heartbeat, Telemetry
+from agentplane.heartbeat.application import LivenessEngine
+from agentplane.heartbeat.beat_bodies import (
+    AGENT_ID,
+    BAD_TOKEN,
+    MAX_TOKEN,
+    InvalidBeat,
+    gateway_beat,
+    native_beat,
 )
-from agentplane.contracts.reply import Reply
-from agentplane.contracts.subjects import Heartbeat, Registry, Telemetry
-from agentplane.heartbeat.application import LivenessEngine, epoch_to_datetime
+from agentplane.heartbeat.beat_counts import BeatCounts
+from agentplane.heartbeat.beat_replies import (
+    INVALID_CREDENTIALS,
+    NOT_VERIFIED,
+    accepted_reply,
+    invalid_reply,
+)
 from agentplane.heartbeat.credentials import RejectedTokens, Tag, VerifiedTokens
 from agentplane.heartbeat.domain import Transition
 from agentplane.heartbeat.domain.deadlines import Deadlines
+from agentplane.heartbeat.token_verdicts import (
+    STALE_TRUST_SECONDS,
+    HeldBeats,
+    WaitingBeat,
+    ask_registry,
+)
 
 log = logging.getLogger("agentplane.heartbeat.intake")
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_MAX_TOKEN = 512
-# JSON text to Python without the per-call encoding sniffing of json.loads(bytes).
-_decode = json.JSONDecoder().decode
 _TELEMETRY_PREFIX = Telemetry.subject(Telemetry.HEARTBEAT, "")
-# Beats of one agent and token held while the registry is asked; more are turned away.
-MAX_WAITING_PER_TOKEN = 64
-# How long a token whose trust lapsed stays trusted while the registry cannot answer.
-STALE_TRUST_SECONDS = 10.0
-_REJECTED_KINDS = (ErrorKind.UNAUTHORIZED, ErrorKind.VALIDATION, ErrorKind.NOT_FOUND)
-
-
-def _error(kind: ErrorKind, message: str) -> bytes:
-    return Reply.failure(ErrorBody(kind=kind, message=message)).model_dump_json().encode()
-
-
-_INVALID_CREDENTIALS = _error(ErrorKind.UNAUTHORIZED, "Invalid agent credentials")
-_NOT_VERIFIED = _error(ErrorKind.UNAVAILABLE, "credentials could not be checked; try again")
-
-
-@dataclass(slots=True)
-class _Waiting:
-    """A beat held until the registry answers for its token."""
-
-    now: float
-    offline_after: float | None
-    telemetry: bytes | None
-    reply: str
-    record: bool
 
 
 class BeatIntake:
@@ -111,16 +89,10 @@ class BeatIntake:
         # Turns a recorded beat's dialect or seed 004 mode into its deadline; without it
         # only explicit deadlines count.
         self.deadlines = deadlines
-        self.max_waiting_checks = max_waiting_checks
-        self._checks: dict[tuple[str, Tag], list[_Waiting]] = {}
+        self.held = HeldBeats(max_waiting_checks)
         self._check_slots = asyncio.Semaphore(concurrent_checks)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.accepted = 0
-        self.rejected = 0
-        self.invalid = 0
-        self.unverified = 0
-        self.forwarded = 0
-        self.verifications = 0
+        self.counts = BeatCounts()
 
     # -- routing -------------------------------------------------------------------------
 
@@ -132,7 +104,7 @@ class BeatIntake:
         return None if partition in self.owned else partition
 
     async def _forward(self, partition: int, agent_id: str, data: bytes, reply: str) -> None:
-        self.forwarded += 1
+        self.counts.forwarded += 1
         await self.nc.publish(Heartbeat.partitioned(partition, agent_id), data, reply=reply)
 
     # -- entry points --------------------------------------------------------------------
@@ -147,70 +119,50 @@ class BeatIntake:
             if partition is not None:
                 await self._forward(partition, agent_id, data, msg.reply)
                 return
-        if len(data) > MAX_NATIVE_BEAT_BYTES:
-            await self._invalid(msg.reply, "heartbeat body is too large")
-            return
         try:
-            body = _decode(data.decode())
-        except ValueError:
-            await self._invalid(msg.reply, "heartbeat body must be a JSON object")
-            return
-        if type(body) is not dict:
-            await self._invalid(msg.reply, "heartbeat body must be a JSON object")
-            return
-        token = body.pop("token", None)
-        if type(token) is not str or not 0 < len(token) <= _MAX_TOKEN:
-            await self._invalid(msg.reply, "token must be a string of 1 to 512 characters")
+            token, telemetry = native_beat(data)
+        except InvalidBeat as exc:
+            await self._invalid(msg.reply, str(exc))
             return
         slot = self.table.index.get(agent_id)
-        if slot is None and _UUID.fullmatch(agent_id) is None:
+        if slot is None and AGENT_ID.fullmatch(agent_id) is None:
             await self._invalid(msg.reply, "the subject must end in the agent id (lowercase UUID)")
             return
-        # What the agent reported besides its credential goes to telemetry; a beat that
-        # reported nothing else leaves no message there (its time is the agent's last seen).
-        telemetry = json.dumps(body).encode() if body else None
-        now = self.clock()
-        tag = self.tokens.tag(token)
-        if slot is not None and self.tokens.trusted(slot, tag, now):
-            self.engine.beat(agent_id, now, None, slot)
-            self.accepted += 1
-            if telemetry is not None:
-                await self.nc.publish(_TELEMETRY_PREFIX + agent_id, telemetry)
-            if msg.reply:
-                await self._accepted(msg.reply, agent_id, now, False, False)
-            return
-        self._check(agent_id, token, tag, _Waiting(now, None, telemetry, msg.reply, False))
+        await self._beat(agent_id, slot, token, telemetry, msg.reply)
 
     async def on_gateway_beat(self, msg: Msg) -> None:
         """Seed 000 through the gateway (`ap.heartbeat.beat`, AgentBeat); same path as native."""
         try:
-            body = json.loads(msg.data)
-            agent_id = str(UUID(body["agent_id"]))
-            token = body["token"]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            await self._invalid(msg.reply, "agent_id (UUID) and token are required")
-            return
-        if type(token) is not str:
-            await self._invalid(msg.reply, "token must be a string")
+            agent_id, token = gateway_beat(msg.data)
+        except InvalidBeat as exc:
+            await self._invalid(msg.reply, str(exc))
             return
         partition = self.owner_of(agent_id)
         if partition is not None:
             forwarded = json.dumps({"token": token}).encode()
             await self._forward(partition, agent_id, forwarded, msg.reply)
             return
-        if not 0 < len(token) <= _MAX_TOKEN:
-            await self._invalid(msg.reply, "token must be a string of 1 to 512 characters")
-            return
-        now = self.clock()
-        tag = self.tokens.tag(token)
-        slot = self.table.index.get(agent_id)
-        if slot is not None and self.tokens.trusted(slot, tag, now):
-            self.engine.beat(agent_id, now, None, slot)
-            self.accepted += 1
-            await self._accepted(msg.reply, agent_id, now, False, False)
+        if not 0 < len(token) <= MAX_TOKEN:
+            await self._invalid(msg.reply, BAD_TOKEN)
             return
         # The seed 000 body holds nothing but the credential: no telemetry.
-        self._check(agent_id, token, tag, _Waiting(now, None, None, msg.reply, False))
+        await self._beat(agent_id, self.table.index.get(agent_id), token, None, msg.reply)
+
+    async def _beat(
+        self, agent_id: str, slot: int | None, token: str, telemetry: bytes | None, reply: str
+    ) -> None:
+        """A well-formed native or seed 000 beat: trusted at once, or held for the registry."""
+        now = self.clock()
+        tag = self.tokens.tag(token)
+        if slot is not None and self.tokens.trusted(slot, tag, now):
+            self.engine.beat(agent_id, now, None, slot)
+            self.counts.accepted += 1
+            if telemetry is not None:
+                await self.nc.publish(_TELEMETRY_PREFIX + agent_id, telemetry)
+            if reply:
+                await self._accepted(reply, agent_id, now, False, False)
+            return
+        self._check(agent_id, token, tag, WaitingBeat(now, None, telemetry, reply, False))
 
     async def on_record(self, msg: Msg) -> None:
         """`ap.heartbeat.record`: a beat the calling dialect authenticated itself."""
@@ -222,7 +174,7 @@ class BeatIntake:
         agent_id = str(cmd.agent_id)
         partition = self.owner_of(agent_id)
         if partition is not None:
-            self.forwarded += 1
+            self.counts.forwarded += 1
             await self.nc.publish(Heartbeat.record_of(partition), msg.data, reply=msg.reply)
             return
         now = self.clock()
@@ -232,7 +184,7 @@ class BeatIntake:
             else cmd.offline_after_seconds
         )
         transition = self.engine.beat(agent_id, now, deadline)
-        self.accepted += 1
+        self.counts.accepted += 1
         if cmd.telemetry is not None:
             await self.nc.publish(_TELEMETRY_PREFIX + agent_id, json.dumps(cmd.telemetry).encode())
         if msg.reply:
@@ -241,26 +193,17 @@ class BeatIntake:
 
     # -- credentials ---------------------------------------------------------------------
 
-    def _check(self, agent_id: str, token: str, tag: Tag, beat: _Waiting) -> None:
+    def _check(self, agent_id: str, token: str, tag: Tag, beat: WaitingBeat) -> None:
         if self.refused.rejected(agent_id, tag, beat.now):
-            self.rejected += 1
-            self._reply_soon(beat.reply, _INVALID_CREDENTIALS)
+            self.counts.rejected += 1
+            self._reply_soon(beat.reply, INVALID_CREDENTIALS)
             return
-        key = (agent_id, tag)
-        waiting = self._checks.get(key)
-        if waiting is not None:
-            if len(waiting) < MAX_WAITING_PER_TOKEN:
-                waiting.append(beat)
-            else:  # an agent beating this fast while we ask is not waited for
-                self.unverified += 1
-                self._reply_soon(beat.reply, _NOT_VERIFIED)
-            return
-        if len(self._checks) >= self.max_waiting_checks:
-            self.unverified += 1
-            self._reply_soon(beat.reply, _NOT_VERIFIED)
-            return
-        self._checks[key] = [beat]
-        self._spawn(self._verify(agent_id, token, tag))
+        first = self.held.hold(agent_id, tag, beat)
+        if first:
+            self._spawn(self._verify(agent_id, token, tag))
+        elif first is None:
+            self.counts.unverified += 1
+            self._reply_soon(beat.reply, NOT_VERIFIED)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -272,25 +215,11 @@ class BeatIntake:
             self._spawn(self.nc.publish(reply, data))
 
     async def _verify(self, agent_id: str, token: str, tag: Tag) -> None:
-        verdict: bool | None
         async with self._check_slots:
             generation = self.tokens.generation
-            self.verifications += 1
-            expires_at: float | None = None
-            try:
-                identity = await self.bus.request(
-                    Registry.AGENT_AUTHENTICATE,
-                    AuthenticateAgent(agent_id=UUID(agent_id), token=token),
-                )
-                verdict = True
-                if identity.get("token_expires_at"):
-                    expires_at = datetime.fromisoformat(identity["token_expires_at"]).timestamp()
-            except ServiceError as exc:
-                verdict = False if exc.kind in _REJECTED_KINDS else None
-            except Exception:
-                log.exception("checking the credentials of %s failed", agent_id)
-                verdict = None
-        waiting = self._checks.pop((agent_id, tag), [])
+            self.counts.verifications += 1
+            verdict, expires_at = await ask_registry(self.bus, agent_id, token)
+        waiting = self.held.release(agent_id, tag)
         slot = self.table.index.get(agent_id)
         if verdict is None and slot is not None and self.tokens.lapsed(slot, tag):
             # The registry can't answer, but this very token was verified before and nothing
@@ -298,21 +227,17 @@ class BeatIntake:
             verdict = True
             expires_at = self.clock() + STALE_TRUST_SECONDS
         if verdict is None:
-            self.unverified += len(waiting)
-            for beat in waiting:
-                if beat.reply:
-                    await self.nc.publish(beat.reply, _NOT_VERIFIED)
+            self.counts.unverified += len(waiting)
+            await self._answer_all(waiting, NOT_VERIFIED)
             return
         if not verdict:
-            self.rejected += len(waiting)
+            self.counts.rejected += len(waiting)
             self.refused.remember(agent_id, tag, self.clock())
-            for beat in waiting:
-                if beat.reply:
-                    await self.nc.publish(beat.reply, _INVALID_CREDENTIALS)
+            await self._answer_all(waiting, INVALID_CREDENTIALS)
             return
         # Effects first (synchronously, in arrival order), then the trust, then the I/O.
         transitions = [self.engine.beat(agent_id, beat.now, beat.offline_after) for beat in waiting]
-        self.accepted += len(waiting)
+        self.counts.accepted += len(waiting)
         if slot is None:
             slot = self.table.index.get(agent_id)
         # An invalidation that arrived while we asked may concern this very token.
@@ -344,35 +269,26 @@ class BeatIntake:
 
     # -- replies -------------------------------------------------------------------------
 
+    async def _answer_all(self, waiting: list[WaitingBeat], data: bytes) -> None:
+        for beat in waiting:
+            if beat.reply:
+                await self.nc.publish(beat.reply, data)
+
     async def _invalid(self, reply: str, message: str) -> None:
-        self.invalid += 1
+        self.counts.invalid += 1
         if reply:
-            await self.nc.publish(reply, _error(ErrorKind.VALIDATION, message))
+            await self.nc.publish(reply, invalid_reply(message))
 
     async def _accepted(
         self, reply: str, agent_id: str, now: float, record: bool, came_online: bool
     ) -> None:
-        result: BaseModel
-        if record:
-            result = BeatRecorded(
-                agent_id=UUID(agent_id),
-                last_seen_at=epoch_to_datetime(now),
-                came_online=came_online,
-            )
-        else:
-            result = BeatAccepted(agent_id=UUID(agent_id), last_seen_at=epoch_to_datetime(now))
-        await self.nc.publish(reply, Reply.success(result).model_dump_json().encode())
+        await self.nc.publish(reply, accepted_reply(agent_id, now, record, came_online))
 
     def stats(self) -> HeartbeatStats:
         return HeartbeatStats(
             instance=self.instance,
             partitions=sorted(self.owned),
-            accepted=self.accepted,
-            rejected=self.rejected,
-            invalid=self.invalid,
-            unverified=self.unverified,
-            forwarded=self.forwarded,
-            verifications=self.verifications,
+            **self.counts.as_fields(),
             tracked=len(self.table),
             online=self.table.count_online(),
         )

@@ -14,7 +14,7 @@ from eventsourcing.domain import DomainEventProtocol
 from agentplane.eventstore.paging import sort_key
 from agentplane.eventstore.views import ViewTx
 from agentplane.registry.catalog_projection import apply_catalog
-from agentplane.registry.domain import Agent, Workspace
+from agentplane.registry.domain import Agent, CredentialsRevoked, Workspace
 from agentplane.registry.domain.workspace import external_id
 
 WORKSPACE = "workspace"
@@ -96,7 +96,7 @@ class RegistryProjection:
             doc["attributes"] = {**doc.get("attributes", {}), **event.changes}
         elif isinstance(event, Agent.Deleted):
             doc["deleted"] = True
-        elif isinstance(event, Agent.CredentialsRevoked):
+        elif isinstance(event, CredentialsRevoked):
             # Revoked tokens are not "expiring" (seed 000 expiring-tokens leaves them out).
             doc["revoked"] = True
         elif isinstance(event, Agent.Terminated):

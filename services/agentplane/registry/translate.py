@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from agentplane.contracts.events import registry, registry_workspace
 from agentplane.eventstore.integration import Translator
+from agentplane.registry.domain import CredentialIssued, CredentialRevoked, CredentialsRevoked
 from agentplane.registry.domain.agent import Agent
 from agentplane.registry.domain.agent_name import AgentName
 from agentplane.registry.domain.catalog_claim import CatalogClaim
@@ -30,9 +31,9 @@ TRANSLATOR = Translator(
         ApiKeyRotationRequested: registry.AgentApiKeyRotationRequested,
         Agent.AttributesUpdated: registry.AgentAttributesUpdated,
         Agent.CapabilitiesReplaced: registry.AgentCapabilitiesReplaced,
-        Agent.CredentialIssued: registry.AgentCredentialIssued,
-        Agent.CredentialRevoked: registry.AgentCredentialRevoked,
-        Agent.CredentialsRevoked: registry.AgentCredentialsRevoked,
+        CredentialIssued: registry.AgentCredentialIssued,
+        CredentialRevoked: registry.AgentCredentialRevoked,
+        CredentialsRevoked: registry.AgentCredentialsRevoked,
         Agent.Deleted: registry.AgentDeleted,
         Agent.Enrolled: registry.AgentEnrolled,
         Agent.Provisioned: registry.AgentProvisioned,

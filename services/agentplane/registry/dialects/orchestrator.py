@@ -37,7 +37,11 @@ from agentplane.registry.agents import Agents
 from agentplane.registry.application import Registry
 from agentplane.registry.capabilities import kept_metadata, reported_change, unique
 from agentplane.registry.domain import Agent
-from agentplane.registry.domain.credential import credential_live
+from agentplane.registry.domain.credential import (
+    credential_live,
+    issue_credential,
+    revoke_all_credentials,
+)
 from agentplane.registry.domain.orchestrator_status import REPORTED_STATUS
 from agentplane.registry.enrollment import use_enrollment_token
 from agentplane.registry.names import claim_name, released_name_claim
@@ -163,8 +167,8 @@ class OrchestratorAgents:
             agent.replace_capabilities(
                 [{"name": name, "metadata": {}} for name in unique(cmd.capabilities)]
             )
-        agent.issue_credential(JWT, jwt.jti, None, None, jwt.expires_at)
-        agent.issue_credential(CERTIFICATE, cert.serial, None, None, cert.expires_at)
+        issue_credential(agent, JWT, jwt.jti, None, None, jwt.expires_at)
+        issue_credential(agent, CERTIFICATE, cert.serial, None, None, cert.expires_at)
         registered = OrchestratorAgentRegistered(
             agent_id=agent_id,
             workspace_id=workspace_id,
@@ -226,7 +230,7 @@ class OrchestratorAgents:
     def delete(self, cmd: DeleteOrchestratorAgent) -> tuple[OrchestratorAgentDeleted, int]:
         def attempt() -> tuple[OrchestratorAgentDeleted, list[Any]]:
             agent = self._orchestrator_agent(cmd.workspace_id, cmd.agent_id)
-            agent.revoke_all_credentials("agent deleted")
+            revoke_all_credentials(agent, "agent deleted")
             agent.delete()
             claims = released_name_claim(self.registry, agent)
             return OrchestratorAgentDeleted(agent_id=agent.id), [agent, *claims]
@@ -288,7 +292,7 @@ class OrchestratorAgents:
             )
             if renewed is None:
                 return OrchestratorCertificateRenewal(renewal=None), []
-            agent.issue_credential(CERTIFICATE, renewed.serial, None, None, renewed.expires_at)
+            issue_credential(agent, CERTIFICATE, renewed.serial, None, None, renewed.expires_at)
             return OrchestratorCertificateRenewal(renewal=_certificate(renewed)), [agent]
 
         return self.registry.update(attempt, _changing, attempts=_RETRIES)

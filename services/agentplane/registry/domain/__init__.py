@@ -3,6 +3,11 @@
 from agentplane.registry.domain.agent import Agent, AgentAlreadyRegistered, TokenMismatch
 from agentplane.registry.domain.agent_name import AgentName  # registers its events' topics
 from agentplane.registry.domain.catalog_claim import CatalogClaim  # registers its topics
+from agentplane.registry.domain.credential import (  # registers the credential events' topics
+    CredentialIssued,
+    CredentialRevoked,
+    CredentialsRevoked,
+)
 from agentplane.registry.domain.device_key import (  # registers the rotation events' topics
     ApiKeyDelivered,
     ApiKeyRotationCompleted,
@@ -22,6 +27,9 @@ __all__ = [
     "ApiKeyRotationCompleted",
     "ApiKeyRotationRequested",
     "CatalogClaim",
+    "CredentialIssued",
+    "CredentialRevoked",
+    "CredentialsRevoked",
     "EnrollmentToken",
     "Reconnected",
     "ReleaseCatalog",

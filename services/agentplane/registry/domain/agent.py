@@ -251,58 +251,6 @@ class Agent(Aggregate):
     def update_attributes(self, changes: dict[str, Any]) -> None:
         self.attributes.update(changes)
 
-    class CredentialIssued(Event):
-        """A further credential (JWT id, certificate serial, API key, …) for this agent."""
-
-        TOPIC = "agent.CredentialIssued"
-        PRIVATE = frozenset({"secret_hash"})
-        kind: str
-        credential_id: str
-        secret_hash: str | None
-        prefix: str | None
-        expires_at: datetime | None
-
-    @event(CredentialIssued)
-    def issue_credential(
-        self,
-        kind: str,
-        credential_id: str,
-        secret_hash: str | None,
-        prefix: str | None,
-        expires_at: datetime | None,
-    ) -> None:
-        self.credentials[credential_id] = {
-            "kind": kind,
-            "secret_hash": secret_hash,
-            "prefix": prefix,
-            "expires_at": expires_at,
-            "revoked": False,
-        }
-
-    class CredentialRevoked(Event):
-        """One credential stopped working (e.g. the old key after a rotation)."""
-
-        TOPIC = "agent.CredentialRevoked"
-        credential_id: str
-        reason: str
-
-    @event(CredentialRevoked)
-    def revoke_credential(self, credential_id: str, reason: str) -> None:
-        if credential_id in self.credentials:
-            self.credentials[credential_id]["revoked"] = True
-
-    class CredentialsRevoked(Event):
-        """Every credential of the agent, of every generation, stopped working."""
-
-        TOPIC = "agent.CredentialsRevoked"
-        reason: str
-
-    @event(CredentialsRevoked)
-    def revoke_all_credentials(self, reason: str) -> None:
-        self.revoked = True
-        for credential in self.credentials.values():
-            credential["revoked"] = True
-
     class Deleted(Event):
         """The registration was removed (seed 002); its credentials are revoked with it."""
 
