@@ -128,16 +128,21 @@ def schema(table: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {table}_rows (kind TEXT NOT NULL, key TEXT NOT NULL, "
         "scope TEXT NOT NULL, doc TEXT NOT NULL, sort TEXT NOT NULL DEFAULT '', "
         "PRIMARY KEY (kind, key))",
-        f"CREATE INDEX IF NOT EXISTS {table}_rows_scope ON {table}_rows (kind, scope)",
         f"CREATE TABLE IF NOT EXISTS {table}_tracking (name TEXT PRIMARY KEY, "
         "position BIGINT NOT NULL)",
     ]
 
 
 def ordered_index(table: str) -> list[str]:
-    """The paging index; after `_schema` and, on a store of an older version, the column."""
+    """The paging index; after `_schema` and, on a store of an older version, the column.
+
+    Its prefix `(kind, scope)` also serves listing by scope, so the `(kind, scope)` index
+    stores of earlier versions have is dropped once this one exists: it only cost every
+    write of every view another index entry to maintain.
+    """
     return [
-        f"CREATE INDEX IF NOT EXISTS {table}_rows_order ON {table}_rows (kind, scope, sort, key)"
+        f"CREATE INDEX IF NOT EXISTS {table}_rows_order ON {table}_rows (kind, scope, sort, key)",
+        f"DROP INDEX IF EXISTS {table}_rows_scope",
     ]
 
 
