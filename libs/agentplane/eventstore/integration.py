@@ -34,12 +34,21 @@ def event_topic(event: DomainEventProtocol[Any]) -> str:
 
 def public_fields(event: DomainEventProtocol[Any]) -> dict[str, Any]:
     """The attributes of a domain event but its envelope and the fields it names `PRIVATE`."""
-    private = getattr(type(event), "PRIVATE", frozenset())
+    cls = type(event)
+    private = _private_of.get(cls)
+    if private is None:
+        private = _private_of[cls] = _ENVELOPE | frozenset(getattr(cls, "PRIVATE", ()))
+    # The relay asks this of every event it publishes: plain strings (most values) skip
+    # `_public`'s type tests.
     return {
-        k: _public(v)
+        k: v if type(v) is str else _public(v)
         for k, v in vars(event).items()
-        if k not in _ENVELOPE and k not in private and not k.startswith("_")
+        if k not in private and not k.startswith("_")
     }
+
+
+# Event class → the attribute names `public_fields` leaves out (envelope and PRIVATE).
+_private_of: dict[type, frozenset[str]] = {}
 
 
 class Translator:
@@ -84,10 +93,19 @@ class Translator:
         model = self.model_of(type(event))
         fields = public_fields(event)
         public = model.model_validate(fields)
-        names = model.model_fields
-        if len(fields) == len(names) and all(name in fields for name in names):
+        if fields.keys() == _field_names(model):
             return model, fields
         return model, public.model_dump(mode="json")
+
+
+def _field_names(model: type[PublicEvent]) -> frozenset[str]:
+    names = _names_of.get(model)
+    if names is None:
+        names = _names_of[model] = frozenset(model.model_fields)
+    return names
+
+
+_names_of: dict[type, frozenset[str]] = {}
 
 
 def event_topic_of(event_class: type) -> str:

@@ -10,8 +10,12 @@ Doc = dict[str, Any]
 PageRow = tuple[str, str, str]
 
 
+# One encoder for every document: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def encode(doc: Doc) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return _ENCODER.encode(doc)
 
 
 class SqlTx:
