@@ -297,3 +297,18 @@ async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
     finally:
         await host.stop()
         await nc.close()
+
+
+def test_the_stream_sequence_is_read_from_either_form_of_the_ack_subject() -> None:
+    """What nats-py's `metadata` parses, without building it (the batch consumers' path)."""
+    from nats.aio.msg import Msg
+
+    from agentplane.bus.consumers import stream_sequence
+
+    forms = [
+        "$JS.ACK.AP_EVENTS.lifecycle-audit.1.4711.4000.1764966000000000000.3",
+        "$JS.ACK.hub.ACCHASH.AP_EVENTS.lifecycle-audit.2.4711.4000.1764966000000000000.3.rand",
+    ]
+    for reply in forms:
+        msg = Msg(None, subject="ap.events.x", reply=reply, data=b"")  # type: ignore[arg-type]
+        assert stream_sequence(msg) == msg.metadata.sequence.stream == 4711

@@ -80,3 +80,40 @@ def test_positions_are_independent_and_durable(store_settings: Settings) -> None
         assert reopened.dump() == [("thing", "a", "", '{"v":1}')]
     finally:
         reopened.close()
+
+
+def _indexes(views: ViewStore) -> set[str]:
+    table = f"{views.table}_rows"  # type: ignore[attr-defined]
+    with views.read() as tx:
+        if tx.ph == "?":
+            tx.cur.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                           (table,))  # fmt: skip
+        else:
+            tx.cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))
+        return {row[0] for row in tx.cur.fetchall()}
+
+
+def test_a_store_of_an_earlier_version_loses_its_scope_index(store_settings: Settings) -> None:
+    """Earlier versions also indexed `(kind, scope)`, the paging index's prefix: opening such
+    a store drops it, and listing a scope still reads an index, not the whole table."""
+    views = open_view_store(store_settings, "things")
+    table = views.table  # type: ignore[attr-defined]
+    with views.transaction() as tx:
+        tx.put("thing", "a", {"n": 1}, scope="red")
+        tx.cur.execute(f"CREATE INDEX {table}_rows_scope ON {table}_rows (kind, scope)")
+    assert f"{table}_rows_scope" in _indexes(views)
+    views.close()
+
+    views = open_view_store(store_settings, "things")
+    try:
+        assert _indexes(views) >= {f"{table}_rows_order"}
+        assert f"{table}_rows_scope" not in _indexes(views)
+        with views.read() as tx:
+            assert tx.list("thing", scope="red") == [{"n": 1}]
+            if tx.ph == "?":
+                tx.cur.execute(f"EXPLAIN QUERY PLAN SELECT doc FROM {table}_rows "
+                               "WHERE kind = 'thing' AND scope = 'red'")  # fmt: skip
+                plan = " ".join(str(row[-1]) for row in tx.cur.fetchall())
+                assert f"INDEX {table}_rows_order" in plan, plan
+    finally:
+        views.close()

@@ -15,13 +15,12 @@ import asyncio
 import base64
 import json
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -151,24 +150,23 @@ def durable_subscriber(
 
     async def one(msg: Msg) -> None:
         try:
-            await handler(msg.data, msg.metadata.sequence.stream)
+            await handler(msg.data, stream_sequence(msg))
         except Exception as exc:
             await failed(msg, exc)
             return
         await msg.ack()
 
-    async def consume(sub: Subscription) -> None:
+    async def consume(arrivals: Arrivals) -> None:
         assert batch is not None
         loop = asyncio.get_running_loop()
         done = float("-inf")
         while True:
-            msgs = [await sub.next_msg(timeout=None)]
-            if loop.time() - done < linger and sub.pending_msgs < MAX_BATCH - 1:
+            await arrivals.wait()
+            if loop.time() - done < linger and len(arrivals) < MAX_BATCH:
                 await asyncio.sleep(linger)
-            while len(msgs) < MAX_BATCH and sub.pending_msgs > 0:
-                msgs.append(await sub.next_msg(timeout=None))
+            msgs = arrivals.take(MAX_BATCH)
             try:
-                await batch([(m.data, m.metadata.sequence.stream) for m in msgs])
+                await batch([(m.data, stream_sequence(m)) for m in msgs])
             except Exception:
                 log.warning("%s: a batch of %d failed; one by one", durable, len(msgs))
                 for msg in msgs:
@@ -212,13 +210,16 @@ def durable_subscriber(
                            cb=on_max_deliveries)  # fmt: skip
         js = nc.jetstream()
         await refilter(js, stream, durable, subjects)
-        sub = await js.subscribe(
+        arrivals = Arrivals()
+        await js.subscribe(
             subjects[0],
             # nats-py requires the deliver group to be the durable name; replicas share it.
             queue=durable,
             durable=durable,
             stream=stream,
-            cb=None if batch is not None else one,
+            # Batches are taken from what the callback collected: `next_msg` costs a task,
+            # a timeout wrapper and a uuid per message.
+            cb=one if batch is None else arrivals.put,
             # Acknowledged here: a delayed NAK (backoff) or park-and-terminate on failure.
             manual_ack=True,
             config=ConsumerConfig(
@@ -231,7 +232,7 @@ def durable_subscriber(
             ),
         )
         if batch is not None:
-            host.spawn(consume(sub))
+            host.spawn(consume(arrivals))
 
     on_redrive.__name__ = f"{durable.replace('-', '_')}_redrive"
     host.handle(Events.redrive(durable), on_redrive, queue=durable)
@@ -293,6 +294,52 @@ async def caught_up(
             return False
         if not info.num_pending:
             return True
+
+
+class Arrivals:
+    """Messages a subscription's callback handed over, taken by the consumer in batches.
+
+    Unbounded here, bounded by the server: a durable push consumer sends no more than its
+    max_ack_pending unacknowledged messages, and these are acknowledged once processed.
+    """
+
+    def __init__(self) -> None:
+        self._msgs: deque[Msg] = deque()
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._msgs)
+
+    async def put(self, msg: Msg) -> None:
+        self._msgs.append(msg)
+        self._ready.set()
+
+    async def wait(self) -> None:
+        """Until at least one message is there."""
+        await self._ready.wait()
+
+    def take(self, limit: int) -> list[Msg]:
+        """Up to `limit` messages in arrival order (at least one after `wait`)."""
+        msgs = self._msgs
+        taken = [msgs.popleft() for _ in range(min(limit, len(msgs)))]
+        if not msgs:
+            self._ready.clear()
+        return taken
+
+
+def stream_sequence(msg: Msg) -> int:
+    """The stream sequence of a JetStream delivery, read from its ack subject.
+
+    `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…` (9 tokens) or, with a domain
+    and account hash, `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<stream seq>.…`
+    (12); nats-py's `metadata` parses all of it into objects for every message.
+    """
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) == 12:
+        return int(tokens[7])
+    return int(msg.metadata.sequence.stream)
 
 
 def max_deliveries_advisory(stream: str, durable: str) -> str:

@@ -36,7 +36,14 @@ def sort_key(at: datetime | str | None) -> str:
     moment = datetime.fromisoformat(at) if isinstance(at, str) else at
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # strftime does not pad %Y to four digits; isoformat does
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime at a third of its cost (every view write of a time-ordered
+    # document asks this): isoformat without its "+00:00", and the fraction it leaves out
+    # when there is none.
+    text = moment.isoformat()[:-6]
+    return text + (".000000Z" if moment.microsecond == 0 else "Z")
 
 
 def position_token(sort: str, key: str) -> str:

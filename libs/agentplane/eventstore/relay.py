@@ -37,7 +37,7 @@ from nats.js.errors import NotFoundError
 
 from agentplane.contracts.streams import events_stream_config
 from agentplane.contracts.subjects import Events
-from agentplane.eventstore.integration import Translator, to_integration
+from agentplane.eventstore.integration import Translator, integration_json
 from agentplane.eventstore.views import ViewStore
 
 log = logging.getLogger("agentplane.relay")
@@ -261,12 +261,12 @@ class OutboxRelay:
             return 0
         acks = []
         for position, event in batch:
-            integration = to_integration(self.app_name, position, event, self.translator)
+            event_type, event_id, body = integration_json(
+                self.app_name, position, event, self.translator
+            )
             acks.append(
                 await self.js.publish_async(
-                    Events.subject(self.app_name, integration.type),
-                    integration.model_dump_json().encode(),
-                    headers={MSG_ID: integration.id},
+                    Events.subject(self.app_name, event_type), body, headers={MSG_ID: event_id}
                 )
             )
         done = await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)

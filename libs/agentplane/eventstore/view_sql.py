@@ -10,8 +10,12 @@ Doc = dict[str, Any]
 PageRow = tuple[str, str, str]
 
 
+# One encoder for every document: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def encode(doc: Doc) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return _ENCODER.encode(doc)
 
 
 class SqlTx:
@@ -128,16 +132,21 @@ def schema(table: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {table}_rows (kind TEXT NOT NULL, key TEXT NOT NULL, "
         "scope TEXT NOT NULL, doc TEXT NOT NULL, sort TEXT NOT NULL DEFAULT '', "
         "PRIMARY KEY (kind, key))",
-        f"CREATE INDEX IF NOT EXISTS {table}_rows_scope ON {table}_rows (kind, scope)",
         f"CREATE TABLE IF NOT EXISTS {table}_tracking (name TEXT PRIMARY KEY, "
         "position BIGINT NOT NULL)",
     ]
 
 
 def ordered_index(table: str) -> list[str]:
-    """The paging index; after `_schema` and, on a store of an older version, the column."""
+    """The paging index; after `_schema` and, on a store of an older version, the column.
+
+    Its prefix `(kind, scope)` also serves listing by scope, so the `(kind, scope)` index
+    stores of earlier versions have is dropped once this one exists: it only cost every
+    write of every view another index entry to maintain.
+    """
     return [
-        f"CREATE INDEX IF NOT EXISTS {table}_rows_order ON {table}_rows (kind, scope, sort, key)"
+        f"CREATE INDEX IF NOT EXISTS {table}_rows_order ON {table}_rows (kind, scope, sort, key)",
+        f"DROP INDEX IF EXISTS {table}_rows_scope",
     ]
 
 

@@ -57,15 +57,22 @@ class ChannelBeats:
         self._tasks: set[asyncio.Task[None]] = set()
         self._registry_slots = asyncio.Semaphore(concurrent_lookups)
 
-    async def subscribe(self, service: str) -> None:
-        await self.nc.subscribe(REGISTRY_AGENT_EVENTS, cb=self.on_registry_event)
+    async def subscribe(self, service: str, *, registry_events: bool = True) -> None:
+        """Take channel beats; without `registry_events` the caller hands the registry's
+        agent events over (`forget`) from a subscription it shares."""
+        if registry_events:
+            await self.nc.subscribe(REGISTRY_AGENT_EVENTS, cb=self.on_registry_event)
         subject = AgentChannel.from_any_agent(AgentChannel.HEARTBEAT)
         await self.nc.subscribe(subject, queue=service, cb=self.on_beat)
 
     async def on_registry_event(self, msg: Msg) -> None:
         agent_id = agent_of(msg.data)
         if agent_id is not None:
-            self.known.forget(agent_id)
+            self.forget(agent_id)
+
+    def forget(self, agent_id: str) -> None:
+        """A registry event of the agent: ask the registry again at its next beat."""
+        self.known.forget(agent_id)
 
     async def refuse(self, msg: Msg, kind: ErrorKind, message: str) -> None:
         if msg.reply:

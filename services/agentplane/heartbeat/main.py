@@ -8,8 +8,9 @@ import secrets
 import time
 
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
-from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS
+from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS, agent_of
 from agentplane.bus.connection import connect
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
@@ -134,8 +135,18 @@ def build(settings: HeartbeatSettings) -> ServiceHost:
             deadlines=deadlines,
         )
         register_handlers(host, intake, bus, bench=settings.heartbeat_bench)
+        channel_beats = ChannelBeats(nc, bus, deadlines.of_dialect)
+
+        async def on_registry_event(msg: Msg) -> None:
+            # One subscription for both caches: every registration reaches this process
+            # (and is sent by the server) once, not once per cache.
+            agent_id = agent_of(msg.data)
+            if agent_id is not None:
+                intake.forget_agent(agent_id)
+                channel_beats.forget(agent_id)
+
         # Live invalidations first, then the ones we may have missed while down, then beats.
-        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=intake.on_registry_event)
+        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=on_registry_event)
         if engine.checkpointed_at is not None:
             await recover_trust(
                 nc,
@@ -145,8 +156,7 @@ def build(settings: HeartbeatSettings) -> ServiceHost:
                 "restart",
             )
         await subscribe_beats(nc, intake, host.service)
-        channel_beats = ChannelBeats(nc, bus, deadlines.of_dialect)
-        await channel_beats.subscribe(host.service)
+        await channel_beats.subscribe(host.service, registry_events=False)
         # Deadlines count from now, when beats reach us, not from the restore above.
         engine.listening()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from agentplane.contracts.audit import audit_time
@@ -38,7 +39,7 @@ class Entry:
         return [camel(field) for field in self.fields]
 
     def metadata(self, event: PublicEvent) -> dict[str, Any]:
-        values = event.model_dump(mode="json", include=set(self.fields))
+        values = event.model_dump(mode="json", include=_included(self.fields))
         metadata: dict[str, Any] = {}
         for field in self.fields:
             value = getattr(event, field)
@@ -50,6 +51,13 @@ class Entry:
         return metadata
 
 
+@cache
+def _included(fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(fields)
+
+
+# Asked for every field of every entry the audit writes; field names are few.
+@cache
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
