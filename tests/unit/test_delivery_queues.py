@@ -15,7 +15,7 @@ from nats.aio.msg import Msg
 
 from agentplane.bus.connection import connect
 from agentplane.contracts.channel import ChannelAck, CommandAction, HubMessage
-from agentplane.contracts.commands import SendCommand
+from agentplane.contracts.commands import GetCommand, SendCommand
 from agentplane.contracts.messages import MessageFields, MessageType
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.views import SQLiteViewStore
@@ -95,6 +95,19 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
     rest, end = messages.undelivered_page(str(recipient), after, 10)
     assert [m.message_id for m in first + rest] == ids and end is None
     assert [m.payload["n"] for m in first + rest] == list(range(5))
+
+
+def test_a_sent_commands_answer_is_its_view_document_as_the_projection_wrote_it(
+    commands: Commands,
+) -> None:
+    agent = uuid4()
+    cmd = SendCommand(workspace_id=WS, agent_id=agent, action=CommandAction.STATUS,
+                      params={"n": 1}, ttl_seconds=60)  # fmt: skip
+    answer, replayed, position = commands.send(cmd)
+    stored = commands.get(GetCommand(workspace_id=WS, agent_id=agent, command_id=answer.command_id))
+    assert not replayed and position > 0
+    assert answer.params is None and stored.params == {"n": 1}
+    assert answer == stored.model_copy(update={"params": None})
 
 
 def test_pending_pages_follow_the_order_sent_and_skip_acknowledged_commands(

@@ -35,7 +35,7 @@ from agentplane.messaging.domain import (
     command_uuid,
     idempotent_command_uuid,
 )
-from agentplane.messaging.projections import COMMAND, OPEN
+from agentplane.messaging.projections import COMMAND, OPEN, queued_doc
 from agentplane.messaging.translate import TRANSLATOR
 
 # Statuses of a command the agent has not acknowledged yet: delivery (re)sends these.
@@ -76,6 +76,7 @@ class Commands(CommandRecords):
             cmd.params,
             self.clock() + timedelta(seconds=cmd.ttl_seconds),
         )
+        (queued,) = command.pending_events  # its view document, built without reading it back
         try:
             position = self.committer.save(command)
         except IntegrityError:
@@ -91,9 +92,7 @@ class Commands(CommandRecords):
                 ) from None
             return view_of(existing), True, 0
         self.timers.add(command.command_id, command.expires_at)
-        doc = self._doc(command.command_id)
-        assert doc is not None
-        return view_of(doc), False, position
+        return view_of(queued_doc(queued)), False, position
 
     def get(self, query: GetCommand) -> CommandView:
         return view_of(
