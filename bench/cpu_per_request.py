@@ -9,8 +9,10 @@ The processes' idle CPU rate, measured before, is subtracted for the time the ru
 
 - `echo`: `GET /health/registry` (gateway → NATS → registry → back, no work).
 - `storm`: seed 000 registrations (`POST /v1/agents/register`), all sent at once.
+- `send` (with `--kinds ...,send`): seed 000 message sends between 50 agents over 32
+  connections (`bench.messages`' specs), and its no-op, `GET /health/messaging`, as `send_noop`.
 
-    .venv/bin/python -m bench.cpu_per_request [--storm 5000] [--rounds 2]
+    .venv/bin/python -m bench.cpu_per_request [--storm 5000] [--rounds 2] [--kinds echo,storm,send]
 
 Prints one JSON line: per run the median over rounds of ms CPU per request for each process
 (and in total), requests/s, the events each registration put on the stream (by subject),
@@ -38,9 +40,11 @@ import httpx
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
+from bench.messages import CONNECTIONS, NOOP_SPEC, send_specs
 from bench.register_storm import load, registrations
 
 STORM = 5000
+KINDS = ("echo", "storm", "send")
 TICKS = os.sysconf("SC_CLK_TCK")
 # How long the system is watched at rest to learn its idle CPU rate.
 IDLE_SECONDS = 3.0
@@ -148,8 +152,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(storm: int = STORM, rounds: int = 2) -> dict[str, Any]:
+def run(storm: int = STORM, rounds: int = 2, kinds: tuple[str, ...] = KINDS[:2]) -> dict[str, Any]:
     load_before = loadavg()
+    runs: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         system = RunningSystem(Path(tmp) / "data", {"AGENTPLANE_LOG_LEVEL": "WARNING"}).start()
         try:
@@ -157,14 +162,29 @@ def run(storm: int = STORM, rounds: int = 2) -> dict[str, Any]:
                 api_key = create_workspace(client, system.admin_token, tier="enterprise")["apiKey"]
             port = urlsplit(system.base_url).port or 80
             echo_spec = [["GET", "/health/registry", "", {}]]
+            sends = send_specs(system, api_key) if "send" in kinds else []
             # Warm-up: connections, caches, the workspace key.
             load(port, echo_spec, 500, 32)
             load(port, registrations(api_key, 200), 200, 32)
-            echoes, storms = [], []
+            if sends:
+                load(port, sends, 500, CONNECTIONS)
             for _ in range(rounds):
-                echoes.append(measured(system, lambda: load(port, echo_spec, storm, storm), storm))
-                specs = registrations(api_key, storm)
-                storms.append(measured(system, lambda s=specs: load(port, s, storm, storm), storm))
+                if "echo" in kinds:
+                    runs.setdefault("echo", []).append(
+                        measured(system, lambda: load(port, echo_spec, storm, storm), storm)
+                    )
+                if "storm" in kinds:
+                    specs = registrations(api_key, storm)
+                    runs.setdefault("storm", []).append(
+                        measured(system, lambda s=specs: load(port, s, storm, storm), storm)
+                    )
+                if sends:
+                    runs.setdefault("send_noop", []).append(
+                        measured(system, lambda: load(port, NOOP_SPEC, storm, CONNECTIONS), storm)
+                    )
+                    runs.setdefault("send", []).append(
+                        measured(system, lambda: load(port, sends, storm, CONNECTIONS), storm)
+                    )
         finally:
             system.stop()
     return {
@@ -172,8 +192,7 @@ def run(storm: int = STORM, rounds: int = 2) -> dict[str, Any]:
         "rounds": rounds,
         "loadavg_before": load_before,
         "loadavg_after": loadavg(),
-        "echo": summary(echoes),
-        "storm": summary(storms),
+        **{kind: summary(kind_runs) for kind, kind_runs in runs.items()},
     }
 
 
@@ -181,5 +200,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storm", type=int, default=STORM)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--kinds", default="echo,storm", help=f"comma-separated of {KINDS}")
     args = parser.parse_args()
-    print(json.dumps(run(args.storm, args.rounds)))
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    if unknown := set(kinds) - set(KINDS):
+        parser.error(f"unknown kinds {sorted(unknown)}")
+    print(json.dumps(run(args.storm, args.rounds, kinds)))

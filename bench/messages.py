@@ -51,8 +51,12 @@ def _load(port: int, specs: list[list[Any]], count: int) -> dict[str, Any]:
     return dict(json.loads(out.stdout))
 
 
-def send_throughput(system: RunningSystem, api_key: str, sends: int) -> dict[str, Any]:
-    port = urlsplit(system.base_url).port or 80
+# The no-op the sends are compared with: gateway → bus → messaging → back, no work.
+NOOP_SPEC: list[list[Any]] = [["GET", "/health/messaging", "", {}]]
+
+
+def send_specs(system: RunningSystem, api_key: str) -> list[list[Any]]:
+    """`bench.http_load` specs of message sends between 50 provisioned agents (not connected)."""
     key = {"x-api-key": api_key}
     with httpx.Client(base_url=system.base_url, timeout=30, headers=key) as http:
         agents = [
@@ -64,7 +68,13 @@ def send_throughput(system: RunningSystem, api_key: str, sends: int) -> dict[str
         sender, recipient = random.sample(agents, 2)
         body = json.dumps({"toAgentId": recipient, "payload": {"n": 1}, "channel": "bench"})
         specs.append(["POST", f"/v1/agents/{sender}/messages/send", body, key])
-    noop = _load(port, [["GET", "/health/messaging", "", {}]], sends)
+    return specs
+
+
+def send_throughput(system: RunningSystem, api_key: str, sends: int) -> dict[str, Any]:
+    port = urlsplit(system.base_url).port or 80
+    specs = send_specs(system, api_key)
+    noop = _load(port, NOOP_SPEC, sends)
     sent = _load(port, specs, sends)
     return {
         "noop_request_per_s": round(noop["per_s"], 1),

@@ -1,6 +1,7 @@
 """What the faster send and delivery paths rest on, on an in-memory store and a SQLite view:
-concurrent sends recorded in shared batches without sharing failures, and the delivery
-queues read a window at a time in the order sent."""
+concurrent sends recorded in shared batches without sharing failures, the delivery queues
+read a window at a time in the order sent, and (over a real NATS server) a burst of sends to
+one agent delivered by one queued pass."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from nats.aio.msg import Msg
 
-from agentplane.contracts.channel import CommandAction
-from agentplane.contracts.commands import SendCommand
+from agentplane.bus.connection import connect
+from agentplane.contracts.channel import ChannelAck, CommandAction, HubMessage
+from agentplane.contracts.commands import GetCommand, SendCommand
 from agentplane.contracts.messages import MessageFields, MessageType
+from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.messaging.application import Commands, MessagingStore
+from agentplane.messaging.delivery import Deliverer
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.thread_batches import ThreadBatches
+from agentplane.testing.nats import NatsServer
 
 WS = "ws_1"
 
@@ -91,6 +97,19 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
     assert [m.payload["n"] for m in first + rest] == list(range(5))
 
 
+def test_a_sent_commands_answer_is_its_view_document_as_the_projection_wrote_it(
+    commands: Commands,
+) -> None:
+    agent = uuid4()
+    cmd = SendCommand(workspace_id=WS, agent_id=agent, action=CommandAction.STATUS,
+                      params={"n": 1}, ttl_seconds=60)  # fmt: skip
+    answer, replayed, position = commands.send(cmd)
+    stored = commands.get(GetCommand(workspace_id=WS, agent_id=agent, command_id=answer.command_id))
+    assert not replayed and position > 0
+    assert answer.params is None and stored.params == {"n": 1}
+    assert answer == stored.model_copy(update={"params": None})
+
+
 def test_pending_pages_follow_the_order_sent_and_skip_acknowledged_commands(
     commands: Commands,
 ) -> None:
@@ -118,3 +137,45 @@ def test_pending_pages_follow_the_order_sent_and_skip_acknowledged_commands(
     assert first[0]["params"] == {"n": 0} and first[0]["action"] == "status"
     assert commands.pending_count(str(agent)) == len(waiting)
     assert [c.command_id for c in commands.pending(str(agent))] == waiting
+
+
+def test_a_burst_of_sends_to_one_agent_queues_one_delivery_behind_the_running_one(
+    commands: Commands, nats_server: NatsServer
+) -> None:
+    """Sends that arrive while a delivery is out share one queued pass (it reads after they
+    were recorded), and the agent still gets every message once, in the order sent."""
+    messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
+    sender, recipient = uuid4(), uuid4()
+    agent = str(recipient)
+
+    async def scenario() -> tuple[int, list[str], list[str]]:
+        nc = await connect(nats_server.url, "delivery-test")
+        deliverer = Deliverer(nc, commands, None, messages)
+        received: list[str] = []
+        first_arrived, release = asyncio.Event(), asyncio.Event()
+
+        async def on_hub(msg: Msg) -> None:
+            hub = HubMessage.model_validate_json(msg.data)
+            received.append(hub.id)
+            first_arrived.set()
+            await release.wait()  # the first delivery stays out while the burst arrives
+            await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
+
+        await nc.subscribe(AgentChannel.inbox(agent), cb=on_hub)
+        sent = [messages.send(WS, sender, recipient, fields(0))[0].message_id]
+        deliverer.soon(agent)
+        await asyncio.wait_for(first_arrived.wait(), 10)
+        for n in range(1, 21):
+            sent.append(messages.send(WS, sender, recipient, fields(n))[0].message_id)
+            deliverer.soon(agent)
+        in_flight = len(deliverer._tasks)
+        release.set()
+        while deliverer._tasks:
+            await asyncio.gather(*deliverer._tasks)
+        await nc.close()
+        return in_flight, sent, received
+
+    in_flight, sent, received = asyncio.run(scenario())
+    assert in_flight == 2  # the running delivery and one queued behind it, not one per send
+    assert received == sent
+    assert messages.undelivered(agent) == []

@@ -8,13 +8,11 @@ events are public before answering.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError
 
 from agentplane.contracts.channel import CommandOutcome, CommandResult
 from agentplane.contracts.commands import (
@@ -25,11 +23,9 @@ from agentplane.contracts.commands import (
     ListCommands,
     SendCommand,
 )
-from agentplane.contracts.errors import conflict, not_found
+from agentplane.contracts.errors import conflict
 from agentplane.eventstore.application import ServiceApplication
-from agentplane.eventstore.group_commit import GroupCommitter
-from agentplane.eventstore.projection import ProjectionRunner
-from agentplane.eventstore.views import ViewStore
+from agentplane.messaging.command_records import CommandRecords
 from agentplane.messaging.cursors import cursor_after, position_of
 from agentplane.messaging.domain import (
     Command,
@@ -39,17 +35,13 @@ from agentplane.messaging.domain import (
     command_uuid,
     idempotent_command_uuid,
 )
-from agentplane.messaging.expiry_timers import ExpiryTimers
-from agentplane.messaging.projections import COMMAND, OPEN, MessagingProjection
+from agentplane.messaging.projections import COMMAND, OPEN, queued_doc
 from agentplane.messaging.translate import TRANSLATOR
 
-NOT_FOUND = "Command not found"
 # Statuses of a command the agent has not acknowledged yet: delivery (re)sends these.
 WAITING = frozenset({CommandStatus.QUEUED.value, CommandStatus.DELIVERED.value})
 # (sort, key) of a view row: where a page of the delivery queue ends.
 Position = tuple[str, str]
-# Attempts of a change that lost a race with another writer of the same command.
-RETRIES = 5
 
 
 class MessagingStore(ServiceApplication):
@@ -66,39 +58,8 @@ def view_of(doc: dict[str, Any], *, with_params: bool = False) -> CommandView:
     return CommandView.model_validate(data)
 
 
-class Commands:
-    """Remote commands of every agent."""
-
-    def __init__(
-        self,
-        store: MessagingStore,
-        views: ViewStore,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.store = store
-        self.views = views
-        self.clock = clock
-        # One projection for the whole store: messages (messages.py) share this log.
-        self.projector = ProjectionRunner(store, views, MessagingProjection())
-        self.committer = GroupCommitter(store, recorded=self._recorded)
-        # Who else takes each commit's recordings from memory (the outbox relay, once started).
-        self.recorded_hooks: list[Callable[[list[Recording[Any]]], object]] = []
-        self.timers = ExpiryTimers()
-
-    def _recorded(self, recordings: list[Recording[Any]]) -> None:
-        # Each group is applied to the view right after its commit, from memory (read-your-
-        # writes without reading the log back), and handed to the relay the same way.
-        self.projector.apply_recorded(recordings)
-        for hook in self.recorded_hooks:
-            hook(recordings)
-
-    def load_timers(self) -> int:
-        """Arm a timer for every open command (at start; new commands arm their own)."""
-        with self.views.read() as tx:
-            docs = tx.list(OPEN)
-        for doc in docs:
-            self.timers.add(doc["command_id"], datetime.fromisoformat(doc["expires_at"]))
-        return len(docs)
+class Commands(CommandRecords):
+    """Remote commands of every agent: what operators ask and what delivery records."""
 
     # -- operator side ---------------------------------------------------------------------
 
@@ -115,6 +76,7 @@ class Commands:
             cmd.params,
             self.clock() + timedelta(seconds=cmd.ttl_seconds),
         )
+        (queued,) = command.pending_events  # its view document, built without reading it back
         try:
             position = self.committer.save(command)
         except IntegrityError:
@@ -130,9 +92,7 @@ class Commands:
                 ) from None
             return view_of(existing), True, 0
         self.timers.add(command.command_id, command.expires_at)
-        doc = self._doc(command.command_id)
-        assert doc is not None
-        return view_of(doc), False, position
+        return view_of(queued_doc(queued)), False, position
 
     def get(self, query: GetCommand) -> CommandView:
         return view_of(
@@ -282,45 +242,3 @@ class Commands:
         for command_id in self.timers.due(now, limit):
             position = max(position, self._step(command_id, lambda c: c.expire(now)))
         return position
-
-    # -- internals -------------------------------------------------------------------------
-
-    def _doc(self, command_id: str) -> dict[str, Any] | None:
-        with self.views.read() as tx:
-            return tx.get(COMMAND, command_id)
-
-    def _owned(self, workspace_id: str, agent_id: UUID, command_id: str) -> dict[str, Any]:
-        doc = self._doc(command_id)
-        if doc is None or doc["workspace_id"] != workspace_id or doc["agent_id"] != str(agent_id):
-            raise not_found(NOT_FOUND)
-        return doc
-
-    def _step(self, command_id: str, change: Callable[[Command], None]) -> int:
-        """A delivery step; one the command is already past changes nothing (at least once)."""
-
-        def guarded(command: Command) -> None:
-            try:
-                change(command)
-            except InvalidTransition:
-                pass
-
-        return self._change(command_id, guarded)
-
-    def _change(self, command_id: str, change: Callable[[Command], None]) -> int:
-        uuid = command_uuid(command_id)
-        if uuid is None:
-            raise not_found(NOT_FOUND)
-        for attempt in range(RETRIES):
-            try:
-                command: Command = self.store.repository.get(uuid)
-            except AggregateNotFoundError:
-                raise not_found(NOT_FOUND) from None
-            change(command)
-            if not command.pending_events:
-                return 0
-            try:
-                return self.committer.save(command)
-            except IntegrityError:
-                if attempt == RETRIES - 1:
-                    raise
-        return 0

@@ -27,19 +27,12 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import ValidationError
 
-from agentplane.contracts.channel import (
-    ChannelAck,
-    CommandBody,
-    CommandOutcome,
-    CommandResult,
-    HubKind,
-    HubMessage,
-    MessageBody,
-)
+from agentplane.contracts.channel import ChannelAck, CommandOutcome, CommandResult, HubMessage
 from agentplane.contracts.messages import MessageView
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands, Position
+from agentplane.messaging.hub_messages import hub_message, message_hub_message
 from agentplane.messaging.messages import Messages
 
 log = logging.getLogger("agentplane.messaging.delivery")
@@ -51,41 +44,6 @@ WINDOW = 500
 # A send does not try an agent nobody listened for this recently (its hello will).
 ABSENT_SECONDS = 5.0
 MAX_ABSENT = 100_000
-
-
-def hub_message(command: dict[str, Any]) -> HubMessage:
-    """The hub message of an open command's view document (see `projections._open`)."""
-    body = CommandBody(
-        command_id=command["command_id"],
-        action=command["action"],
-        params=command.get("params") or {},
-        expires_at=command["expires_at"],
-    )
-    return HubMessage(
-        id=command["command_id"],
-        kind=HubKind.COMMAND,
-        sent_at=datetime.now(UTC),
-        body=body.model_dump(mode="json"),
-    )
-
-
-def message_hub_message(message: MessageView) -> HubMessage:
-    body = MessageBody(
-        message_id=message.message_id,
-        from_agent_id=message.from_agent_id,
-        channel=message.channel,
-        type=message.type.value,
-        payload=message.payload,
-        correlation_id=message.correlation_id,
-        created_at=message.created_at,
-        expires_at=message.expires_at,
-    )
-    return HubMessage(
-        id=message.message_id,
-        kind=HubKind.MESSAGE,
-        sent_at=datetime.now(UTC),
-        body=body.model_dump(mode="json"),
-    )
 
 
 class Deliverer:
@@ -104,6 +62,8 @@ class Deliverer:
         self.relay = relay
         self._locks: dict[str, asyncio.Lock] = {}
         self._absent: dict[str, float] = {}
+        # Agents with a background delivery that has not started reading their queues yet.
+        self._waiting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _record(self, step: Callable[..., int], *args: object) -> None:
@@ -115,31 +75,45 @@ class Deliverer:
         """Deliver in the background (the caller answers without waiting for the agent).
 
         An agent nobody listened for a moment ago is not tried again on every send: its hello
-        (or the periodic retry) delivers what waits.
+        (or the periodic retry) delivers what waits. Nor is a second delivery queued behind one
+        that has not started reading yet: that one reads after this item was recorded, so it
+        takes it too (a burst of sends to one agent costs one pass, not one each).
         """
         if hello:
             self._absent.pop(agent_id, None)
         elif time.monotonic() - self._absent.get(agent_id, -ABSENT_SECONDS) < ABSENT_SECONDS:
             return
-        task = asyncio.create_task(self.deliver(agent_id))
+        if agent_id in self._waiting:
+            return
+        self._waiting.add(agent_id)
+        task = asyncio.create_task(self.deliver(agent_id, waiting=True))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, agent_id: str) -> int:
+    async def deliver(self, agent_id: str, *, waiting: bool = False) -> int:
         """Send everything pending for the agent; return how many it acknowledged.
 
         The queue is read a window at a time (the first window is one item: an agent that is
         not connected costs one request and one row). A window's acks are recorded while the
-        next window is out; all are recorded before this returns.
+        next window is out; all are recorded before this returns. `waiting`: the agent's
+        entry in `_waiting` (this delivery's) ends when it starts reading.
         """
         lock = self._locks.setdefault(agent_id, asyncio.Lock())
-        async with lock:
-            recording: list[asyncio.Task[None]] = []
-            try:
-                return await self._deliver(agent_id, recording)
-            finally:
-                if recording:
-                    await asyncio.gather(*recording)
+        started = False
+        try:
+            async with lock:
+                started = True
+                if waiting:
+                    self._waiting.discard(agent_id)
+                recording: list[asyncio.Task[None]] = []
+                try:
+                    return await self._deliver(agent_id, recording)
+                finally:
+                    if recording:
+                        await asyncio.gather(*recording)
+        finally:
+            if waiting and not started:  # cancelled while it waited for the lock
+                self._waiting.discard(agent_id)
 
     async def _deliver(self, agent_id: str, recording: list[asyncio.Task[None]]) -> int:
         acknowledged = 0

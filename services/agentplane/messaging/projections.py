@@ -26,6 +26,28 @@ _STEP = {
 }
 
 
+def queued_doc(event: Command.Queued) -> dict[str, Any]:
+    """A new command's document (also its sender's answer: no read back of what was written)."""
+    at = event.timestamp.isoformat()
+    return {
+        "command_id": event.command_id,
+        "agent_id": event.agent_id,
+        "workspace_id": event.workspace_id,
+        "action": event.action,
+        "params": event.params,
+        "status": CommandStatus.QUEUED.value,
+        "result": None,
+        "error": None,
+        "created_at": at,
+        "updated_at": at,
+        "expires_at": event.expires_at.isoformat(),
+        "delivered_at": None,
+        "acknowledged_at": None,
+        "finished_at": None,
+        "version": event.originator_version,
+    }
+
+
 class CommandProjection:
     """Pure mapping of command events onto view documents."""
 
@@ -33,26 +55,9 @@ class CommandProjection:
 
     def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
         if isinstance(event, Command.Queued):
-            at = event.timestamp.isoformat()
-            doc = {
-                "command_id": event.command_id,
-                "agent_id": event.agent_id,
-                "workspace_id": event.workspace_id,
-                "action": event.action,
-                "params": event.params,
-                "status": CommandStatus.QUEUED.value,
-                "result": None,
-                "error": None,
-                "created_at": at,
-                "updated_at": at,
-                "expires_at": event.expires_at.isoformat(),
-                "delivered_at": None,
-                "acknowledged_at": None,
-                "finished_at": None,
-                "version": event.originator_version,
-            }
+            doc = queued_doc(event)
             tx.put(COMMAND, event.command_id, doc, scope=event.agent_id)
-            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id, sort=at)
+            tx.put(OPEN, event.command_id, _open(doc), scope=event.agent_id, sort=doc["created_at"])
             return
         step = _STEP.get(type(event))
         if step is None:

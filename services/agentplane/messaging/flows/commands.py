@@ -11,7 +11,6 @@ from nats.aio.msg import Msg
 from pydantic import BaseModel, ValidationError
 
 from agentplane.bus.requests import BusClient
-from agentplane.contracts.agents import GetAgent
 from agentplane.contracts.channel import (
     AgentHello,
     ChannelWelcome,
@@ -36,6 +35,7 @@ from agentplane.contracts.subjects import AgentChannel, Heartbeat, Registry
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.known_agents import KnownAgents
 from agentplane.settings import MessagingSettings
 
 # Well inside the gateway's request timeout (5 s by default): the answer must arrive.
@@ -54,12 +54,14 @@ class CommandFlows:
         relay: OutboxRelay,
         deliverer: Deliverer,
         settings: MessagingSettings,
+        known: KnownAgents,
     ) -> None:
         self.commands = commands
         self.bus = bus
         self.relay = relay
         self.deliverer = deliverer
         self.settings = settings
+        self.known = known
 
     async def published(self, position: int) -> None:
         # The audit log shows the command once this returns; a slow stream delays that, but
@@ -79,10 +81,9 @@ class CommandFlows:
         return bool(liveness and liveness.online)
 
     async def send(self, cmd: SendCommand) -> BaseModel:
-        # 404 for an unknown agent or another workspace's, before anything is recorded.
-        await self.bus.request(
-            Registry.AGENT_GET, GetAgent(workspace_id=cmd.workspace_id, agent_id=cmd.agent_id)
-        )
+        # 404 for an unknown agent or another workspace's, before anything is recorded (an
+        # agent the registry confirmed a moment ago is not asked about again, as for messages).
+        await self.known.confirm(cmd.workspace_id, cmd.agent_id)
         if cmd.action == CommandAction.EXPOSE:
             cmd = await self._exposed(cmd)
         view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
