@@ -22,6 +22,18 @@ bucket as a limited route does, against the same app bare; the batch for the oth
 goes to a publish that does nothing (no NATS here). Best of 5 runs of 50,000 requests.
 
     .venv/bin/python -m bench.gateway_request_cost --in-process
+
+`--in-process-app` measures the whole gateway app (create_app: every middleware, routing,
+dependencies, the endpoint, the bus client) in this process, with a NATS connection that
+answers at once with canned replies (what the gateway itself costs, without uvicorn, NATS
+or the services), `--in-flight` requests at a time: `echo` (`GET /health/registry`),
+`register` (seed 000 `POST /v1/agents/register`) and `send` (`POST …/messages/send`). Per
+kind the best of 5 runs in µs of CPU per request, and the µs of it spent in the garbage
+collector (gc.callbacks); a storm holds thousands of requests in flight, which is where the
+collector's settings matter.
+
+    .venv/bin/python -m bench.gateway_request_cost --in-process-app [--in-flight 1000]
+        [--collector server|default]
 """
 
 from __future__ import annotations
@@ -142,6 +154,132 @@ def in_process(requests: int = 50_000, workspaces: int = 200) -> dict[str, Any]:
     }
 
 
+class _CannedMsg:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.headers: dict[str, str] | None = None
+
+
+class _CannedNats:
+    """Answers each request like the service would, after yielding to the loop a few times
+    (so requests interleave as they do waiting for NATS)."""
+
+    is_closed = False
+    is_connected = True
+
+    def __init__(self, replies: dict[str, dict[str, Any]]) -> None:
+        self.replies = {k: json.dumps({"ok": True, "data": v}).encode() for k, v in replies.items()}
+
+    async def request(
+        self, subject: str, data: bytes, timeout: float = 1.0, headers: Any = None
+    ) -> _CannedMsg:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if subject.endswith("workspace.authenticate"):  # one workspace per key
+            key = json.loads(data)["api_key"]
+            identity = {"workspace_id": f"ws_{key}", "workspace_name": "w", "tier": "enterprise"}
+            return _CannedMsg(json.dumps({"ok": True, "data": identity}).encode())
+        return _CannedMsg(self.replies.get(subject, b'{"ok":true,"data":{}}'))
+
+    async def publish(self, subject: str, data: bytes, headers: Any = None) -> None:
+        return None
+
+
+async def _app_us(kind: str, requests: int, in_flight: int, tuned: bool) -> tuple[float, float]:
+    import gc
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from agentplane.bus.requests import BusClient
+    from agentplane.contracts.subjects import Messaging, Registry
+    from agentplane.gateway.app import create_app
+    from agentplane.gateway.auth import WorkspaceKeys
+    from agentplane.settings import GatewaySettings
+
+    now = datetime.now(UTC).isoformat()
+    record = {"workspace_id": "ws", "registered": True, "created_at": now, "token_prefix": "agent"}
+    nc = _CannedNats(
+        {
+            Registry.AGENT_REGISTER: {"id": str(uuid4()), **record},
+            Messaging.MESSAGE_SEND: {"message_id": "msg_1", "expires_at": now},
+        }
+    )
+    app = create_app(GatewaySettings(rate_limit_scope="pap"))  # as the benchmarks' systems
+    app.state.nc = nc
+    app.state.bus = BusClient(nc, 5.0)  # type: ignore[arg-type]
+    app.state.workspace_keys = WorkspaceKeys(app.state.bus)
+    if tuned:  # as gateway.main does once the app is built
+        from agentplane.bus.gc_tuning import tune_for_server
+
+        tune_for_server()
+    shapes = {
+        "echo": ("GET", "/health/registry", b""),
+        "register": ("POST", "/v1/agents/register", json.dumps(
+            {"agentId": str(uuid4()), "token": "agent_tok_" + uuid4().hex * 2}).encode()),
+        "send": ("POST", f"/v1/agents/{uuid4()}/messages/send", json.dumps(
+            {"toAgentId": str(uuid4()), "payload": {"n": 1, "text": "hello"}}).encode()),
+    }  # fmt: skip
+    method, path, body = shapes[kind]
+    keys = [f"ap_{n:040d}".encode() for n in range(2000)]
+    sent = [0]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] < 300, message
+
+    async def one() -> None:
+        sent[0] += 1
+        headers = [(b"host", b"gw"), (b"x-api-key", keys[sent[0] % len(keys)])]
+        if body:
+            headers += [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())]  # fmt: skip
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+        await app(scope, receive, send)
+
+    for _ in range(200):  # warm-up: caches, lazily built route tables
+        await one()
+    collecting = [0.0, 0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collecting[1] = time.process_time()
+        else:
+            collecting[0] += time.process_time() - collecting[1]
+
+    gc.callbacks.append(timed)
+    try:
+        started = time.process_time()
+        for _ in range(requests // in_flight):
+            await asyncio.gather(*(one() for _ in range(in_flight)))
+        spent = time.process_time() - started
+    finally:
+        gc.callbacks.remove(timed)
+    done = requests // in_flight * in_flight
+    return spent / done * 1e6, collecting[0] / done * 1e6
+
+
+def in_process_app(
+    requests: int = 5000, in_flight: int = 1000, tuned: bool = True
+) -> dict[str, Any]:
+    import uvloop
+
+    collector = "server" if tuned else "default"
+    results: dict[str, Any] = {"in_flight": in_flight, "collector": collector}
+    for kind in ("echo", "register", "send"):
+        runs = [uvloop.run(_app_us(kind, requests, in_flight, tuned)) for _ in range(5)]
+        best = min(runs)
+        results[kind] = {"cpu_us": round(best[0], 1), "gc_us": round(best[1], 1)}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=10_000)
@@ -150,7 +288,15 @@ def main() -> None:
     parser.add_argument("--workspaces", type=int, default=200)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE")
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--in-process-app", action="store_true")
+    parser.add_argument("--in-flight", type=int, default=1000)
+    # `server`: the gateway's collector settings (bus/gc_tuning.py); `default`: CPython's.
+    parser.add_argument("--collector", choices=["server", "default"], default="server")
     args = parser.parse_args()
+    if args.in_process_app:
+        tuned = args.collector == "server"
+        print(json.dumps(in_process_app(in_flight=args.in_flight, tuned=tuned)))
+        return
     if args.in_process:
         print(json.dumps(in_process()))
         return

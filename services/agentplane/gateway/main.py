@@ -7,6 +7,7 @@ import resource
 
 import uvicorn
 
+from agentplane.bus.gc_tuning import tune_for_server
 from agentplane.bus.host import configure_logging
 from agentplane.gateway.app import create_app
 from agentplane.gateway.routers.channel import WS_MAX_BYTES
@@ -62,7 +63,10 @@ def uvicorn_config(settings: GatewaySettings, app: object) -> uvicorn.Config:
 def main() -> None:
     settings = GatewaySettings()
     configure_logging(settings.log_level)
-    uvicorn.Server(uvicorn_config(settings, create_app(settings))).run()
+    app = create_app(settings)
+    # After the app is built: its routes and schemas are frozen out of the collector's scans.
+    tune_for_server()
+    uvicorn.Server(uvicorn_config(settings, app)).run()
 
 
 if __name__ == "__main__":
