@@ -13,10 +13,10 @@ from nats.aio.client import Client
 
 from agentplane.bus.consumers import (
     StreamHandler,
-    caught_up,
     durable_subscriber,
     ensure_dead_letter_stream,
 )
+from agentplane.bus.durable_state import caught_up
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.events.registry import AgentRegistered
 from agentplane.contracts.streams import EVENTS_STREAM

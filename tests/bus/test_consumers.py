@@ -303,7 +303,7 @@ def test_the_stream_sequence_is_read_from_either_form_of_the_ack_subject() -> No
     """What nats-py's `metadata` parses, without building it (the batch consumers' path)."""
     from nats.aio.msg import Msg
 
-    from agentplane.bus.consumers import stream_sequence
+    from agentplane.bus.arrivals import stream_sequence
 
     forms = [
         "$JS.ACK.AP_EVENTS.lifecycle-audit.1.4711.4000.1764966000000000000.3",

@@ -15,9 +15,8 @@ import asyncio
 import base64
 import json
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -25,6 +24,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from agentplane.bus.arrivals import Arrivals, stream_sequence
+from agentplane.bus.durable_state import refilter
 from agentplane.bus.handlers import replying
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.dead_letters import RedriveDeadLetter, Redriven
@@ -237,109 +238,6 @@ def durable_subscriber(
     on_redrive.__name__ = f"{durable.replace('-', '_')}_redrive"
     host.handle(Events.redrive(durable), on_redrive, queue=durable)
     host.after_connect(subscribe)
-
-
-async def refilter(js: JetStreamContext, stream: str, durable: str, subjects: list[str]) -> None:
-    """Give an existing durable consumer these filter subjects (nothing when it has them or
-    does not exist yet). The server updates it in place, keeping its position and the
-    messages it has delivered and not yet seen acknowledged; replicas racing here ask for
-    the same config, so the second update changes nothing."""
-    try:
-        info = await js.consumer_info(stream, durable)
-    except NotFoundError:
-        return
-    config = info.config
-    if filters_of(config) == subjects:
-        return
-    log.info("%s: filter subjects %s → %s", durable, filters_of(config), subjects)
-    config.filter_subject, config.filter_subjects = (
-        (subjects[0], None) if len(subjects) == 1 else (None, subjects)
-    )
-    await js.add_consumer(stream, config=config)
-
-
-def filters_of(config: ConsumerConfig) -> list[str]:
-    if config.filter_subjects:
-        return list(config.filter_subjects)
-    return [config.filter_subject] if config.filter_subject else []
-
-
-class Applied(Protocol):
-    """How far a consumer's handler has applied the stream (its highest sequence)."""
-
-    applied_seq: int
-
-    async def wait_applied(self, sequence: int, timeout: float) -> None: ...
-
-
-async def caught_up(
-    js: JetStreamContext, stream: str, durable: str, progress: Applied, timeout: float
-) -> bool:
-    """Wait (bounded) until `progress` has applied what the durable consumer was sent of
-    `stream` and nothing it filters waits undelivered: read-after-write for a consumer that
-    filters, whose position never reaches the stream's last sequence when that event is one
-    it does not receive. True when caught up within `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            info = await js.consumer_info(stream, durable)
-        except NotFoundError:
-            return True  # not subscribed yet: nothing was sent
-        delivered = info.delivered.stream_seq or 0
-        # More of its subjects waiting: at least one beyond what was sent is to be applied.
-        target = delivered + 1 if info.num_pending else delivered
-        await progress.wait_applied(target, max(0.0, deadline - loop.time()))
-        if progress.applied_seq < target:
-            return False
-        if not info.num_pending:
-            return True
-
-
-class Arrivals:
-    """Messages a subscription's callback handed over, taken by the consumer in batches.
-
-    Unbounded here, bounded by the server: a durable push consumer sends no more than its
-    max_ack_pending unacknowledged messages, and these are acknowledged once processed.
-    """
-
-    def __init__(self) -> None:
-        self._msgs: deque[Msg] = deque()
-        self._ready = asyncio.Event()
-
-    def __len__(self) -> int:
-        return len(self._msgs)
-
-    async def put(self, msg: Msg) -> None:
-        self._msgs.append(msg)
-        self._ready.set()
-
-    async def wait(self) -> None:
-        """Until at least one message is there."""
-        await self._ready.wait()
-
-    def take(self, limit: int) -> list[Msg]:
-        """Up to `limit` messages in arrival order (at least one after `wait`)."""
-        msgs = self._msgs
-        taken = [msgs.popleft() for _ in range(min(limit, len(msgs)))]
-        if not msgs:
-            self._ready.clear()
-        return taken
-
-
-def stream_sequence(msg: Msg) -> int:
-    """The stream sequence of a JetStream delivery, read from its ack subject.
-
-    `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…` (9 tokens) or, with a domain
-    and account hash, `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<stream seq>.…`
-    (12); nats-py's `metadata` parses all of it into objects for every message.
-    """
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    if len(tokens) == 12:
-        return int(tokens[7])
-    return int(msg.metadata.sequence.stream)
 
 
 def max_deliveries_advisory(stream: str, durable: str) -> str:

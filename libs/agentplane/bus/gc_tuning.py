@@ -9,7 +9,8 @@ again. Frozen and with these thresholds: about 40 µs. Nearly all request object
 by reference counting; cycles are rare and small, so collecting young objects every 20,000
 allocations instead of 700 only lets a few megabytes of cyclic garbage wait a little longer.
 The objects alive once the app is built live as long as the process, so they are frozen out
-of every scan.
+of every scan. The gateway tunes once its app is built; every service (`ServiceHost.serve`)
+once it is wired and before it starts, so what it loads at start stays collectable.
 """
 
 from __future__ import annotations

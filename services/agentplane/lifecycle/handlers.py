@@ -8,7 +8,8 @@ from typing import Any
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
-from agentplane.bus.consumers import caught_up, durable_subscriber
+from agentplane.bus.consumers import durable_subscriber
+from agentplane.bus.durable_state import caught_up
 from agentplane.bus.host import ServiceHost
 from agentplane.bus.routes import UseCase, command, query, raw, serve_routes
 from agentplane.contracts.agent_states import AgentStatesQuery, DrainAgent, ProvisionAgent

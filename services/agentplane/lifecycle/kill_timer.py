@@ -8,7 +8,7 @@ import logging
 
 from nats.js import JetStreamContext
 
-from agentplane.bus.consumers import caught_up
+from agentplane.bus.durable_state import caught_up
 from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.lifecycle.lifecycles import Lifecycles
 from agentplane.lifecycle.progress import Progress
