@@ -16,7 +16,6 @@ from nats.aio.subscription import Subscription
 
 from agentplane.bus import deadlines
 from agentplane.bus.connection import make_broker
-from agentplane.bus.gc_tuning import tune_for_server
 from agentplane.bus.readiness import wait_until_answering
 from agentplane.contracts import subjects
 from agentplane.contracts.health import Pong
@@ -161,9 +160,6 @@ class ServiceHost:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        # The process's code, schemas and wiring exist now and live as long as it does: out of
-        # the collector's scans (what start loads, caches and projections, stays collectable).
-        tune_for_server()
         await self.start()
         try:
             await stop.wait()
