@@ -268,7 +268,7 @@ async def offline_detection(
     # longest silence it left each agent in, how many beats came later than one interval
     # after the previous one, how far behind its pace it fell, how many it sent.
     max_gap = [0.0] * len(agents)
-    generator = {"late": 0, "behind": 0.0, "sent": 0, "backlog": 0.0}
+    generator = {"late": 0, "behind": 0.0, "sent": 0, "backlog": 0.0, "rounds": 0}
     watching = False
     running = True
 
@@ -285,6 +285,8 @@ async def offline_detection(
                 generator["behind"] = max(generator["behind"], (due - sent) / rate)
             while sent < due:
                 cursor = (cursor + 1) % len(agents)
+                if cursor == 0:
+                    generator["rounds"] += 1
                 if cursor in stopped:
                     continue
                 await nc.publish(subjects[cursor], payloads[cursor])
@@ -305,7 +307,12 @@ async def offline_detection(
     while time.monotonic() < deadline:
         await asyncio.sleep(1.0)
         # Long timeouts: a service behind the pace answers behind its backlog of beats.
-        if (await heartbeat_stats(nc, 60)).online >= len(agents):
+        # And one round of the pace over every agent: with the fleet still online from an
+        # earlier phase the first check passes at once, and agents the pace had not reached
+        # yet were then counted as beats "late" by the whole epoch (and, at a slow pace,
+        # silent since that phase, declared offline as if the product had erred).
+        online = (await heartbeat_stats(nc, 60)).online >= len(agents)
+        if online and generator["rounds"] >= 1:
             break
     await asyncio.sleep(2.0)
     # From here on every agent has been sent a beat: gaps are the generator's to account for.
