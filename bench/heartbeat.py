@@ -317,6 +317,9 @@ async def offline_detection(
     await asyncio.sleep(2.0)
     # From here on every agent has been sent a beat: gaps are the generator's to account for.
     watching = True
+    # Decisions before this are about silences before the phase (an earlier phase's agents
+    # left alone meanwhile); their events can still arrive after the watcher subscribed.
+    watching_since = time.time()
     accepted_before = (await heartbeat_stats(nc, 60)).accepted
     hb_pid = system.pid_of("heartbeat")
     hb_cpu_before, wall_before = cpu_seconds(hb_pid), time.monotonic()
@@ -347,7 +350,7 @@ async def offline_detection(
         await asyncio.sleep(OFFLINE_AFTER + SWEEP_SECONDS + 3.0)
         offline_at: dict[str, tuple[float, float, float, float]] = {}
         for _ in range(int((give_up - time.monotonic()) / 0.5)):
-            offline_at = read_offline_events(events_file)
+            offline_at = read_offline_events(events_file, watching_since)
             if stopped_ids <= offline_at.keys():
                 break
             await asyncio.sleep(0.5)
@@ -365,7 +368,7 @@ async def offline_detection(
         # Also when the phase fails: no watcher outlives the bench.
         watcher.terminate()
         watcher.wait(10)
-    offline_at = read_offline_events(events_file)
+    offline_at = read_offline_events(events_file, watching_since)
     shutil.rmtree(events_file.parent)
     missing = (float("inf"), float("inf"), float("inf"), float("inf"))
     seen = [offline_at.get(agents[i][0], missing) for i in range(STOPPED)]
@@ -433,9 +436,11 @@ def start_watcher(system: RunningSystem, events_file: Path) -> subprocess.Popen[
     return watcher
 
 
-def read_offline_events(path: Path) -> dict[str, tuple[float, float, float, float]]:
+def read_offline_events(
+    path: Path, since: float = 0.0
+) -> dict[str, tuple[float, float, float, float]]:
     """agent id -> (arrival, decision time `at`, last beat the service saw, when the event was
-    built for the store: `occurred_at`), the first event of each agent."""
+    built for the store: `occurred_at`), the first event of each agent decided from `since`."""
     events: dict[str, tuple[float, float, float, float]] = {}
     if not path.exists():
         return events
@@ -444,7 +449,8 @@ def read_offline_events(path: Path) -> dict[str, tuple[float, float, float, floa
             e = json.loads(line)
         except ValueError:
             continue  # a line being written
-        events.setdefault(e["agent_id"], (e["arrival"], e["at"], e["last_seen"], e["occurred"]))
+        if e["at"] >= since:
+            events.setdefault(e["agent_id"], (e["arrival"], e["at"], e["last_seen"], e["occurred"]))
     return events
 
 
