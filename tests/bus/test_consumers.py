@@ -249,7 +249,12 @@ async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
             await asyncio.sleep(0.1)
         assert handled == [t for t in texts if t != "poison"] + more
         assert max(batches) > 1
-        info = await js.consumer_info(stream, durable)
+        # Acks are publishes the server takes in after the handler returned: wait for them.
+        for _ in range(100):
+            info = await js.consumer_info(stream, durable)
+            if info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.1)
         assert info.num_ack_pending == 0
     finally:
         await host.stop()
