@@ -261,6 +261,11 @@ async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
         await nc.close()
 
 
+# Long enough that a loaded machine's scheduling delays between the test's publishes stay
+# inside it (one scheduling delay on a busy 2-core machine can take longer than 0.5 s).
+LINGER = 2.0
+
+
 async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
     nats_server: NatsServer,
 ) -> None:
@@ -278,7 +283,7 @@ async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
     host = ServiceHost(f"test-linger-{stream.lower()}", nats_server.url)
     durable_subscriber(
         host, stream=stream, subject=subject, durable=durable, handler=one, batch=batch,
-        backoff=BACKOFF, linger=0.5,
+        backoff=BACKOFF, linger=LINGER,
     )  # fmt: skip
     await host.start()
     try:
@@ -288,12 +293,12 @@ async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
                 break
             await asyncio.sleep(0.05)
         assert batches == [["first"]]
-        # Right after a batch: the next event waits for the ones that follow it closely.
+        # Right after a batch: the next event waits for the ones that follow it closely
+        # (published back to back, each a round trip: well inside LINGER on a busy machine).
         later = [f"m{n}" for n in range(4)]
         for text in later:
             await js.publish(subject, text.encode())
-            await asyncio.sleep(0.05)
-        for _ in range(100):
+        for _ in range(400):
             if sum(map(len, batches)) == 5:
                 break
             await asyncio.sleep(0.05)
