@@ -196,20 +196,10 @@ def _envelope(
     }
 
 
-class _Envelope(TypedDict):
-    """`IntegrationEvent`'s fields in its order, to serialise a dict as the model would."""
-
-    id: str
-    app: str
-    position: int
-    type: str
-    version: int
-    aggregate_id: str
-    aggregate_version: int
-    occurred_at: datetime
-    workspace_id: str | None
-    agent_id: str | None
-    data: dict[str, Any]
-
-
+# `IntegrationEvent`'s fields in its order and types, to serialise a dict as the model would
+# (derived, so a field the model gains is never missing here).
+_Envelope = TypedDict(  # type: ignore[misc]
+    "_Envelope",
+    {name: field.annotation for name, field in IntegrationEvent.model_fields.items()},
+)
 _ENVELOPE_JSON = TypeAdapter(_Envelope)
