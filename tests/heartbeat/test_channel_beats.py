@@ -24,6 +24,7 @@ from agentplane.contracts.liveness import RecordBeat
 from agentplane.contracts.reply import Reply
 from agentplane.contracts.subjects import AgentChannel, Events, Heartbeat, Registry
 from agentplane.heartbeat.channel_beats import ChannelBeats
+from agentplane.heartbeat.invalidations import follow_registry_events
 from agentplane.testing.nats import NatsServer
 
 INTERVALS = {"device": 10.0, "orchestrator": 20.0}
@@ -70,6 +71,7 @@ async def test_deadlines_by_dialect_and_one_registry_question_per_agent(nc: Clie
     await nc.subscribe(Registry.AGENT_DIALECT, cb=registry)
     await nc.subscribe(Heartbeat.RECORD, cb=heartbeat)
     beats = ChannelBeats(nc, BusClient(nc, 2.0), deadline_of)
+    await follow_registry_events(nc, beats.forget)  # as the service wires it (main.py)
     await beats.subscribe("heartbeat")
     await nc.flush()
 
@@ -94,7 +96,7 @@ async def test_deadlines_by_dialect_and_one_registry_question_per_agent(nc: Clie
     del dialects[device]
     event = json.dumps({"agent_id": device, "type": "agent.Deleted"}).encode()
     await nc.publish(Events.subject("registry", "agent.Deleted"), event)
-    for _ in range(50):
+    for _ in range(500):
         if not (await beat(device)).ok:
             break
         await asyncio.sleep(0.02)

@@ -20,7 +20,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS, agent_of
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.channel import ChannelBeat
 from agentplane.contracts.commands import AgentDialect, AgentDialectQuery
@@ -57,18 +56,10 @@ class ChannelBeats:
         self._tasks: set[asyncio.Task[None]] = set()
         self._registry_slots = asyncio.Semaphore(concurrent_lookups)
 
-    async def subscribe(self, service: str, *, registry_events: bool = True) -> None:
-        """Take channel beats; without `registry_events` the caller hands the registry's
-        agent events over (`forget`) from a subscription it shares."""
-        if registry_events:
-            await self.nc.subscribe(REGISTRY_AGENT_EVENTS, cb=self.on_registry_event)
+    async def subscribe(self, service: str) -> None:
+        """Take channel beats (the registry's agent events come through `forget`)."""
         subject = AgentChannel.from_any_agent(AgentChannel.HEARTBEAT)
         await self.nc.subscribe(subject, queue=service, cb=self.on_beat)
-
-    async def on_registry_event(self, msg: Msg) -> None:
-        agent_id = agent_of(msg.data)
-        if agent_id is not None:
-            self.forget(agent_id)
 
     def forget(self, agent_id: str) -> None:
         """A registry event of the agent: ask the registry again at its next beat."""

@@ -3,7 +3,7 @@
 Request/reply subjects are `bus.routes` routes. The beat subjects are plain nats-py
 subscriptions straight into `BeatIntake`, with no per-message layer: they are the hot path,
 and a beat is answered later (after its token is checked) or not at all. Registry agent
-events (`main.py`, `BeatIntake.on_registry_event`) and channel beats (`channel_beats.py`)
+events (`invalidations.follow_registry_events`) and channel beats (`channel_beats.py`)
 are subscriptions too.
 """
 

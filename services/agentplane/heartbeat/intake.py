@@ -23,7 +23,6 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from agentplane.bus.agent_token_cache import agent_of
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.liveness import HeartbeatStats, RecordBeat, partition_of
 from agentplane.contracts.subjects import Heartbeat, Telemetry
@@ -260,12 +259,6 @@ class BeatIntake:
         log.info("trusting no cached token of %d agents: %s", len(self.table), reason)
         self.engine.forget_all_trust()
         self.refused.forget_all()
-
-    async def on_registry_event(self, msg: Msg) -> None:
-        """`ap.events.registry.agent.>`: any change of an agent invalidates its cached token."""
-        agent_id = agent_of(msg.data)
-        if agent_id is not None:
-            self.forget_agent(agent_id)
 
     # -- replies -------------------------------------------------------------------------
 

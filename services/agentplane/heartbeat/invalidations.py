@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -32,6 +33,19 @@ REPLAY_MARGIN_SECONDS = 10.0
 REPLAY_ATTEMPTS = 3
 # How long one fetch of events the consumer reported pending may take.
 FETCH_TIMEOUT_SECONDS = 5.0
+
+
+async def follow_registry_events(nc: Client, *forgets: Callable[[str], None]) -> None:
+    """Live: every registry agent event calls each `forget(agent_id)` (one subscription for
+    all of the process's caches, so each event is sent to it and parsed once)."""
+
+    async def on_event(msg: Msg) -> None:
+        agent_id = agent_of(msg.data)
+        if agent_id is not None:
+            for forget in forgets:
+                forget(agent_id)
+
+    await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=on_event)
 
 
 async def replay_registry_events(

@@ -8,9 +8,7 @@ import secrets
 import time
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
-from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS, agent_of
 from agentplane.bus.connection import connect
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
@@ -25,7 +23,7 @@ from agentplane.heartbeat.credentials import VerifiedTokens
 from agentplane.heartbeat.domain.deadlines import Deadlines
 from agentplane.heartbeat.handlers import register_handlers, subscribe_beats
 from agentplane.heartbeat.intake import BeatIntake
-from agentplane.heartbeat.invalidations import recover_trust
+from agentplane.heartbeat.invalidations import follow_registry_events, recover_trust
 from agentplane.heartbeat.telemetry import ensure_telemetry_stream
 from agentplane.security.nats_credentials import service_credential
 from agentplane.security.secret_files import load_or_create_text_secret
@@ -137,16 +135,8 @@ def build(settings: HeartbeatSettings) -> ServiceHost:
         register_handlers(host, intake, bus, bench=settings.heartbeat_bench)
         channel_beats = ChannelBeats(nc, bus, deadlines.of_dialect)
 
-        async def on_registry_event(msg: Msg) -> None:
-            # One subscription for both caches: every registration reaches this process
-            # (and is sent by the server) once, not once per cache.
-            agent_id = agent_of(msg.data)
-            if agent_id is not None:
-                intake.forget_agent(agent_id)
-                channel_beats.forget(agent_id)
-
         # Live invalidations first, then the ones we may have missed while down, then beats.
-        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=on_registry_event)
+        await follow_registry_events(nc, intake.forget_agent, channel_beats.forget)
         if engine.checkpointed_at is not None:
             await recover_trust(
                 nc,
@@ -156,7 +146,7 @@ def build(settings: HeartbeatSettings) -> ServiceHost:
                 "restart",
             )
         await subscribe_beats(nc, intake, host.service)
-        await channel_beats.subscribe(host.service, registry_events=False)
+        await channel_beats.subscribe(host.service)
         # Deadlines count from now, when beats reach us, not from the restore above.
         engine.listening()
 
