@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from agentplane.bus.agent_token_cache import AgentTokenCache
 from agentplane.bus.connection import connect
 from agentplane.bus.requests import BusClient
+from agentplane.gateway import route_shapes
 from agentplane.gateway.admission import Admission
 from agentplane.gateway.auth import WorkspaceKeys
 from agentplane.gateway.auth_throttle import AuthFailureThrottle
@@ -129,4 +130,5 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(tasks_agent.router)
     app.include_router(tasks_stream.router)
     app.include_router(tasks_device.router)
+    route_shapes.install(app)  # last: it reads the routers included above
     return app
