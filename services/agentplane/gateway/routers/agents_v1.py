@@ -35,7 +35,7 @@ from agentplane.contracts.http.agents import (
 from agentplane.contracts.liveness import AgentBeat
 from agentplane.contracts.subjects import Heartbeat, Lifecycle, Registry
 from agentplane.gateway.agent_views import capability_json, liveness, services_json, summary
-from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.auth import Bus, Workspace, app_bus
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotency
 from agentplane.gateway.paging import Cursor, Item, Limit, collection, paged_responses
@@ -88,7 +88,7 @@ async def provision(
     status_code=201,
     responses={409: {"description": "An agent with this agentId already exists"}},
 )
-async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
+async def register(body: RegisterBody, ws: Workspace, request: Request) -> dict[str, Any]:
     cmd = RegisterAgent(
         workspace_id=ws.workspace_id,
         agent_id=body.agent_id,
@@ -98,7 +98,9 @@ async def register(body: RegisterBody, ws: Workspace, bus: Bus) -> dict[str, Any
     )
     # A storm of registrations queues at the registry: each is answered once committed, so
     # waiting longer than a query beats a 503 for a registration that then succeeds.
-    data = await bus.request(Registry.AGENT_REGISTER, cmd, timeout=REGISTER_TIMEOUT_SECONDS)
+    data = await app_bus(request).request(
+        Registry.AGENT_REGISTER, cmd, timeout=REGISTER_TIMEOUT_SECONDS
+    )
     agent = AgentRecord.model_validate(data)
     return {
         "success": True,
