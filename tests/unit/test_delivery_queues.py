@@ -97,6 +97,17 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
     assert [m.payload["n"] for m in first + rest] == list(range(5))
 
 
+def test_agents_with_undelivered_are_the_recipients_still_waiting(commands: Commands) -> None:
+    messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
+    sender, waiting, served = uuid4(), uuid4(), uuid4()
+    sent = [messages.send(WS, sender, to, fields(n))[0] for n, to in enumerate([waiting, served])]
+    messages.send(WS, sender, waiting, fields(2))
+    assert messages.agents_with_undelivered() == {str(waiting), str(served)}
+    messages.delivered_many([sent[1].message_id])
+    messages.delivered_many([sent[0].message_id])  # one of waiting's two: it still waits
+    assert messages.agents_with_undelivered() == {str(waiting)}
+
+
 def test_a_sent_commands_answer_is_its_view_document_as_the_projection_wrote_it(
     commands: Commands,
 ) -> None:
