@@ -21,6 +21,7 @@ from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.messaging.application import Commands, MessagingStore
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.first_pages import FirstPage
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.thread_batches import ThreadBatches
 from agentplane.testing.nats import NatsServer
@@ -190,3 +191,66 @@ def test_a_burst_of_sends_to_one_agent_queues_one_delivery_behind_the_running_on
     assert in_flight == 2  # the running delivery and one queued behind it, not one per send
     assert received == sent
     assert messages.undelivered(agent) == []
+
+
+def test_a_first_page_read_with_the_command_is_sent_unless_a_delivery_ran_since(
+    commands: Commands, nats_server: NatsServer
+) -> None:
+    """The page read in the recording thread saves the delivery its first read; one read
+    before another delivery ran is stale and read again (nothing is sent twice)."""
+    agent = uuid4()
+    reads: list[object] = []
+    read_page = commands.pending_page
+
+    def counted_page(*args: object) -> object:
+        reads.append(args)
+        return read_page(*args)  # type: ignore[arg-type]
+
+    commands.pending_page = counted_page  # type: ignore[method-assign]
+
+    def record(n: int) -> str:
+        cmd = SendCommand(workspace_id=WS, agent_id=agent, action=CommandAction.STATUS,
+                          params={"n": n})  # fmt: skip
+        return commands.send(cmd)[0].command_id
+
+    async def scenario() -> tuple[list[str], list[str], int, int, int | None]:
+        nc = await connect(nats_server.url, "first-page-test")
+        deliverer = Deliverer(nc, commands, None)
+        received: list[str] = []
+
+        async def on_hub(msg: Msg) -> None:
+            hub = HubMessage.model_validate_json(msg.data)
+            received.append(hub.id)
+            await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
+
+        await nc.subscribe(AgentChannel.inbox(str(agent)), cb=on_hub)
+        await nc.flush()
+        # Fresh: its first page is used, only the next (empty) one is read.
+        generation = deliverer.first_page_generation(str(agent))
+        assert generation is not None
+        sent = [record(0)]
+        page, after = read_page(str(agent), None, 1)
+        reads.clear()
+        await deliverer.deliver(str(agent), first=FirstPage(generation, page, after))
+        fresh_reads = len(reads)
+        # Stale: read before a delivery that sent the command already.
+        generation = deliverer.first_page_generation(str(agent))
+        assert generation is not None
+        sent.append(record(1))
+        page, after = read_page(str(agent), None, 1)
+        await deliverer.deliver(str(agent))
+        reads.clear()
+        await deliverer.deliver(str(agent), first=FirstPage(generation, page, after))
+        stale_reads = len(reads)
+        # A delivery out: nothing is read ahead for it.
+        lock = deliverer._locks[str(agent)]
+        async with lock:
+            busy = deliverer.first_page_generation(str(agent))
+        await nc.close()
+        return sent, received, fresh_reads, stale_reads, busy
+
+    sent, received, fresh_reads, stale_reads, busy = asyncio.run(scenario())
+    assert received == sent  # each once, in order
+    assert fresh_reads == 1 and stale_reads == 1
+    assert busy is None
+    assert commands.pending_page(str(agent), None, 10) == ([], None)
