@@ -34,9 +34,14 @@ def test_put_get_list_delete(views: ViewStore) -> None:
         assert sorted(d["n"] for d in tx.list("thing")) == [2, 3]
         assert tx.list("thing", scope="blue") == [{"n": 2}]
         assert sorted(tx.items("thing")) == [("a", {"n": 3}), ("b", {"n": 2})]
+        assert tx.scopes("thing") == {"red", "blue"}
+        assert tx.scopes("other") == {""}
+        assert tx.scopes("missing") == set()
 
     with views.transaction() as tx:
         tx.delete("thing", "a")
+    with views.read() as tx:
+        assert tx.scopes("thing") == {"blue"}  # a scope whose last row went is gone
     assert views.dump() == [
         ("other", "a", "", '{"n":4}'),
         ("thing", "b", "blue", '{"n":2}'),

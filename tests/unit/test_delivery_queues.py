@@ -21,6 +21,7 @@ from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.views import SQLiteViewStore
 from agentplane.messaging.application import Commands, MessagingStore
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.first_pages import FirstPage
 from agentplane.messaging.messages import Messages
 from agentplane.messaging.thread_batches import ThreadBatches
 from agentplane.testing.nats import NatsServer
@@ -95,6 +96,17 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
     rest, end = messages.undelivered_page(str(recipient), after, 10)
     assert [m.message_id for m in first + rest] == ids and end is None
     assert [m.payload["n"] for m in first + rest] == list(range(5))
+
+
+def test_agents_with_undelivered_are_the_recipients_still_waiting(commands: Commands) -> None:
+    messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
+    sender, waiting, served = uuid4(), uuid4(), uuid4()
+    sent = [messages.send(WS, sender, to, fields(n))[0] for n, to in enumerate([waiting, served])]
+    messages.send(WS, sender, waiting, fields(2))
+    assert messages.agents_with_undelivered() == {str(waiting), str(served)}
+    messages.delivered_many([sent[1].message_id])
+    messages.delivered_many([sent[0].message_id])  # one of waiting's two: it still waits
+    assert messages.agents_with_undelivered() == {str(waiting)}
 
 
 def test_a_sent_commands_answer_is_its_view_document_as_the_projection_wrote_it(
@@ -179,3 +191,66 @@ def test_a_burst_of_sends_to_one_agent_queues_one_delivery_behind_the_running_on
     assert in_flight == 2  # the running delivery and one queued behind it, not one per send
     assert received == sent
     assert messages.undelivered(agent) == []
+
+
+def test_a_first_page_read_with_the_command_is_sent_unless_a_delivery_ran_since(
+    commands: Commands, nats_server: NatsServer
+) -> None:
+    """The page read in the recording thread saves the delivery its first read; one read
+    before another delivery ran is stale and read again (nothing is sent twice)."""
+    agent = uuid4()
+    reads: list[object] = []
+    read_page = commands.pending_page
+
+    def counted_page(*args: object) -> object:
+        reads.append(args)
+        return read_page(*args)  # type: ignore[arg-type]
+
+    commands.pending_page = counted_page  # type: ignore[method-assign]
+
+    def record(n: int) -> str:
+        cmd = SendCommand(workspace_id=WS, agent_id=agent, action=CommandAction.STATUS,
+                          params={"n": n})  # fmt: skip
+        return commands.send(cmd)[0].command_id
+
+    async def scenario() -> tuple[list[str], list[str], int, int, int | None]:
+        nc = await connect(nats_server.url, "first-page-test")
+        deliverer = Deliverer(nc, commands, None)
+        received: list[str] = []
+
+        async def on_hub(msg: Msg) -> None:
+            hub = HubMessage.model_validate_json(msg.data)
+            received.append(hub.id)
+            await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
+
+        await nc.subscribe(AgentChannel.inbox(str(agent)), cb=on_hub)
+        await nc.flush()
+        # Fresh: its first page is used, only the next (empty) one is read.
+        generation = deliverer.first_page_generation(str(agent))
+        assert generation is not None
+        sent = [record(0)]
+        page, after = read_page(str(agent), None, 1)
+        reads.clear()
+        await deliverer.deliver(str(agent), first=FirstPage(generation, page, after))
+        fresh_reads = len(reads)
+        # Stale: read before a delivery that sent the command already.
+        generation = deliverer.first_page_generation(str(agent))
+        assert generation is not None
+        sent.append(record(1))
+        page, after = read_page(str(agent), None, 1)
+        await deliverer.deliver(str(agent))
+        reads.clear()
+        await deliverer.deliver(str(agent), first=FirstPage(generation, page, after))
+        stale_reads = len(reads)
+        # A delivery out: nothing is read ahead for it.
+        lock = deliverer._locks[str(agent)]
+        async with lock:
+            busy = deliverer.first_page_generation(str(agent))
+        await nc.close()
+        return sent, received, fresh_reads, stale_reads, busy
+
+    sent, received, fresh_reads, stale_reads, busy = asyncio.run(scenario())
+    assert received == sent  # each once, in order
+    assert fresh_reads == 1 and stale_reads == 1
+    assert busy is None
+    assert commands.pending_page(str(agent), None, 10) == ([], None)

