@@ -204,3 +204,30 @@ def test_pap_reports_document_their_fields(document: dict[str, Any]) -> None:
     assert beat["additionalProperties"] is False  # the gateway refuses other fields
     metrics = body("/api/agents/{agent_uuid}/metrics")
     assert set(metrics["required"]) == {"cpu_percent", "memory_mb", "requests_handled"}
+
+
+def test_credential_headers_read_by_hand_are_listed_as_header_parameters(
+    document: dict[str, Any],
+) -> None:
+    """The authentication dependencies read their headers from the request themselves (no
+    FastAPI `Header()`): each operation using one still lists them, as FastAPI would have."""
+    expected = {
+        ("/v1/agents/{agent_id}/messages/send", "post"): {"x-api-key"},
+        ("/v1/admin/workspaces", "post"): {"authorization"},
+        ("/api/agent/update", "get"): {"x-agent-key", "x-agent-id", "x-request-timestamp"},
+        ("/api/v1/agents", "get"): {"x-api-key", "authorization"},
+    }
+    for (path, method), headers in expected.items():
+        parameters = document["paths"][path][method].get("parameters", [])
+        listed = {p["name"]: p for p in parameters if p["in"] == "header"}
+        assert headers <= set(listed), (path, method, sorted(listed))
+        for name in headers:
+            assert listed[name]["required"] is False
+            assert {"type": "string"} in listed[name]["schema"]["anyOf"]
+    # Every operation behind a workspace key lists it (48 when this was written).
+    keyed = [
+        (path, method)
+        for path, method, operation in _operations(document)
+        if any(p["name"] == "x-api-key" for p in operation.get("parameters", []))
+    ]
+    assert len(keyed) >= 40

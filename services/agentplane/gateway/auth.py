@@ -7,7 +7,7 @@ import hmac
 import time
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import unauthorized
@@ -57,11 +57,11 @@ async def bus_of(request: Request) -> BusClient:
     {
         401: "Missing or invalid API key",
         429: "The workspace's tier limit is spent; X-RateLimit-Reset and Retry-After say when",
-    }
+    },
+    headers=("x-api-key",),
 )
-async def workspace_from_api_key(
-    request: Request, x_api_key: Annotated[str | None, Header()] = None
-) -> WorkspaceIdentity:
+async def workspace_from_api_key(request: Request) -> WorkspaceIdentity:
+    x_api_key = request.headers.get("x-api-key")
     if not x_api_key:
         raise unauthorized("Missing API key (x-api-key header)")
     workspace: WorkspaceIdentity = await request.app.state.workspace_keys.resolve(x_api_key)
@@ -70,10 +70,9 @@ async def workspace_from_api_key(
     return workspace
 
 
-@declares({401: "Missing or invalid admin token"})
-async def require_admin(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> None:
+@declares({401: "Missing or invalid admin token"}, headers=("authorization",))
+async def require_admin(request: Request) -> None:
+    authorization = request.headers.get("authorization")
     expected: str = request.app.state.admin_token
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):

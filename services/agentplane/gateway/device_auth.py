@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -68,22 +68,19 @@ def _required(value: str | None, header: str) -> str:
     {
         401: "Missing or invalid X-Agent-Key, X-Agent-ID or X-Request-Timestamp",
         429: "The agent's own limit is spent; X-RateLimit-Reset and Retry-After say when",
-    }
+    },
+    headers=("x-agent-key", "x-agent-id", "x-request-timestamp"),
 )
-async def authenticate_device(
-    request: Request,
-    x_agent_key: Annotated[str | None, Header()] = None,
-    x_agent_id: Annotated[str | None, Header()] = None,
-    x_request_timestamp: Annotated[str | None, Header()] = None,
-) -> DeviceIdentity:
+async def authenticate_device(request: Request) -> DeviceIdentity:
     """The agent behind X-Agent-ID + X-Agent-Key, if X-Request-Timestamp is fresh.
 
     Every failure is 401. Keys are never cached here, so a rotation takes effect on the very
     next request.
     """
-    api_key = _required(x_agent_key, "X-Agent-Key")
-    raw_id = _required(x_agent_id, "X-Agent-ID")
-    raw_ts = _required(x_request_timestamp, "X-Request-Timestamp")
+    headers = request.headers
+    api_key = _required(headers.get("x-agent-key"), "X-Agent-Key")
+    raw_id = _required(headers.get("x-agent-id"), "X-Agent-ID")
+    raw_ts = _required(headers.get("x-request-timestamp"), "X-Request-Timestamp")
     sent_at = parse_rfc3339(raw_ts)
     if sent_at is None:
         raise unauthorized("X-Request-Timestamp must be an RFC 3339 UTC timestamp")

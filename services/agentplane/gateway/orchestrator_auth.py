@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from agentplane.contracts.agents import AgentIdentity
 from agentplane.contracts.errors import forbidden, not_found, unauthorized
@@ -93,13 +93,12 @@ async def _agent_by_certificate(request: Request) -> AgentIdentity | None:
         401: "Missing or invalid credentials",
         403: "The credential belongs to another agent than the one named",
         429: "The workspace's tier limit (workspace key) or the agent's own limit is spent",
-    }
+    },
+    headers=("x-api-key", "authorization"),
 )
-async def orchestrator_caller(
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> OrchestratorCaller:
+async def orchestrator_caller(request: Request) -> OrchestratorCaller:
+    x_api_key = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization")
     if x_api_key:
         workspace = await request.app.state.workspace_keys.resolve(x_api_key)
         enforce_workspace_limit(request, workspace)

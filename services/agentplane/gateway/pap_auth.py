@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from agentplane.contracts.errors import ErrorKind, ServiceError, unauthorized
 from agentplane.contracts.workspaces import WorkspaceIdentity
@@ -14,11 +14,10 @@ from agentplane.gateway.rate_limits import enforce_rate_limit
 UNAUTHORIZED = "Unauthorized"
 
 
-@declares({401: "Missing or invalid workspace key"})
-async def workspace_from_bearer(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> WorkspaceIdentity:
+@declares({401: "Missing or invalid workspace key"}, headers=("authorization",))
+async def workspace_from_bearer(request: Request) -> WorkspaceIdentity:
     """The workspace whose API key is the bearer token; 401 `Unauthorized` otherwise."""
+    authorization = request.headers.get("authorization")
     scheme, _, key = (authorization or "").strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:

@@ -121,8 +121,9 @@ AGENT_LIMITED = {429: {"description": "The agent's own rate limit is spent; see 
     "/v1/agents/heartbeat",
     responses={401: {"description": "Invalid agent credentials"}, **AGENT_LIMITED},
 )
-async def heartbeat(body: AgentHeartbeatBody, request: Request, bus: Bus) -> dict[str, Any]:
+async def heartbeat(body: AgentHeartbeatBody, request: Request) -> dict[str, Any]:
     tokens: AgentTokenCache = request.app.state.agent_tokens
+    bus = app_bus(request)
     agent_id = str(body.agent_id)
     if tokens.trusted(agent_id, body.token):
         # Hot path: a token verified moments ago. Publish the beat without waiting; the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from agentplane.contracts.channel import MAX_PARAMS_BYTES
 from agentplane.contracts.commands import (
@@ -23,7 +23,7 @@ from agentplane.contracts.commands import (
 from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.commands import CommandBody
 from agentplane.contracts.subjects import Messaging
-from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.auth import Bus, Workspace, app_bus
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.idempotency import checked_key
 from agentplane.gateway.path_ids import agent_uuid
@@ -71,7 +71,7 @@ async def send_command(
     agent_id: str,
     body: CommandBody,
     ws: Workspace,
-    bus: Bus,
+    request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Send a command; an offline agent gets it when it reconnects, in the order sent."""
@@ -87,6 +87,7 @@ async def send_command(
         ttl_seconds=body.ttl_seconds or DEFAULT_COMMAND_TTL_SECONDS,
         idempotency_key=idempotency_key,
     )
+    bus = app_bus(request)
     accepted = CommandAccepted.model_validate(await bus.request(Messaging.COMMAND_SEND, cmd))
     return {
         "success": True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.messages import BroadcastBody, MarkReadBody, SendMessageBody
@@ -33,7 +33,7 @@ from agentplane.contracts.messages import (
     SendMessage,
 )
 from agentplane.contracts.subjects import Messaging
-from agentplane.gateway.auth import Bus, Workspace
+from agentplane.gateway.auth import Workspace, app_bus
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.path_ids import agent_uuid
 
@@ -79,7 +79,7 @@ def message_json(view: MessageView) -> dict[str, Any]:
 
 @router.post("/v1/agents/{agent_id}/messages/send", responses=SEND_ERRORS)
 async def send_message(
-    agent_id: str, body: SendMessageBody, ws: Workspace, bus: Bus
+    agent_id: str, body: SendMessageBody, ws: Workspace, request: Request
 ) -> dict[str, Any]:
     """Send a message from agent `{agent_id}` to `toAgentId` (an agent of the same workspace);
     a connected recipient also receives it live over its channel. `ttlSeconds` 1 to 604800,
@@ -90,13 +90,13 @@ async def send_message(
         to_agent_id=body.to_agent_id,
         message=_fields(body, MessageType.EVENT),
     )
-    sent = MessageSent.model_validate(await bus.request(Messaging.MESSAGE_SEND, cmd))
+    sent = MessageSent.model_validate(await app_bus(request).request(Messaging.MESSAGE_SEND, cmd))
     return {"success": True, "messageId": sent.message_id, "expiresAt": iso_ms(sent.expires_at)}
 
 
 @router.post("/v1/agents/{agent_id}/messages/broadcast", responses=SEND_ERRORS)
 async def broadcast_message(
-    agent_id: str, body: BroadcastBody, ws: Workspace, bus: Bus
+    agent_id: str, body: BroadcastBody, ws: Workspace, request: Request
 ) -> dict[str, Any]:
     """One message to every agent of the workspace except the sender (one id per recipient);
     `recipients` is how many agents it reached. `type` default `broadcast`."""
@@ -105,6 +105,7 @@ async def broadcast_message(
         from_agent_id=agent_uuid(agent_id),
         message=_fields(body, MessageType.BROADCAST),
     )
+    bus = app_bus(request)
     sent = BroadcastSent.model_validate(await bus.request(Messaging.MESSAGE_BROADCAST, cmd))
     return {
         "success": True,
@@ -118,7 +119,7 @@ async def broadcast_message(
 async def list_messages(
     agent_id: str,
     ws: Workspace,
-    bus: Bus,
+    request: Request,
     response: Response,
     channel: Annotated[str | None, Query(max_length=MAX_CHANNEL)] = None,
     unread_only: Annotated[bool, Query(alias="unreadOnly")] = True,
@@ -135,14 +136,16 @@ async def list_messages(
         limit=limit,
         cursor=cursor,
     )
-    page = MessagePage.model_validate(await bus.request(Messaging.MESSAGE_LIST, query))
+    page = MessagePage.model_validate(await app_bus(request).request(Messaging.MESSAGE_LIST, query))
     if page.next_cursor:
         response.headers[NEXT_CURSOR] = page.next_cursor
     return {"messages": [message_json(m) for m in page.messages]}
 
 
 @router.post("/v1/agents/{agent_id}/messages/read", responses=ERRORS)
-async def mark_read(agent_id: str, body: MarkReadBody, ws: Workspace, bus: Bus) -> dict[str, Any]:
+async def mark_read(
+    agent_id: str, body: MarkReadBody, ws: Workspace, request: Request
+) -> dict[str, Any]:
     """Mark the agent's messages read (`readAt` is set once; repeating is harmless); ids of
     other agents' messages change nothing. `marked` counts the agent's own ids."""
     cmd = MarkMessagesRead(
@@ -150,5 +153,6 @@ async def mark_read(agent_id: str, body: MarkReadBody, ws: Workspace, bus: Bus) 
         agent_id=agent_uuid(agent_id),
         message_ids=[m[:100] for m in body.message_ids],
     )
+    bus = app_bus(request)
     marked = MessagesMarkedRead.model_validate(await bus.request(Messaging.MESSAGE_READ, cmd))
     return {"success": True, "marked": marked.marked}
