@@ -33,3 +33,29 @@ async def test_registry_agent_events_invalidate(nats_server: NatsServer) -> None
         assert cache.trusted("agent-2", "tok")
     finally:
         await nc.close()
+
+
+async def test_a_registration_reaches_no_follower(nats_server: NatsServer) -> None:
+    """A registration changes no credential: a storm of them is not delivered to the cache."""
+    nc = await nats.connect(nats_server.url)
+    try:
+        cache = AgentTokenCache(ttl=60)
+        await cache.follow(nc)
+        cache.remember("agent-1", "tok", cache.generation)
+        cache.remember("agent-2", "tok", cache.generation)
+        registered = b'{"agent_id": "agent-1", "aggregate_id": "agent-1"}'
+        await nc.publish(Events.subject("registry", "agent.Registered"), registered)
+        # Published after it on the same connection: delivered after it, had it been followed.
+        await nc.publish(
+            Events.subject("registry", "agent.Deleted"),
+            b'{"agent_id": "agent-2", "aggregate_id": "agent-2"}',
+        )
+        await nc.flush()
+        for _ in range(100):
+            if not cache.trusted("agent-2", "tok"):
+                break
+            await asyncio.sleep(0.01)
+        assert not cache.trusted("agent-2", "tok")
+        assert cache.trusted("agent-1", "tok")
+    finally:
+        await nc.close()

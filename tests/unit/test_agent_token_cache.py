@@ -52,3 +52,23 @@ def test_agent_of_reads_integration_events() -> None:
     assert agent_of(b'{"agent_id": null, "aggregate_id": "y"}') == "y"
     assert agent_of(b"not json") is None
     assert agent_of(b"[1]") is None
+
+
+def test_every_agent_event_type_but_a_registration_is_followed() -> None:
+    from agentplane.bus.agent_token_cache import credential_event_subjects
+    from agentplane.contracts.events import registry
+    from agentplane.contracts.events.public import PublicEvent
+    from agentplane.contracts.subjects import Events
+
+    agent_types = {
+        value.TYPE
+        for value in vars(registry).values()
+        if isinstance(value, type)
+        and issubclass(value, PublicEvent)
+        and value is not PublicEvent
+        and value.TYPE.startswith("agent.")
+    }
+    followed = set(credential_event_subjects())
+    assert Events.subject("registry", "agent.Registered") not in followed
+    assert {Events.subject("registry", "agent.TokenRotated")} <= followed
+    assert followed == {Events.subject("registry", t) for t in agent_types - {"agent.Registered"}}

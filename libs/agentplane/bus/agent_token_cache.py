@@ -6,7 +6,8 @@ after a success the token is remembered, and later beats are answered at once an
 to the agent's NATS-native subject without waiting (the heartbeat service checks the token
 again against its own cache, so this cache only saves the wait, never grants anything).
 
-Trust ends when the registry publishes any event of the agent (rotation, revocation, …),
+Trust ends when the registry publishes any event of the agent but its registration (rotation,
+revocation, …),
 for everyone when the NATS connection was re-established (events may have been missed),
 and after `ttl` seconds in any case. Only a keyed hash of each token is kept.
 """
@@ -23,10 +24,31 @@ from collections.abc import Callable
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from agentplane.contracts.events import registry as registry_events
+from agentplane.contracts.events.public import PublicEvent
 from agentplane.contracts.subjects import Events
 
 # Every change the registry records about an agent (credential or not) invalidates.
 REGISTRY_AGENT_EVENTS = Events.subject("registry", "agent.>")
+# ... but a registration: it is an agent's first event, or completes a provisioned agent's
+# with the very token it was provisioned with, so no credential trusted before it changes.
+# Left out because a storm of registrations would otherwise reach every follower (a delivery
+# and a parse in each gateway, per registration) for nothing.
+KEEPS_CREDENTIALS = frozenset({registry_events.AgentRegistered.TYPE})
+
+
+def credential_event_subjects() -> list[str]:
+    """The subjects of every registry agent event type but `KEEPS_CREDENTIALS`: a type added
+    to the contracts later is followed without a change here."""
+    types = sorted(
+        value.TYPE
+        for value in vars(registry_events).values()
+        if isinstance(value, type)
+        and issubclass(value, PublicEvent)
+        and value is not PublicEvent
+        and value.TYPE.startswith("agent.")
+    )
+    return [Events.subject("registry", t) for t in types if t not in KEEPS_CREDENTIALS]
 
 
 # `IntegrationEvent` JSON as the relay encodes it: its envelope fields in declaration order,
@@ -108,5 +130,6 @@ class AgentTokenCache:
             if agent_id is not None:
                 self.forget(agent_id)
 
-        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=on_event)
+        for subject in credential_event_subjects():
+            await nc.subscribe(subject, cb=on_event)
         await nc.flush()

@@ -1,10 +1,11 @@
 """Wakes an agent's open channel sockets when the registry records anything about the agent.
 
 A socket re-checks its credential when woken (rotation, revocation, deletion, termination all
-are registry events of the agent), when its credential expires, and otherwise only every
-`SAFETY_RECHECK_SECONDS` — the net for events missed while the gateway was reconnecting. So a
-revoked credential closes its socket about as fast as the registry closes its NATS connection,
-and an idle fleet of sockets costs the registry almost nothing.
+are registry events of the agent; a registration changes no credential and wakes nothing),
+when its credential expires, and otherwise only every `SAFETY_RECHECK_SECONDS` — the net for
+events missed while the gateway was reconnecting. So a revoked credential closes its socket
+about as fast as the registry closes its NATS connection, and an idle fleet of sockets costs
+the registry almost nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from agentplane.bus.agent_token_cache import REGISTRY_AGENT_EVENTS, agent_of
+from agentplane.bus.agent_token_cache import agent_of, credential_event_subjects
 
 SAFETY_RECHECK_SECONDS = 30.0
 
@@ -31,7 +32,8 @@ class ChannelWatch:
         if self._following:
             return
         self._following = True
-        await nc.subscribe(REGISTRY_AGENT_EVENTS, cb=self._on_event)
+        for subject in credential_event_subjects():
+            await nc.subscribe(subject, cb=self._on_event)
 
     async def _on_event(self, msg: Msg) -> None:
         agent_id = agent_of(msg.data)
