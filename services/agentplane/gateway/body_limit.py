@@ -70,7 +70,9 @@ class BodyLimit:
                 # After the body only a disconnect can come; waiting for it is not reading.
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.read_timeout)
+                # Not wait_for: it wraps every read in a task of its own (a loop round more).
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
             except TimeoutError:
                 raise BodyTooSlow() from None
             if message["type"] == "http.request":
