@@ -86,11 +86,13 @@ def test_a_batch_that_raises_fails_each_of_its_members_and_the_next_batch_still_
 def test_a_batch_is_settled_once_before_any_of_its_items_is_answered() -> None:
     settled: list[list[int]] = []
     answered: list[int] = []
-    gate = asyncio.Event()
+    gate, all_recorded = asyncio.Event(), asyncio.Event()
 
     async def settle(items: list[int], results: list[int | BaseException]) -> None:
         settled.append(items)
         assert not any(i in answered for i in items)  # nobody answered before its batch
+        if sum(map(len, settled)) == 10:
+            all_recorded.set()
         await gate.wait()
         if 3 in items:
             raise RuntimeError("publication check failed")  # logged; results still stand
@@ -101,9 +103,8 @@ def test_a_batch_is_settled_once_before_any_of_its_items_is_answered() -> None:
     async def scenario() -> None:
         batches = ThreadBatches(lambda items: [i * 10 for i in items], settle=settle)
         calls = asyncio.gather(*(one(batches, i) for i in range(10)))
-        while sum(map(len, settled)) < 10:  # every batch recorded, none answered yet
-            await asyncio.sleep(0.01)
-        assert answered == []
+        await asyncio.wait_for(all_recorded.wait(), 5)
+        assert answered == []  # every batch recorded, none answered yet
         gate.set()
         await asyncio.wait_for(calls, 5)
 
