@@ -8,7 +8,13 @@ from uuid import uuid4
 import pytest
 
 from agentplane.eventstore.integration import to_integration
-from agentplane.messaging.domain import Message, MessageGone, message_uuid, public_message_id
+from agentplane.messaging.domain import (
+    Message,
+    MessageGone,
+    message_uuid,
+    public_message_id,
+    sent_event,
+)
 from agentplane.messaging.translate import TRANSLATOR
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -74,3 +80,20 @@ def test_public_ids_round_trip_and_refuse_anything_else() -> None:
     assert message_uuid(public_message_id(uuid)) == uuid
     assert message_uuid("cmd_" + uuid.hex) is None
     assert message_uuid("msg_not-hex") is None
+
+
+def test_the_sent_event_built_alone_is_the_one_send_records_and_loads_the_same_message() -> None:
+    uuid = uuid4()
+    args = ("ws_1", "agent-a", "agent-b", "tasks", "request", {"k": 1}, "req_1", NOW)
+    (recorded,) = Message.send(uuid, *args).collect_events()
+    alone = sent_event(uuid, *args)
+    assert type(alone) is type(recorded)
+    mine, theirs = dict(vars(alone)), dict(vars(recorded))
+    assert mine.pop("timestamp") >= theirs.pop("timestamp")  # built a moment later
+    assert mine == theirs
+    loaded: Message = alone.mutate(None)  # what the repository does when it loads it
+    assert loaded.id == uuid and loaded.version == 1
+    assert (loaded.message_id, loaded.to_agent_id, loaded.expires_at) == (
+        public_message_id(uuid), "agent-b", NOW,
+    )  # fmt: skip
+    assert loaded.deliver(NOW - timedelta(seconds=1))

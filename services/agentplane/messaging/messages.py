@@ -8,7 +8,7 @@ group commit and projection (one log per service).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,7 +31,7 @@ from agentplane.eventstore.group_commit import GroupCommitter
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import ViewStore
 from agentplane.messaging.cursors import cursor_after, position_of
-from agentplane.messaging.domain import Message, MessageGone, message_uuid
+from agentplane.messaging.domain import Message, MessageGone, message_uuid, sent_event
 from agentplane.messaging.expiry_timers import ExpiryTimers
 from agentplane.messaging.message_projection import MESSAGE, UNDELIVERED
 
@@ -72,8 +72,9 @@ class Messages:
 
     def _new(
         self, workspace_id: str, sender: UUID, recipient: str, fields: MessageFields
-    ) -> Message:
-        return Message.send(
+    ) -> Message.Sent:
+        # The message's one event (nothing reads the new aggregate: see `sent_event`).
+        return sent_event(
             uuid4(),
             workspace_id,
             str(sender),
@@ -88,36 +89,31 @@ class Messages:
     def send(
         self, workspace_id: str, sender: UUID, recipient: UUID, fields: MessageFields
     ) -> tuple[MessageSent, int]:
-        message = self._new(workspace_id, sender, str(recipient), fields)
-        position = self.committer.save(message)
-        self.timers.add(message.message_id, message.expires_at)
-        return MessageSent(message_id=message.message_id, expires_at=message.expires_at), position
+        sent = self._new(workspace_id, sender, str(recipient), fields)
+        return self._armed(sent, self.committer.save_events(sent))
 
     def send_many(
         self, sends: list[tuple[str, UUID, UUID, MessageFields]]
     ) -> list[tuple[MessageSent, int] | BaseException]:
         """Several senders' messages in one transaction (the loop batches concurrent sends);
         if the group fails, each is saved on its own, so a failure is only its own."""
-        messages = [self._new(w, sender, str(to), fields) for w, sender, to, fields in sends]
-        events = [m.collect_events() for m in messages]
-        try:
-            position = self.committer.save_events(*(e for each in events for e in each))
-        except Exception:
-            return [self._save_alone(m, e) for m, e in zip(messages, events, strict=True)]
-        return [self._armed(message, position) for message in messages]
-
-    def _save_alone(
-        self, message: Message, events: Sequence[Any]
-    ) -> tuple[MessageSent, int] | BaseException:
+        events = [self._new(w, sender, str(to), fields) for w, sender, to, fields in sends]
         try:
             position = self.committer.save_events(*events)
+        except Exception:
+            return [self._save_alone(sent) for sent in events]
+        return [self._armed(sent, position) for sent in events]
+
+    def _save_alone(self, sent: Message.Sent) -> tuple[MessageSent, int] | BaseException:
+        try:
+            position = self.committer.save_events(sent)
         except Exception as exc:
             return exc
-        return self._armed(message, position)
+        return self._armed(sent, position)
 
-    def _armed(self, message: Message, position: int) -> tuple[MessageSent, int]:
-        self.timers.add(message.message_id, message.expires_at)
-        return MessageSent(message_id=message.message_id, expires_at=message.expires_at), position
+    def _armed(self, sent: Message.Sent, position: int) -> tuple[MessageSent, int]:
+        self.timers.add(sent.message_id, sent.expires_at)
+        return MessageSent(message_id=sent.message_id, expires_at=sent.expires_at), position
 
     def broadcast(
         self, workspace_id: str, sender: UUID, recipients: list[str], fields: MessageFields
@@ -125,7 +121,7 @@ class Messages:
         """One message per recipient, all saved in one transaction (all or none)."""
         expires_at = self.clock() + timedelta(seconds=fields.ttl_seconds)
         messages = [self._new(workspace_id, sender, r, fields) for r in recipients]
-        position = self.committer.save(*messages) if messages else 0
+        position = self.committer.save_events(*messages) if messages else 0
         for message in messages:
             self.timers.add(message.message_id, message.expires_at)
         sent = BroadcastSent(

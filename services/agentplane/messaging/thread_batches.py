@@ -10,8 +10,11 @@ hands a whole batch to one thread: one hop and one transaction for all of them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+log = logging.getLogger("agentplane.messaging.batches")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,15 +25,24 @@ class ThreadBatches(Generic[T, R]):
 
     `run(items)` runs in a thread, one batch at a time, and returns one result or exception
     per item, in order; an exception it raises is every item's.
+
+    `settle(items, results)`, if given, is awaited once per batch before its items get their
+    results (waiting until the batch's events are public, say): one wait for the whole batch
+    instead of one per item. The next batch runs meanwhile.
     """
 
     def __init__(
-        self, run: Callable[[list[T]], list[R | BaseException]], max_batch: int = 500
+        self,
+        run: Callable[[list[T]], list[R | BaseException]],
+        max_batch: int = 500,
+        settle: Callable[[list[T], list[R | BaseException]], Awaitable[None]] | None = None,
     ) -> None:
         self.run = run
         self.max_batch = max_batch
+        self.settle = settle
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
         self.batches = 0
 
     async def submit(self, item: T) -> R:
@@ -55,12 +67,35 @@ class ThreadBatches(Generic[T, R]):
                 except Exception as exc:
                     results = [exc] * len(batch)
                 self.batches += 1
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its caller went away
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                if self.settle is None:
+                    _resolve(batch, results)
+                else:
+                    task = asyncio.create_task(self._settled(batch, results))
+                    self._settling.add(task)
+                    task.add_done_callback(self._settling.discard)
         finally:
             self._drainer = None
+
+    async def _settled(
+        self, batch: list[tuple[T, asyncio.Future[R]]], results: list[R | BaseException]
+    ) -> None:
+        assert self.settle is not None
+        try:
+            await self.settle([item for item, _ in batch], results)
+        except asyncio.CancelledError:  # the service stops: nobody gets an answer
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception:  # the batch is recorded all the same: its results stand
+            log.exception("settling a batch of %d failed", len(batch))
+        _resolve(batch, results)
+
+
+def _resolve(batch: list[tuple[T, asyncio.Future[R]]], results: list[R | BaseException]) -> None:
+    for (_, future), result in zip(batch, results, strict=True):
+        if future.done():  # its caller went away
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

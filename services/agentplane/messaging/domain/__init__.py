@@ -15,6 +15,7 @@ from agentplane.messaging.domain.message import (
     MessageGone,
     message_uuid,
     public_message_id,
+    sent_event,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "message_uuid",
     "public_command_id",
     "public_message_id",
+    "sent_event",
 ]

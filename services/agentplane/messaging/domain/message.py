@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 from agentplane.messaging.domain.public_ids import aggregate_id, public_id
 
@@ -179,3 +180,38 @@ class Message(Aggregate):
     @event(Cancelled)
     def _cancelled(self, to_agent_id: str, message_id: str, at: datetime) -> None:
         self.cancelled = True
+
+
+def sent_event(
+    uuid: UUID,
+    workspace_id: str,
+    from_agent_id: str,
+    to_agent_id: str,
+    channel: str | None,
+    type: str,
+    payload: dict[str, Any],
+    correlation_id: str | None,
+    expires_at: datetime,
+) -> Message.Sent:
+    """The event `Message.send` records, built without the aggregate: a send only saves it
+    (nothing reads the new message back), and building the aggregate from it — eventsourcing
+    matches the event's fields to `__init__`'s parameters — cost ~25 Python calls per send.
+    A later step loads the message from this same event."""
+    return Message.Sent(
+        originator_topic=_MESSAGE_TOPIC,
+        originator_id=uuid,
+        originator_version=Message.INITIAL_VERSION,
+        timestamp=Message.Sent.create_timestamp(),
+        workspace_id=workspace_id,
+        from_agent_id=from_agent_id,
+        to_agent_id=to_agent_id,
+        message_id=public_message_id(uuid),
+        channel=channel,
+        type=type,
+        payload=payload,
+        correlation_id=correlation_id,
+        expires_at=expires_at,
+    )
+
+
+_MESSAGE_TOPIC = get_topic(Message)

@@ -15,6 +15,8 @@ from agentplane.contracts.messages import (
     BroadcastMessage,
     ListMessages,
     MarkMessagesRead,
+    MessageFields,
+    MessageSent,
     SendMessage,
 )
 from agentplane.contracts.paging import PAGE_MAX
@@ -47,8 +49,9 @@ class MessageFlows:
         self.deliverer = deliverer
         self.published = published
         self.known = known
-        # Concurrent sends are recorded together: one thread hop and one transaction a batch.
-        self.sends = ThreadBatches(messages.send_many)
+        # Concurrent sends are recorded together: one thread hop, one transaction and one
+        # wait for publication a batch.
+        self.sends = ThreadBatches(messages.send_many, settle=self._sent)
 
     async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
@@ -57,12 +60,24 @@ class MessageFlows:
     async def send(self, cmd: SendMessage) -> BaseModel:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
         await self.known.confirm_all(cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id)
-        sent, position = await self.sends.submit(
+        sent, _ = await self.sends.submit(
             (cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message)
         )
-        self.deliverer.soon(str(cmd.to_agent_id))
-        await self.published(position)
         return sent
+
+    async def _sent(
+        self,
+        sends: list[tuple[str, UUID, UUID, MessageFields]],
+        results: list[tuple[MessageSent, int] | BaseException],
+    ) -> None:
+        """A recorded batch of sends: each recipient's delivery starts, and the senders are
+        answered once the batch's events are public (one wait for all of them)."""
+        position = 0
+        for (_, _, recipient, _), result in zip(sends, results, strict=True):
+            if not isinstance(result, BaseException):
+                self.deliverer.soon(str(recipient))
+                position = max(position, result[1])
+        await self.published(position)
 
     async def broadcast(self, cmd: BroadcastMessage) -> BaseModel:
         await self._agent(cmd.workspace_id, cmd.from_agent_id)
