@@ -21,6 +21,9 @@ from nats.js.errors import APIError, NoStreamResponseError
 # The status of a no-responders reply: no stream captures the subject.
 _NO_RESPONDERS = "503"
 
+# (subject, body, headers) of one message to publish
+Message = tuple[str, bytes, dict[str, str]]
+
 
 class AckBatch:
     """The acks one batch waits for; `seal()` once every message of it is sent."""
@@ -86,6 +89,17 @@ class PublishAcks:
         self._pending[subject] = batch
         return subject
 
+    async def publish(self, messages: list[Message], timeout: float) -> int:
+        """Publish (subject, body, headers) each, then `wait` for the acks of them all."""
+        batch = self.batch()
+        try:
+            for subject, body, headers in messages:
+                await self._nc.publish(subject, body, reply=batch.reply(), headers=headers)
+        except BaseException:
+            self.forget(batch)  # a NATS outage retried every second must not pile up
+            raise
+        return await self.wait(batch, timeout)
+
     async def wait(self, batch: AckBatch, timeout: float) -> int:
         """The highest stream sequence of the batch, once every message of it is stored.
 
@@ -96,10 +110,10 @@ class PublishAcks:
             async with asyncio.timeout(timeout):
                 return await batch.done
         except BaseException:
-            self._forget(batch)
+            self.forget(batch)
             raise
 
-    def _forget(self, batch: AckBatch) -> None:
+    def forget(self, batch: AckBatch) -> None:
         """Drop what is still out of a failed batch: its late acks are ignored."""
         for subject in batch.subjects:
             self._pending.pop(subject, None)

@@ -179,8 +179,7 @@ class OutboxRelay:
             self.wake()  # written by another writer (or not offered): the log has it
         waiter = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (position, next(self._tiebreak), waiter))
-        try:
-            # asyncio.timeout, not wait_for: no wrapper future and callbacks per waiter.
+        try:  # asyncio.timeout, not wait_for: no wrapper future and callbacks per waiter
             async with asyncio.timeout(timeout):
                 await waiter
         except TimeoutError:
@@ -227,8 +226,7 @@ class OutboxRelay:
             if published == 0 or not read_log:
                 if self._offered and self._offered[-1][0] > self.position:
                     continue  # offered while the last batch was out
-                try:
-                    # Not wait_for: that wraps the wait in a task of its own every time.
+                try:  # not wait_for: that wraps the wait in a task of its own each time
                     async with asyncio.timeout(self.poll_seconds):
                         await self._wake.wait()
                 except TimeoutError:
@@ -268,20 +266,12 @@ class OutboxRelay:
             batch = await self._read_log()
         if not batch:
             return 0
-        # Pipelined: every message is sent, then the batch waits once for all their acks.
-        acks = self._acks.batch()
-        publish = self._nc.publish
+        messages = []
         for position, event in batch:
-            event_type, event_id, body = integration_json(
-                self.app_name, position, event, self.translator
-            )
-            await publish(
-                Events.subject(self.app_name, event_type),
-                body,
-                reply=acks.reply(),
-                headers={MSG_ID: event_id},
-            )
-        sequence = await self._acks.wait(acks, self.ack_timeout)
+            kind, msg_id, body = integration_json(self.app_name, position, event, self.translator)
+            messages.append((Events.subject(self.app_name, kind), body, {MSG_ID: msg_id}))
+        # Pipelined: every message is sent, then the batch waits once for all their acks.
+        sequence = await self._acks.publish(messages, self.ack_timeout)
         last = batch[-1][0]
         if store:
             await asyncio.to_thread(self._store_position, last, sequence)
