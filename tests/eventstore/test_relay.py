@@ -304,3 +304,30 @@ async def test_offered_commits_are_published_without_reading_the_log_back(
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_publish_failing_mid_batch_leaves_nothing_waiting_and_is_retried(
+    js: JetStreamContext, store: ThingStore, positions: ViewStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_things(store, 3)
+    relay = OutboxRelay(store, js, positions)
+    await relay.start()
+    publish = relay._nc.publish
+    sent = 0
+
+    async def fails_second(*args: Any, **kwargs: Any) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == 2:
+            raise ConnectionError("the connection went away")
+        await publish(*args, **kwargs)
+
+    monkeypatch.setattr(relay._nc, "publish", fails_second)
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+    assert not relay._acks._pending  # the batch's reply subjects are dropped
+    assert relay.position == 0
+
+    monkeypatch.setattr(relay._nc, "publish", publish)
+    assert await publish_all(relay) == 3
+    assert await stream_ids(js, store.name) == recorded_ids(store)

@@ -38,6 +38,7 @@ from nats.js.errors import NotFoundError
 from agentplane.contracts.streams import events_stream_config
 from agentplane.contracts.subjects import Events
 from agentplane.eventstore.integration import Translator, integration_json
+from agentplane.eventstore.publish_acks import PublishAcks
 from agentplane.eventstore.views import ViewStore
 
 log = logging.getLogger("agentplane.relay")
@@ -78,6 +79,9 @@ class OutboxRelay:
         self.app_name = app.name.lower()
         self.translator: Translator | None = getattr(app, "translator", None)
         self.js = js
+        # nats-py 2.16 (pinned) exposes a context's connection only as `_nc`.
+        self._nc = js._nc
+        self._acks = PublishAcks(self._nc)
         self.positions = positions
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -106,6 +110,7 @@ class OutboxRelay:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await ensure_events_stream(self.js)
+        await self._acks.start()
         stored = await asyncio.to_thread(self.positions.position, self.tracking_name)
         stored_seq = await asyncio.to_thread(self.positions.position, self.sequence_name)
         self._stored = (stored, stored_seq)
@@ -174,8 +179,9 @@ class OutboxRelay:
             self.wake()  # written by another writer (or not offered): the log has it
         waiter = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (position, next(self._tiebreak), waiter))
-        try:
-            await asyncio.wait_for(waiter, timeout)
+        try:  # asyncio.timeout, not wait_for: no wrapper future and callbacks per waiter
+            async with asyncio.timeout(timeout):
+                await waiter
         except TimeoutError:
             return False
         return True
@@ -220,8 +226,9 @@ class OutboxRelay:
             if published == 0 or not read_log:
                 if self._offered and self._offered[-1][0] > self.position:
                     continue  # offered while the last batch was out
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                try:  # not wait_for: that wraps the wait in a task of its own each time
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 read_log = True  # woken (or the poll came): other writers may have written
@@ -259,19 +266,13 @@ class OutboxRelay:
             batch = await self._read_log()
         if not batch:
             return 0
-        acks = []
+        messages = []
         for position, event in batch:
-            event_type, event_id, body = integration_json(
-                self.app_name, position, event, self.translator
-            )
-            acks.append(
-                await self.js.publish_async(
-                    Events.subject(self.app_name, event_type), body, headers={MSG_ID: event_id}
-                )
-            )
-        done = await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
+            kind, msg_id, body = integration_json(self.app_name, position, event, self.translator)
+            messages.append((Events.subject(self.app_name, kind), body, {MSG_ID: msg_id}))
+        # Pipelined: every message is sent, then the batch waits once for all their acks.
+        sequence = await self._acks.publish(messages, self.ack_timeout)
         last = batch[-1][0]
-        sequence = max(ack.seq for ack in done)
         if store:
             await asyncio.to_thread(self._store_position, last, sequence)
             self._stored = (last, sequence)

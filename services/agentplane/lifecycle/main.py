@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+import uvloop
+
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
@@ -111,7 +113,8 @@ def build(settings: LifecycleSettings) -> ServiceHost:
 def main() -> None:
     settings = LifecycleSettings()
     configure_logging(settings.log_level)
-    asyncio.run(build(settings).serve())
+    # uvloop: the loop's own work per message (callbacks, timers, socket I/O) runs in C.
+    uvloop.run(build(settings).serve())
 
 
 if __name__ == "__main__":
