@@ -100,11 +100,8 @@ async def task_stream_without_upgrade(agent_id: str, caller: Caller) -> JSONResp
 
 
 async def _authenticate(ws: WebSocket) -> OrchestratorCaller:
-    return await authenticate(
-        ws,  # type: ignore[arg-type]  # reads only `app` and `headers`, which sockets have
-        ws.headers.get("x-api-key"),
-        ws.headers.get("authorization"),
-    )
+    # Reads only `app` and `headers` (the credential headers too), which sockets have.
+    return await authenticate(ws)  # type: ignore[arg-type]
 
 
 class TaskStream:
