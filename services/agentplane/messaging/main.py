@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import uvloop
+
 from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.bus.requests import BusClient
 from agentplane.eventstore.relay import OutboxRelay
@@ -83,7 +85,8 @@ def build(settings: MessagingSettings) -> MessagingService:
 def main() -> None:
     settings = MessagingSettings()
     configure_logging(settings.log_level)
-    asyncio.run(build(settings).host.serve())
+    # uvloop: the loop's own work per message (callbacks, timers, socket I/O) runs in C.
+    uvloop.run(build(settings).host.serve())
 
 
 if __name__ == "__main__":
