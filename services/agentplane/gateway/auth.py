@@ -27,6 +27,11 @@ class WorkspaceKeys:
         self.bus = bus
         self._cache: dict[bytes, tuple[float, WorkspaceIdentity]] = {}
 
+    def cached(self, api_key: str) -> WorkspaceIdentity | None:
+        """The key's workspace if resolved within KEY_CACHE_SECONDS, else None."""
+        hit = self._cache.get(hashlib.sha256(api_key.encode()).digest())
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     async def resolve(self, api_key: str) -> WorkspaceIdentity:
         digest = hashlib.sha256(api_key.encode()).digest()
         hit = self._cache.get(digest)
