@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -14,6 +15,7 @@ from agentplane.messaging.domain import (
     message_uuid,
     public_message_id,
     sent_event,
+    time_ordered_uuid,
 )
 from agentplane.messaging.translate import TRANSLATOR
 
@@ -97,3 +99,18 @@ def test_the_sent_event_built_alone_is_the_one_send_records_and_loads_the_same_m
         public_message_id(uuid), "agent-b", NOW,
     )  # fmt: skip
     assert loaded.deliver(NOW - timedelta(seconds=1))
+
+
+def test_time_ordered_ids_are_version_7_sort_by_their_millisecond_and_keep_74_random_bits() -> None:
+    ids = [time_ordered_uuid(NOW + timedelta(milliseconds=ms), os.urandom(10)) for ms in range(50)]
+    assert all(u.version == 7 and u.variant == "specified in RFC 4122" for u in ids)
+    assert ids == sorted(ids) and [u.hex for u in ids] == sorted(u.hex for u in ids)
+    assert all(u.int >> 80 == int(NOW.timestamp() * 1000) + ms for ms, u in enumerate(ids))
+    # The entropy fills every bit but the version and variant: all ones / all zeros show it.
+    ones, zeros = time_ordered_uuid(NOW, b"\xff" * 10), time_ordered_uuid(NOW, bytes(10))
+    random_bits = (ones.int ^ zeros.int).bit_count()
+    assert random_bits == 74
+    same_ms = {time_ordered_uuid(NOW, os.urandom(10)) for _ in range(1000)}
+    assert len(same_ms) == 1000
+    # A message id made from one is a public id like any other.
+    assert message_uuid(public_message_id(ids[0])) == ids[0] == UUID(hex=ids[0].hex)

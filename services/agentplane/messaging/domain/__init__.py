@@ -17,6 +17,7 @@ from agentplane.messaging.domain.message import (
     public_message_id,
     sent_event,
 )
+from agentplane.messaging.domain.public_ids import time_ordered_uuid
 
 __all__ = [
     "FINAL",
@@ -32,4 +33,5 @@ __all__ = [
     "public_command_id",
     "public_message_id",
     "sent_event",
+    "time_ordered_uuid",
 ]
