@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.domain import DomainEventProtocol
 
 from agentplane.eventstore.projection import ProjectionRunner
 from agentplane.eventstore.views import (
     PostgresViewStore,
     SQLiteViewStore,
     ViewStore,
+    ViewTx,
     open_view_store,
 )
 from agentplane.settings import Settings
@@ -147,5 +150,43 @@ def test_rebuild_from_zero_gives_identical_dump(
         assert seconds >= 0
         assert scratch.dump() == views.dump()
         assert scratch.position("projection:things") == views.position("projection:things")
+    finally:
+        scratch.close()
+
+
+class MovedThingProjection(ThingProjection):
+    """A new version that keeps things under another kind: the old kind must not survive."""
+
+    version = 2
+    rebuilt_kinds = ("thing", "stats")
+
+    def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None:
+        if isinstance(event, Thing.Created):
+            tx.put("item", str(event.originator_id), {"name": event.name}, scope=event.colour)
+        stats = tx.get("stats", "all") or {"events": 0}
+        stats["events"] += 1
+        tx.put("stats", "all", stats)
+
+
+def test_a_new_version_empties_its_rebuilt_kinds_before_the_replay(
+    store: ThingStore, views: ViewStore, store_settings: Settings, tmp_path: Path
+) -> None:
+    old = ProjectionRunner(store, views, ThingProjection())
+    assert old.migrate() == 0  # at the first start: marks the view, nothing to replay
+    add_things(store, 4)
+    old.catch_up()
+    with views.transaction() as tx:  # a document of a kind the projection does not name
+        tx.put("other", "x", {"kept": True})
+
+    assert ProjectionRunner(store, views, MovedThingProjection()).migrate() == 4
+    with views.read() as tx:
+        assert tx.items("thing") == []  # what only the old version wrote is gone
+        assert len(tx.items("item")) == 4
+        assert tx.get("other", "x") == {"kept": True}
+    assert applied_events(views) == 4  # counted once: the old count went with its kind
+    scratch = scratch_store(store_settings, tmp_path)
+    try:
+        ProjectionRunner(store, scratch, MovedThingProjection()).rebuild()
+        assert [r for r in views.dump() if r[0] != "other"] == scratch.dump()
     finally:
         scratch.close()

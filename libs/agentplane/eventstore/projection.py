@@ -22,6 +22,8 @@ class Projection(Protocol):
 
     A projection may declare `version: int` (default 1); raising it makes `migrate` replay
     the log over the view once, e.g. to fill new fields or order keys of older documents.
+    It may also declare `rebuilt_kinds`: document kinds emptied before that replay, for a
+    version that puts documents where an older one did not (nothing stale is left behind).
     """
 
     name: str
@@ -112,6 +114,9 @@ class ProjectionRunner:
                 if tx.position(marker) == version:
                     return 0
                 replay = tx.position(self.tracking_name) > 0
+                if replay:
+                    for kind in getattr(self.projection, "rebuilt_kinds", ()):
+                        tx.clear(kind)
                 tx.set_position(self.tracking_name, 0)
                 tx.set_position(marker, version)
         if not replay:

@@ -54,6 +54,10 @@ class SqlTx:
             self._q(f"DELETE FROM {self.rows} WHERE kind = ? AND key = ?"), (kind, key)
         )
 
+    def clear(self, kind: str) -> None:
+        """Delete every document of `kind`."""
+        self.cur.execute(self._q(f"DELETE FROM {self.rows} WHERE kind = ?"), (kind,))
+
     def list(self, kind: str, scope: str | None = None) -> list[Doc]:
         if scope is None:
             self.cur.execute(self._q(f"SELECT doc FROM {self.rows} WHERE kind = ?"), (kind,))

@@ -40,7 +40,7 @@ from agentplane.messaging.domain import (
     time_ordered_uuid,
 )
 from agentplane.messaging.expiry_timers import ExpiryTimers
-from agentplane.messaging.message_projection import MESSAGE, UNDELIVERED
+from agentplane.messaging.message_projection import KINDS, UNDELIVERED, message_doc
 
 RETRIES = 5
 
@@ -70,7 +70,7 @@ class Messages:
     def load_timers(self) -> int:
         """Arm a timer for every live message (at start; sends arm their own)."""
         with self.views.read() as tx:
-            docs = tx.list(MESSAGE)
+            docs = [doc for kind in KINDS for doc in tx.list(kind)]
         for doc in docs:
             self.timers.add(doc["message_id"], datetime.fromisoformat(doc["expires_at"]))
         return len(docs)
@@ -146,8 +146,9 @@ class Messages:
     def inbox(self, query: ListMessages) -> MessagePage:
         """Oldest first; expired and other workspaces' messages never appear."""
         now = self.clock().isoformat()
-        with self.views.read() as tx:
-            docs = tx.list(MESSAGE, str(query.agent_id))
+        scope = str(query.agent_id)
+        with self.views.read() as tx:  # delivered or not (one snapshot for both)
+            docs = [doc for kind in KINDS for doc in tx.list(kind, scope)]
         docs = [
             d
             for d in docs
@@ -205,13 +206,12 @@ class Messages:
                 rows = tx.page(UNDELIVERED, agent_id, limit, after=after)
                 for sort, key, text in rows:
                     after = (sort, key)
-                    if json.loads(text)["expires_at"] <= now:
+                    doc = json.loads(text)  # the message's whole document
+                    if doc["expires_at"] <= now:
                         continue
-                    doc = tx.get(MESSAGE, key)
-                    if doc is not None:
-                        views.append(view_of(doc))
-                        if len(views) == limit:
-                            return views, after
+                    views.append(view_of(doc))
+                    if len(views) == limit:
+                        return views, after
                 if len(rows) < limit:
                     return views, None
 
@@ -280,7 +280,7 @@ class Messages:
 
     def _doc(self, message_id: str) -> dict[str, Any] | None:
         with self.views.read() as tx:
-            return tx.get(MESSAGE, message_id)
+            return message_doc(tx, message_id)
 
     def _change(self, message_id: str, change: Callable[[Message], object]) -> int:
         uuid = message_uuid(message_id)

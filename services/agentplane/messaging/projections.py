@@ -97,8 +97,10 @@ class MessagingProjection:
 
     name = "messaging"
     # 2: open commands and undelivered messages are ordered by creation (delivery pages through
-    # them) and open commands carry their params.
-    version = 2
+    # them) and open commands carry their params. 3: a message is one document, in the kind
+    # of its state (see message_projection).
+    version = 3
+    rebuilt_kinds = MessageProjection.rebuilt_kinds
 
     def __init__(self) -> None:
         self.parts = (CommandProjection(), MessageProjection(), TaskProjection())
