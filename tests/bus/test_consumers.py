@@ -309,6 +309,55 @@ async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
         await nc.close()
 
 
+async def test_a_reader_waiting_for_the_consumer_cuts_its_linger_short(
+    nats_server: NatsServer,
+) -> None:
+    """Read-after-write never waits for a linger: inside `reader_waiting` what has arrived is
+    handed over at once, and batches go without lingering until the reader is done."""
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    stream, subject, durable = await _stream(nc)
+    batches: list[list[str]] = []
+
+    async def one(body: bytes, sequence: int) -> None:
+        batches.append([body.decode()])
+
+    async def batch(items: list[tuple[bytes, int]]) -> None:
+        batches.append([body.decode() for body, _ in items])
+
+    async def handed_over(count: int, within: float) -> bool:
+        for _ in range(int(within / 0.05)):
+            if sum(map(len, batches)) == count:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    host = ServiceHost(f"test-hurry-{stream.lower()}", nats_server.url)
+    # Far longer than the test: an event handed over in time was not lingered over.
+    arrivals = durable_subscriber(
+        host, stream=stream, subject=subject, durable=durable, handler=one, batch=batch,
+        backoff=BACKOFF, linger=600.0,
+    )  # fmt: skip
+    await host.start()
+    try:
+        await js.publish(subject, b"first")
+        assert await handed_over(1, 5.0)
+        await js.publish(subject, b"second")  # right after a batch: lingered over
+        await asyncio.sleep(0.5)
+        assert batches == [["first"]]
+        with arrivals.reader_waiting():
+            assert await handed_over(2, 5.0), batches  # the linger under way ends
+            await js.publish(subject, b"third")  # and none starts while the reader waits
+            assert await handed_over(3, 5.0), batches
+        assert batches == [["first"], ["second"], ["third"]]
+        await js.publish(subject, b"fourth")  # the reader is gone: lingered over again
+        await asyncio.sleep(0.5)
+        assert len(batches) == 3
+    finally:
+        await host.stop()
+        await nc.close()
+
+
 def test_the_stream_sequence_is_read_from_either_form_of_the_ack_subject() -> None:
     """What nats-py's `metadata` parses, without building it (the batch consumers' path)."""
     from nats.aio.msg import Msg

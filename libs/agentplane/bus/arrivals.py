@@ -4,7 +4,9 @@ sequence read without nats-py's per-message metadata parsing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from collections.abc import Iterator
 
 from nats.aio.msg import Msg
 
@@ -19,6 +21,8 @@ class Arrivals:
     def __init__(self) -> None:
         self._msgs: deque[Msg] = deque()
         self._ready = asyncio.Event()
+        self._readers = 0
+        self._hurry = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._msgs)
@@ -30,6 +34,32 @@ class Arrivals:
     async def wait(self) -> None:
         """Until at least one message is there."""
         await self._ready.wait()
+
+    async def linger(self, seconds: float) -> None:
+        """Wait up to `seconds` for more to arrive, unless a reader waits for what is here."""
+        if self._readers:
+            return
+        self._hurry.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._hurry.wait()
+
+    @contextlib.contextmanager
+    def reader_waiting(self) -> Iterator[None]:
+        """While a reader waits for the handler to catch up (read-after-write), batches go
+        without lingering, and one lingering now goes at once: the reader waits for what
+        was sent, not for more events to arrive."""
+        self._readers += 1
+        self._hurry.set()
+        try:
+            yield
+        finally:
+            self._readers -= 1
+
+    def clear(self) -> None:
+        """Forget what an earlier subscription handed over (unacknowledged: sent again)."""
+        self._msgs.clear()
+        self._ready.clear()
 
     def take(self, limit: int) -> list[Msg]:
         """Up to `limit` messages in arrival order (at least one after `wait`)."""

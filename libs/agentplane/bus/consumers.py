@@ -100,7 +100,7 @@ def durable_subscriber(
     batch: BatchHandler | None = None,
     backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
     linger: float = 0.0,
-) -> None:
+) -> Arrivals:
     """Deliver every message of `stream` on `subject` to `handler(body, stream_seq)`.
 
     `subject` may be several subjects (wildcards allowed, none overlapping): the server
@@ -116,7 +116,9 @@ def durable_subscriber(
     events keep coming (the last batch ended less than `linger` ago), wait that long for more
     before handing a short batch over; a handler whose cost is mostly per batch (a
     transaction, a thread hop) then pays it once for many events of a storm, and an event
-    after a quiet spell is handed over at once.
+    after a quiet spell is handed over at once. Returns the consumer's `Arrivals`: a reader
+    that waits for the handler to catch up does so inside `reader_waiting()`, which ends a
+    linger at once, so a long linger costs read-after-write nothing.
 
     A durable push consumer whose deliver group is the durable name (replicas share it),
     consumed with plain nats-py: a framework's per-message layer cost more than most
@@ -157,14 +159,16 @@ def durable_subscriber(
             return
         await msg.ack()
 
-    async def consume(arrivals: Arrivals) -> None:
+    arrivals = Arrivals()
+
+    async def consume() -> None:
         assert batch is not None
         loop = asyncio.get_running_loop()
         done = float("-inf")
         while True:
             await arrivals.wait()
             if loop.time() - done < linger and len(arrivals) < MAX_BATCH:
-                await asyncio.sleep(linger)
+                await arrivals.linger(linger)
             msgs = arrivals.take(MAX_BATCH)
             try:
                 await batch([(m.data, stream_sequence(m)) for m in msgs])
@@ -211,7 +215,7 @@ def durable_subscriber(
                            cb=on_max_deliveries)  # fmt: skip
         js = nc.jetstream()
         await refilter(js, stream, durable, subjects)
-        arrivals = Arrivals()
+        arrivals.clear()
         await js.subscribe(
             subjects[0],
             # nats-py requires the deliver group to be the durable name; replicas share it.
@@ -233,11 +237,12 @@ def durable_subscriber(
             ),
         )
         if batch is not None:
-            host.spawn(consume(arrivals))
+            host.spawn(consume())
 
     on_redrive.__name__ = f"{durable.replace('-', '_')}_redrive"
     host.handle(Events.redrive(durable), on_redrive, queue=durable)
     host.after_connect(subscribe)
+    return arrivals
 
 
 def max_deliveries_advisory(stream: str, durable: str) -> str:

@@ -1,0 +1,102 @@
+"""kill -9 of the lifecycle service while its audit consumer applies a stream of message
+sends: every acknowledged send still becomes exactly one audit entry (the consumer
+acknowledges a batch only once it is applied; what is redelivered is applied idempotently)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import httpx
+
+from agentplane.contracts.streams import ACK_WAIT_SECONDS
+from agentplane.testing.plugin import create_workspace
+from agentplane.testing.system import RunningSystem
+
+SENDS = 1000
+CONNECTIONS = 32
+# Acknowledged sends before the kill: the audit is lingering over or applying a batch then.
+KILL_AFTER = 300
+
+
+def _agents(system: RunningSystem) -> tuple[str, str, str]:
+    with httpx.Client(base_url=system.base_url, timeout=30) as http:
+        ws = create_workspace(http, system.admin_token, tier="enterprise")
+        key = {"x-api-key": ws["apiKey"]}
+        ids = [
+            http.post("/v1/agents/provision", json={"clientType": "cursor"}, headers=key).json()[
+                "agentId"
+            ]
+            for _ in range(2)
+        ]
+    return ws["apiKey"], ids[0], ids[1]
+
+
+def _sent_entries(http: httpx.Client, agent: str, key: dict[str, str]) -> list[dict]:
+    entries: list[dict] = []
+    cursor = None
+    while True:
+        query = "?limit=1000" + (f"&cursor={cursor}" if cursor else "")
+        response = http.get(f"/v1/agents/{agent}/audit-logs{query}", headers=key)
+        assert response.status_code == 200, response.text
+        entries += [e for e in response.json()["logs"] if e["action"] == "sent"]
+        cursor = response.headers.get("X-Next-Cursor")
+        if not cursor:
+            return entries
+
+
+def test_kill_9_of_lifecycle_during_sends_loses_and_duplicates_no_audit_entry(
+    system_factory: Callable[..., RunningSystem],
+) -> None:
+    system = system_factory()
+    api_key, sender, recipient = _agents(system)
+    key = {"x-api-key": api_key}
+
+    async def storm() -> list[str]:
+        acknowledged: list[str] = []
+        enough = asyncio.Event()
+        gate = asyncio.Semaphore(CONNECTIONS)
+        limits = httpx.Limits(max_connections=CONNECTIONS)
+        async with httpx.AsyncClient(base_url=system.base_url, timeout=60, limits=limits) as c:
+
+            async def one(n: int) -> None:
+                async with gate:
+                    response = await c.post(
+                        f"/v1/agents/{sender}/messages/send",
+                        json={"toAgentId": recipient, "payload": {"n": n}},
+                        headers=key,
+                    )
+                # Lifecycle is not on the send's path: every send is answered.
+                assert response.status_code == 200, response.text
+                acknowledged.append(response.json()["messageId"])
+                if len(acknowledged) >= KILL_AFTER:
+                    enough.set()
+
+            tasks = [asyncio.create_task(one(n)) for n in range(SENDS)]
+            await asyncio.wait_for(enough.wait(), 120)
+            old_pid = system.signal_service("lifecycle", signal.SIGKILL)
+            await asyncio.gather(*tasks)
+            await asyncio.to_thread(system.wait_restarted, "lifecycle", old_pid)
+        return acknowledged
+
+    acknowledged = asyncio.run(storm())
+    assert len(acknowledged) == SENDS
+
+    with httpx.Client(base_url=system.base_url, timeout=60) as http:
+        # What the killed process held unacknowledged comes again once its ack wait ends
+        # (the server does not know the process died); until then a read does not see it.
+        deadline = time.monotonic() + ACK_WAIT_SECONDS + 60
+        while True:
+            entries = _sent_entries(http, sender, key) + _sent_entries(http, recipient, key)
+            if len(entries) >= SENDS or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+    ids = Counter(e["metadata"]["messageId"] for e in entries)
+    duplicated = [m for m, n in ids.items() if n > 1]
+    assert not duplicated, f"{len(duplicated)} sends have more than one entry"
+    missing = set(acknowledged) - set(ids)
+    assert not missing, f"{len(missing)} acknowledged sends have no audit entry"
+    assert len(ids) == SENDS
