@@ -205,6 +205,10 @@ def test_agent_credential_routes_are_limited_per_agent(
     assert time.monotonic() - started < 50
     assert [r.status_code for r in answers] == [200] * AGENT_PER_MINUTE, [r.text for r in answers]
     heard.wait_for(f"agent:{one['agentId']}", AGENT_PER_MINUTE)
+    # Heard here does not mean applied there: each replica applies the other's hits as they
+    # reach it. Asked without counting (a wrong token), so the wait spends nothing of `one`.
+    for client in (a, b):
+        _wait_until_spent(system, client, one)
     refused = beat(a, one)
     assert refused.status_code == 429, refused.text
     assert refused.json()["kind"] == "rate_limited"
@@ -214,6 +218,24 @@ def test_agent_credential_routes_are_limited_per_agent(
     # Another agent of the same workspace has its own budget; the workspace key its own.
     assert beat(a, two).status_code == 200
     assert a.get("/v1/agents", headers=key(ws)).status_code == 200
+
+
+def _wait_until_spent(system: RunningSystem, client: httpx.Client, agent: dict[str, Any]) -> None:
+    """Until `client`'s replica refuses `agent` (10 s at most). With a wrong token: the limit
+    refuses it without counting it (a wrong token never spends the agent's budget), and each
+    try comes from another address, so the failed authentications throttle no one."""
+    token = agent["token"]
+    wrong = {"agentId": agent["agentId"], "token": token[:-1] + ("1" if token[-1] == "0" else "0")}
+    deadline = time.monotonic() + 10.0
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        address = via_terminator(system, f"203.0.113.{n % 250 + 1}")
+        answer = client.post("/v1/agents/heartbeat", json=wrong, headers=address)
+        if answer.status_code == 429:
+            return
+        assert answer.status_code == 401, answer.text
+        time.sleep(0.05)
 
 
 def test_failed_authentications_are_throttled_per_address_across_replicas(
