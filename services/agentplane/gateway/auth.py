@@ -29,23 +29,27 @@ class WorkspaceKeys:
 
     def cached(self, api_key: str) -> WorkspaceIdentity | None:
         """The key's workspace if resolved within KEY_CACHE_SECONDS, else None."""
-        hit = self._cache.get(hashlib.sha256(api_key.encode()).digest())
+        hit = self._cache.get(_digest(api_key))
         return hit[1] if hit and hit[0] > time.monotonic() else None
 
     async def resolve(self, api_key: str) -> WorkspaceIdentity:
-        digest = hashlib.sha256(api_key.encode()).digest()
-        hit = self._cache.get(digest)
-        now = time.monotonic()
-        if hit and hit[0] > now:
-            return hit[1]
+        identity = self.cached(api_key)
+        if identity is not None:
+            return identity
+        asked_at = time.monotonic()
         data = await self.bus.request(
             Registry.WORKSPACE_AUTHENTICATE, AuthenticateWorkspace(api_key=api_key)
         )
         identity = WorkspaceIdentity.model_validate(data)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (now + KEY_CACHE_SECONDS, identity)
+        self._cache[_digest(api_key)] = (asked_at + KEY_CACHE_SECONDS, identity)
         return identity
+
+
+def _digest(api_key: str) -> bytes:
+    # Keys are remembered by their hash: the cache holds no secret.
+    return hashlib.sha256(api_key.encode()).digest()
 
 
 def app_bus(request: Request) -> BusClient:

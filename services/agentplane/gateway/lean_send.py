@@ -24,12 +24,9 @@ from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from agentplane.contracts.http.messages import SendMessageBody
-from agentplane.contracts.messages import MessageSent, MessageType, SendMessage
-from agentplane.contracts.subjects import Messaging
 from agentplane.gateway.auth import WorkspaceKeys, app_bus
-from agentplane.gateway.path_ids import agent_uuid
 from agentplane.gateway.rate_limits import enforce_workspace_limit
-from agentplane.gateway.routers.messages import SEND_PATH, message_fields, sent_json
+from agentplane.gateway.routers.messages import SEND_PATH, send_from
 
 # Set on a request this route handed on, so that routing it again skips this route.
 _HANDED_ON = "agentplane.lean_send.handed_on"
@@ -58,16 +55,10 @@ class LeanSendRoute(Route):
         workspace = keys.cached(api_key)
         if workspace is None:
             return HandOn(body)
-        # From here on as the documented route, in its order: the limit, the path, the payload.
+        # From here on as the documented route, in its order: the limit, then the send itself.
         enforce_workspace_limit(request, workspace)
-        cmd = SendMessage(
-            workspace_id=workspace.workspace_id,
-            from_agent_id=agent_uuid(request.path_params["agent_id"]),
-            to_agent_id=send_body.to_agent_id,
-            message=message_fields(send_body, MessageType.EVENT),
-        )
-        reply = await app_bus(request).request(Messaging.MESSAGE_SEND, cmd)
-        answer = sent_json(MessageSent.model_validate(reply))
+        bus = app_bus(request)
+        answer = await send_from(bus, workspace, request.path_params["agent_id"], send_body)
         return Response(orjson.dumps(answer), media_type="application/json")
 
 

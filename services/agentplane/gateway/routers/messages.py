@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from agentplane.bus.requests import BusClient
 from agentplane.contracts.errors import too_large
 from agentplane.contracts.http.messages import BroadcastBody, MarkReadBody, SendMessageBody
 from agentplane.contracts.messages import (
@@ -33,6 +34,7 @@ from agentplane.contracts.messages import (
     SendMessage,
 )
 from agentplane.contracts.subjects import Messaging
+from agentplane.contracts.workspaces import WorkspaceIdentity
 from agentplane.gateway.auth import Workspace, app_bus
 from agentplane.gateway.formats import iso_ms
 from agentplane.gateway.path_ids import agent_uuid
@@ -49,9 +51,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 SEND_ERRORS = {**ERRORS, 413: {"description": f"payload larger than {MAX_PAYLOAD_BYTES} bytes"}}
 
 
-def message_fields(
-    body: SendMessageBody | BroadcastBody, default_type: MessageType
-) -> MessageFields:
+def _fields(body: SendMessageBody | BroadcastBody, default_type: MessageType) -> MessageFields:
     size = len(json.dumps(body.payload, separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise too_large(f"payload larger than {MAX_PAYLOAD_BYTES} bytes", field="payload")
@@ -79,7 +79,19 @@ def message_json(view: MessageView) -> dict[str, Any]:
     }
 
 
-def sent_json(sent: MessageSent) -> dict[str, Any]:
+async def send_from(
+    bus: BusClient, workspace: WorkspaceIdentity, agent_id: str, body: SendMessageBody
+) -> dict[str, Any]:
+    """The send once its workspace is authenticated and counted: this route's, and the lean
+    route's in front of it (gateway/lean_send.py). 404 for a path id that is no agent's, 413 for
+    a payload over the bound, then the messaging service's answer."""
+    cmd = SendMessage(
+        workspace_id=workspace.workspace_id,
+        from_agent_id=agent_uuid(agent_id),
+        to_agent_id=body.to_agent_id,
+        message=_fields(body, MessageType.EVENT),
+    )
+    sent = MessageSent.model_validate(await bus.request(Messaging.MESSAGE_SEND, cmd))
     return {"success": True, "messageId": sent.message_id, "expiresAt": iso_ms(sent.expires_at)}
 
 
@@ -94,14 +106,7 @@ async def send_message(
     """Send a message from agent `{agent_id}` to `toAgentId` (an agent of the same workspace);
     a connected recipient also receives it live over its channel. `ttlSeconds` 1 to 604800,
     default 86400; `type` default `event`."""
-    cmd = SendMessage(
-        workspace_id=ws.workspace_id,
-        from_agent_id=agent_uuid(agent_id),
-        to_agent_id=body.to_agent_id,
-        message=message_fields(body, MessageType.EVENT),
-    )
-    sent = MessageSent.model_validate(await app_bus(request).request(Messaging.MESSAGE_SEND, cmd))
-    return sent_json(sent)
+    return await send_from(app_bus(request), ws, agent_id, body)
 
 
 @router.post("/v1/agents/{agent_id}/messages/broadcast", responses=SEND_ERRORS)
@@ -113,7 +118,7 @@ async def broadcast_message(
     cmd = BroadcastMessage(
         workspace_id=ws.workspace_id,
         from_agent_id=agent_uuid(agent_id),
-        message=message_fields(body, MessageType.BROADCAST),
+        message=_fields(body, MessageType.BROADCAST),
     )
     bus = app_bus(request)
     sent = BroadcastSent.model_validate(await bus.request(Messaging.MESSAGE_BROADCAST, cmd))
