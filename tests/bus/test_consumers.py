@@ -17,7 +17,13 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from agentplane.bus.consumers import DEAD_LETTERS, durable_subscriber, ensure_dead_letter_stream
+from agentplane.bus.consumers import (
+    DEAD_LETTERS,
+    BatchHandler,
+    StreamHandler,
+    durable_subscriber,
+    ensure_dead_letter_stream,
+)
 from agentplane.bus.host import ServiceHost
 from agentplane.contracts.streams import (
     DEAD_LETTER_STREAM,
@@ -261,6 +267,19 @@ async def test_batches_in_stream_order_and_a_poison_message_fails_alone(
         await nc.close()
 
 
+def _collecting() -> tuple[list[list[str]], StreamHandler, BatchHandler]:
+    """(the batches handed over, a one-event handler and a batch handler that record them)."""
+    batches: list[list[str]] = []
+
+    async def one(body: bytes, sequence: int) -> None:
+        batches.append([body.decode()])
+
+    async def batch(items: list[tuple[bytes, int]]) -> None:
+        batches.append([body.decode() for body, _ in items])
+
+    return batches, one, batch
+
+
 # Long enough that a loaded machine's scheduling delays between the test's publishes stay
 # inside it (one scheduling delay on a busy 2-core machine can take longer than 0.5 s).
 LINGER = 2.0
@@ -272,13 +291,7 @@ async def test_a_batch_consumer_lingers_for_more_while_events_keep_coming(
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     stream, subject, durable = await _stream(nc)
-    batches: list[list[str]] = []
-
-    async def one(body: bytes, sequence: int) -> None:
-        batches.append([body.decode()])
-
-    async def batch(items: list[tuple[bytes, int]]) -> None:
-        batches.append([body.decode() for body, _ in items])
+    batches, one, batch = _collecting()
 
     host = ServiceHost(f"test-linger-{stream.lower()}", nats_server.url)
     durable_subscriber(
@@ -317,13 +330,7 @@ async def test_a_reader_waiting_for_the_consumer_cuts_its_linger_short(
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     stream, subject, durable = await _stream(nc)
-    batches: list[list[str]] = []
-
-    async def one(body: bytes, sequence: int) -> None:
-        batches.append([body.decode()])
-
-    async def batch(items: list[tuple[bytes, int]]) -> None:
-        batches.append([body.decode() for body, _ in items])
+    batches, one, batch = _collecting()
 
     async def handed_over(count: int, within: float) -> bool:
         for _ in range(int(within / 0.05)):

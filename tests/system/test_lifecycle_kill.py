@@ -11,28 +11,15 @@ from collections import Counter
 from collections.abc import Callable
 
 import httpx
+from tests.system.two_agents import workspace_with_two_agents
 
 from agentplane.contracts.streams import ACK_WAIT_SECONDS
-from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
 SENDS = 1000
 CONNECTIONS = 32
 # Acknowledged sends before the kill: the audit is lingering over or applying a batch then.
 KILL_AFTER = 300
-
-
-def _agents(system: RunningSystem) -> tuple[str, str, str]:
-    with httpx.Client(base_url=system.base_url, timeout=30) as http:
-        ws = create_workspace(http, system.admin_token, tier="enterprise")
-        key = {"x-api-key": ws["apiKey"]}
-        ids = [
-            http.post("/v1/agents/provision", json={"clientType": "cursor"}, headers=key).json()[
-                "agentId"
-            ]
-            for _ in range(2)
-        ]
-    return ws["apiKey"], ids[0], ids[1]
 
 
 def _sent_entries(http: httpx.Client, agent: str, key: dict[str, str]) -> list[dict]:
@@ -52,7 +39,7 @@ def test_kill_9_of_lifecycle_during_sends_loses_and_duplicates_no_audit_entry(
     system_factory: Callable[..., RunningSystem],
 ) -> None:
     system = system_factory()
-    api_key, sender, recipient = _agents(system)
+    api_key, sender, recipient = workspace_with_two_agents(system)
     key = {"x-api-key": api_key}
 
     async def storm() -> list[str]:

@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import httpx
+from tests.system.two_agents import workspace_with_two_agents
 
-from agentplane.testing.plugin import create_workspace
 from agentplane.testing.system import RunningSystem
 
 SENDS = 1000
@@ -19,24 +19,11 @@ SENDS = 1000
 CONNECTIONS = 64
 
 
-def _agents(system: RunningSystem) -> tuple[str, str, str]:
-    with httpx.Client(base_url=system.base_url, timeout=30) as http:
-        ws = create_workspace(http, system.admin_token, tier="enterprise")
-        key = {"x-api-key": ws["apiKey"]}
-        ids = [
-            http.post("/v1/agents/provision", json={"clientType": "cursor"}, headers=key).json()[
-                "agentId"
-            ]
-            for _ in range(2)
-        ]
-    return ws["apiKey"], ids[0], ids[1]
-
-
 def test_kill_9_of_messaging_during_1000_sends_loses_and_duplicates_nothing(
     system_factory: Callable[..., RunningSystem],
 ) -> None:
     system = system_factory()
-    api_key, sender, recipient = _agents(system)
+    api_key, sender, recipient = workspace_with_two_agents(system)
     key = {"x-api-key": api_key}
 
     async def storm() -> tuple[dict[int, str], Counter]:
