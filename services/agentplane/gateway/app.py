@@ -107,9 +107,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Outermost of all: an address over its failed-authentication limit is refused before its
     # body is read, and without taking one of the in-flight slots others wait for.
     app.add_middleware(AuthFailureThrottle)
-    app.include_router(health.router)
-    # In front of the documented send route: takes the common case in fewer steps.
+    # The busiest write, in front of every router: it takes the common case of the documented
+    # send route in fewer steps, and a send no longer pays for matching the health routes first
+    # (FastAPI's included routers cost ~10 µs a request to rule out). Anything but a POST is
+    # ruled out by its method before its path is looked at.
     app.router.routes.append(LeanSendRoute())
+    app.include_router(health.router)
     # Routes are matched in order, router by router (each costs a few microseconds even when
     # nothing in it matches): the busiest agent-to-agent paths come first. No path of one
     # router can match a path of another, so the order changes nothing else.
