@@ -6,6 +6,7 @@ one agent delivered by one queued pass."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -41,15 +42,20 @@ def fields(n: int) -> MessageFields:
     )  # fmt: skip
 
 
-def test_concurrent_submits_share_batches_and_keep_their_own_results_and_errors() -> None:
+@pytest.mark.parametrize("on_loop", [False, True])
+def test_concurrent_submits_share_batches_and_keep_their_own_results_and_errors(
+    on_loop: bool,
+) -> None:
     seen: list[list[int]] = []
+    threads: set[bool] = set()
 
     def run(items: list[int]) -> list[int | BaseException]:
         seen.append(items)
+        threads.add(threading.current_thread() is threading.main_thread())
         return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
 
     async def scenario() -> list[int | BaseException]:
-        batches = ThreadBatches(run)
+        batches = ThreadBatches(run, on_loop=on_loop)
         return await asyncio.gather(*(batches.submit(i) for i in range(100)),
                                     return_exceptions=True)  # fmt: skip
 
@@ -61,6 +67,8 @@ def test_concurrent_submits_share_batches_and_keep_their_own_results_and_errors(
     # Every item ran exactly once, in order, and they did not each get a batch of their own.
     assert [i for batch in seen for i in batch] == list(range(100))
     assert len(seen) < 100
+    # On the loop's own thread, or in another one.
+    assert threads == {on_loop}
 
 
 def test_a_batch_that_raises_fails_each_of_its_members_and_the_next_batch_still_runs() -> None:

@@ -29,6 +29,12 @@ class ThreadBatches(Generic[T, R]):
     `settle(items, results)`, if given, is awaited once per batch before its items get their
     results (waiting until the batch's events are public, say): one wait for the whole batch
     instead of one per item. The next batch runs meanwhile.
+
+    `on_loop`: `run` is called on the event loop itself instead of in a thread. For a batch
+    whose work is Python holding the GIL and whose only wait is a local disk's (SQLite): a
+    thread would not run it alongside the loop, only pass the GIL back and forth with it.
+    What arrives while the batch runs waits in the socket and forms the next batch. A store
+    behind a network round trip (PostgreSQL) keeps its thread.
     """
 
     def __init__(
@@ -36,10 +42,12 @@ class ThreadBatches(Generic[T, R]):
         run: Callable[[list[T]], list[R | BaseException]],
         max_batch: int = 500,
         settle: Callable[[list[T], list[R | BaseException]], Awaitable[None]] | None = None,
+        on_loop: bool = False,
     ) -> None:
         self.run = run
         self.max_batch = max_batch
         self.settle = settle
+        self.on_loop = on_loop
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._settling: set[asyncio.Task[None]] = set()
@@ -57,8 +65,12 @@ class ThreadBatches(Generic[T, R]):
             while self._pending:
                 batch = self._pending[: self.max_batch]
                 self._pending = self._pending[self.max_batch :]
+                items = [item for item, _ in batch]
                 try:
-                    results = await asyncio.to_thread(self.run, [item for item, _ in batch])
+                    if self.on_loop:
+                        results = self.run(items)
+                    else:
+                        results = await asyncio.to_thread(self.run, items)
                 except asyncio.CancelledError:  # the service stops: nobody gets an answer
                     for _, future in batch + self._pending:
                         future.cancel()

@@ -43,15 +43,17 @@ class MessageFlows:
         deliverer: Deliverer,
         published: Callable[[int], Awaitable[None]],
         known: KnownAgents,
+        *,
+        record_on_loop: bool = False,
     ) -> None:
         self.messages = messages
         self.bus = bus
         self.deliverer = deliverer
         self.published = published
         self.known = known
-        # Concurrent sends are recorded together: one thread hop, one transaction and one
-        # wait for publication a batch.
-        self.sends = ThreadBatches(messages.send_many, settle=self._sent)
+        # Concurrent sends are recorded together: one transaction and one wait for
+        # publication a batch (on the loop itself with a local store: thread_batches.py).
+        self.sends = ThreadBatches(messages.send_many, settle=self._sent, on_loop=record_on_loop)
 
     async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
