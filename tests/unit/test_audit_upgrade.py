@@ -9,29 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.audit_version_1 import VERSION_1_ROWS, write_as_version_1
 
 from agentplane.contracts.events import IntegrationEvent, PublicEvent, messaging
 from agentplane.contracts.events.registry import AgentRegistered
 from agentplane.eventstore.projection import version_marker
 from agentplane.eventstore.view_sql import SqlTx
 from agentplane.eventstore.views import SQLiteViewStore, open_view_store
-from agentplane.lifecycle.audit_actions import AUDIT_ENTRIES, RETIRED_ACTIONS, Entry
+from agentplane.lifecycle.audit_actions import AUDIT_ENTRIES, RETIRED_ACTIONS
 from agentplane.lifecycle.audit_upgrade import upgrade_audit_view
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
 from agentplane.lifecycle.replay import verify
 from agentplane.settings import LifecycleSettings
 
 T = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
-# Version 1's rows for message events, as it had them.
-VERSION_1_ROWS: dict[type[PublicEvent], Entry] = {
-    messaging.MessageCancelled: Entry("cancelled", ("to_agent_id", "message_id", "at")),
-    messaging.MessageDelivered: Entry("delivered", ("to_agent_id", "message_id", "at")),
-    messaging.MessageExpired: Entry("expired", ("to_agent_id", "message_id", "at")),
-    messaging.MessageRead: Entry("read", ("to_agent_id", "message_id", "at")),
-    messaging.MessageSent: Entry(
-        "sent", ("from_agent_id", "to_agent_id", "message_id", "channel", "type", "expires_at")
-    ),
-}
 AGENTS = ["a1", "a2", "a3"]
 
 
@@ -70,8 +61,11 @@ def _history() -> tuple[list[IntegrationEvent], int]:
             add(messaging.MessageSent(workspace_id="w", from_agent_id=AGENTS[n - 1],
                                       to_agent_id=agent, message_id=message_id, channel=None,
                                       type="direct", expires_at=at), agent)  # fmt: skip
-            ends = [messaging.MessageDelivered, messaging.MessageRead] if m % 3 == 0 else [
-                messaging.MessageExpired if m % 3 == 1 else messaging.MessageCancelled]
+            ends = (
+                [messaging.MessageDelivered, messaging.MessageRead]
+                if m % 3 == 0
+                else [messaging.MessageExpired if m % 3 == 1 else messaging.MessageCancelled]
+            )
             for end in ends:
                 add(end(to_agent_id=agent, message_id=message_id, at=at), agent)
             messages += 1 + len(ends)
@@ -83,17 +77,10 @@ def settings(tmp_path: Path) -> LifecycleSettings:
     return LifecycleSettings(data_dir=tmp_path / "data")
 
 
-def _written_by_version_1(
-    settings: LifecycleSettings, events: list[IntegrationEvent], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as version_1:
-        for model, entry in VERSION_1_ROWS.items():
-            version_1.setitem(AUDIT_ENTRIES, model, entry)
-        views = open_view_store(settings, "lifecycle")
-        with views.transaction() as tx:
-            for event in events:
-                AuditProjection().apply(event, tx)
-        views.close()
+def _written_by_version_1(settings: LifecycleSettings, events: list[IntegrationEvent]) -> None:
+    views = open_view_store(settings, "lifecycle")
+    write_as_version_1(views, events)
+    views.close()
 
 
 def _actions(views: SQLiteViewStore) -> list[str]:
@@ -133,12 +120,11 @@ def pages(monkeypatch: pytest.MonkeyPatch) -> Pages:
 def test_an_upgraded_view_keeps_only_what_this_version_builds(
     settings: LifecycleSettings,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     pages: Pages,
 ) -> None:
     events, messages = _history()
-    _written_by_version_1(settings, events, monkeypatch)
+    _written_by_version_1(settings, events)
     assert _verify(settings, events, tmp_path / "before") == messages  # what it would report
 
     views = open_view_store(settings, "lifecycle")
@@ -161,10 +147,10 @@ def test_an_upgraded_view_keeps_only_what_this_version_builds(
 
 
 def test_an_upgrade_killed_midway_finishes_at_the_next_start(
-    settings: LifecycleSettings, monkeypatch: pytest.MonkeyPatch, pages: Pages
+    settings: LifecycleSettings, pages: Pages
 ) -> None:
     events, messages = _history()
-    _written_by_version_1(settings, events, monkeypatch)
+    _written_by_version_1(settings, events)
     views = open_view_store(settings, "lifecycle")
     pages.kill_after = 4
     with pytest.raises(KeyboardInterrupt):
