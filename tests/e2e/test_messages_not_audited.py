@@ -9,11 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from nats.js.errors import NotFoundError
 from tests.nats_auth.agents import key_headers, seed000_agent
+from tests.system.stream_events import stream_events
 
-from agentplane.contracts.events import IntegrationEvent
-from agentplane.contracts.streams import EVENTS_STREAM
 from agentplane.contracts.subjects import Events
 from agentplane.lifecycle.audit_actions import RETIRED_ACTIONS
 from agentplane.testing.system import RunningSystem
@@ -23,24 +21,8 @@ pytestmark = pytest.mark.system
 
 async def _message_events(system: RunningSystem) -> set[tuple[str, str]]:
     """(type, message id) of every message event in the stream so far."""
-    nc = await system.nats_connect(name="test-message-events")
-    try:
-        js = nc.jetstream()
-        subject = Events.subject("messaging", "message.*")
-        last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
-        found: set[tuple[str, str]] = set()
-        seq = 0
-        while seq < last:
-            try:
-                msg = await js.get_msg(EVENTS_STREAM, seq=seq + 1, subject=subject, next=True)
-            except NotFoundError:
-                break
-            seq = msg.seq
-            event = IntegrationEvent.model_validate_json(msg.data)
-            found.add((event.type, event.data["message_id"]))
-        return found
-    finally:
-        await nc.close()
+    events = await stream_events(system, Events.subject("messaging", "message.*"))
+    return {(event.type, event.data["message_id"]) for _, event in events}
 
 
 def _audit(http: httpx.Client, ws: dict[str, Any], agent: str) -> list[dict[str, Any]]:
