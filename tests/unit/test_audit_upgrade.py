@@ -15,12 +15,12 @@ from agentplane.contracts.events import IntegrationEvent, PublicEvent, messaging
 from agentplane.contracts.events.registry import AgentRegistered
 from agentplane.eventstore.projection import version_marker
 from agentplane.eventstore.view_sql import SqlTx
-from agentplane.eventstore.views import SQLiteViewStore, open_view_store
+from agentplane.eventstore.views import ViewStore, open_view_store
 from agentplane.lifecycle.audit_actions import AUDIT_ENTRIES, RETIRED_ACTIONS
 from agentplane.lifecycle.audit_upgrade import upgrade_audit_view
 from agentplane.lifecycle.projections import AUDIT, AuditProjection
 from agentplane.lifecycle.replay import verify
-from agentplane.settings import LifecycleSettings
+from agentplane.settings import Settings
 
 T = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
 AGENTS = ["a1", "a2", "a3"]
@@ -73,22 +73,23 @@ def _history() -> tuple[list[IntegrationEvent], int]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> LifecycleSettings:
-    return LifecycleSettings(data_dir=tmp_path / "data")
+def settings(store_settings: Settings) -> Settings:
+    """The live view in SQLite, and in PostgreSQL (the `postgres` cases)."""
+    return store_settings
 
 
-def _written_by_version_1(settings: LifecycleSettings, events: list[IntegrationEvent]) -> None:
+def _written_by_version_1(settings: Settings, events: list[IntegrationEvent]) -> None:
     views = open_view_store(settings, "lifecycle")
     write_as_version_1(views, events)
     views.close()
 
 
-def _actions(views: SQLiteViewStore) -> list[str]:
+def _actions(views: ViewStore) -> list[str]:
     with views.read() as tx:
         return sorted(doc["action"] for agent in AGENTS for doc in tx.list(AUDIT, agent))
 
 
-def _verify(settings: LifecycleSettings, events: list[IntegrationEvent], scratch: Path) -> int:
+def _verify(settings: Settings, events: list[IntegrationEvent], scratch: Path) -> int:
     scratch.mkdir()
     return verify(settings, scratch, iter(events)).differences
 
@@ -118,7 +119,7 @@ def pages(monkeypatch: pytest.MonkeyPatch) -> Pages:
 
 
 def test_an_upgraded_view_keeps_only_what_this_version_builds(
-    settings: LifecycleSettings,
+    settings: Settings,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     pages: Pages,
@@ -147,7 +148,7 @@ def test_an_upgraded_view_keeps_only_what_this_version_builds(
 
 
 def test_an_upgrade_killed_midway_finishes_at_the_next_start(
-    settings: LifecycleSettings, pages: Pages
+    settings: Settings, pages: Pages
 ) -> None:
     events, messages = _history()
     _written_by_version_1(settings, events)
@@ -167,7 +168,7 @@ def test_an_upgrade_killed_midway_finishes_at_the_next_start(
     views.close()
 
 
-def test_a_new_view_is_marked_at_once(settings: LifecycleSettings) -> None:
+def test_a_new_view_is_marked_at_once(settings: Settings) -> None:
     views = open_view_store(settings, "lifecycle")
     assert upgrade_audit_view(views) == 0
     assert upgrade_audit_view(views) is None
