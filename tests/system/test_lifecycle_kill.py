@@ -1,6 +1,7 @@
-"""kill -9 of the lifecycle service while its audit consumer applies a stream of message
-sends: every acknowledged send still becomes exactly one audit entry (the consumer
-acknowledges a batch only once it is applied; what is redelivered is applied idempotently)."""
+"""kill -9 of the lifecycle service while its audit consumer applies a stream of remote
+commands: every acknowledged command still becomes exactly one `command_sent` audit entry
+(the consumer acknowledges a batch only once it is applied; what is redelivered is applied
+idempotently)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from tests.system.two_agents import workspace_with_two_agents
 from agentplane.contracts.streams import ACK_WAIT_SECONDS
 from agentplane.testing.system import RunningSystem
 
-SENDS = 1000
+COMMANDS = 1000
 CONNECTIONS = 32
-# Acknowledged sends before the kill: the audit is lingering over or applying a batch then.
+# Acknowledged commands before the kill: the audit is lingering over or applying a batch then.
 KILL_AFTER = 300
 
 
@@ -29,17 +30,17 @@ def _sent_entries(http: httpx.Client, agent: str, key: dict[str, str]) -> list[d
         query = "?limit=1000" + (f"&cursor={cursor}" if cursor else "")
         response = http.get(f"/v1/agents/{agent}/audit-logs{query}", headers=key)
         assert response.status_code == 200, response.text
-        entries += [e for e in response.json()["logs"] if e["action"] == "sent"]
+        entries += [e for e in response.json()["logs"] if e["action"] == "command_sent"]
         cursor = response.headers.get("X-Next-Cursor")
         if not cursor:
             return entries
 
 
-def test_kill_9_of_lifecycle_during_sends_loses_and_duplicates_no_audit_entry(
+def test_kill_9_of_lifecycle_during_commands_loses_and_duplicates_no_audit_entry(
     system_factory: Callable[..., RunningSystem],
 ) -> None:
     system = system_factory()
-    api_key, sender, recipient = workspace_with_two_agents(system)
+    api_key, *agents = workspace_with_two_agents(system)
     key = {"x-api-key": api_key}
 
     async def storm() -> list[str]:
@@ -52,17 +53,17 @@ def test_kill_9_of_lifecycle_during_sends_loses_and_duplicates_no_audit_entry(
             async def one(n: int) -> None:
                 async with gate:
                     response = await c.post(
-                        f"/v1/agents/{sender}/messages/send",
-                        json={"toAgentId": recipient, "payload": {"n": n}},
+                        f"/v1/agents/{agents[n % 2]}/command",
+                        json={"action": "status", "params": {"n": n}},
                         headers=key,
                     )
-                # Lifecycle is not on the send's path: every send is answered.
+                # Lifecycle is not on the command's path: every command is answered.
                 assert response.status_code == 200, response.text
-                acknowledged.append(response.json()["messageId"])
+                acknowledged.append(response.json()["commandId"])
                 if len(acknowledged) >= KILL_AFTER:
                     enough.set()
 
-            tasks = [asyncio.create_task(one(n)) for n in range(SENDS)]
+            tasks = [asyncio.create_task(one(n)) for n in range(COMMANDS)]
             await asyncio.wait_for(enough.wait(), 120)
             old_pid = system.signal_service("lifecycle", signal.SIGKILL)
             await asyncio.gather(*tasks)
@@ -70,20 +71,20 @@ def test_kill_9_of_lifecycle_during_sends_loses_and_duplicates_no_audit_entry(
         return acknowledged
 
     acknowledged = asyncio.run(storm())
-    assert len(acknowledged) == SENDS
+    assert len(acknowledged) == COMMANDS
 
     with httpx.Client(base_url=system.base_url, timeout=60) as http:
         # What the killed process held unacknowledged comes again once its ack wait ends
         # (the server does not know the process died); until then a read does not see it.
         deadline = time.monotonic() + ACK_WAIT_SECONDS + 60
         while True:
-            entries = _sent_entries(http, sender, key) + _sent_entries(http, recipient, key)
-            if len(entries) >= SENDS or time.monotonic() > deadline:
+            entries = [e for agent in agents for e in _sent_entries(http, agent, key)]
+            if len(entries) >= COMMANDS or time.monotonic() > deadline:
                 break
             time.sleep(1.0)
-    ids = Counter(e["metadata"]["messageId"] for e in entries)
-    duplicated = [m for m, n in ids.items() if n > 1]
-    assert not duplicated, f"{len(duplicated)} sends have more than one entry"
+    ids = Counter(e["metadata"]["commandId"] for e in entries)
+    duplicated = [c for c, n in ids.items() if n > 1]
+    assert not duplicated, f"{len(duplicated)} commands have more than one entry"
     missing = set(acknowledged) - set(ids)
-    assert not missing, f"{len(missing)} acknowledged sends have no audit entry"
-    assert len(ids) == SENDS
+    assert not missing, f"{len(missing)} acknowledged commands have no audit entry"
+    assert len(ids) == COMMANDS

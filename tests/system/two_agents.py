@@ -1,4 +1,4 @@
-"""A workspace with two provisioned agents: the sender and recipient of the kill tests' sends."""
+"""A workspace with two provisioned agents: what the kill tests send messages or commands to."""
 
 from __future__ import annotations
 

@@ -31,6 +31,13 @@ class Projection(Protocol):
     def apply(self, event: DomainEventProtocol[Any], tx: ViewTx) -> None: ...
 
 
+def version_marker(projection: str) -> str:
+    """The tracking row holding the version of `projection` that built its view (0: none
+    recorded). `ProjectionRunner.migrate` keeps it; a view fed from elsewhere (a stream
+    consumer) keeps it with its own upgrade steps."""
+    return f"projection-version:{projection}"
+
+
 class ProjectionRunner:
     """Catches a view up with an application's notification log.
 
@@ -107,7 +114,7 @@ class ProjectionRunner:
         Returns how many events were re-applied.
         """
         version = int(getattr(self.projection, "version", 1))
-        marker = f"projection-version:{self.projection.name}"
+        marker = version_marker(self.projection.name)
         with self._lock:
             with self.store.transaction() as tx:
                 tx.lock(self.tracking_name)

@@ -6,7 +6,8 @@ One row per event type that can concern an agent (`IntegrationEvent.agent_id`): 
 - a field whose value is None is left out;
 - every time is `2026-03-02T10:00:00.000Z` (UTC, milliseconds), like the entry's timestamp;
 - `workspace_id` is never metadata (the log is read per workspace anyway).
-`None` rows are bookkeeping or delivery steps: not entries. A new agent-scoped event type
+`None` rows are not entries: bookkeeping or delivery steps, and agent-to-agent message
+traffic (docs/audit-log.md, "Messages are not audit entries"). A new agent-scoped event type
 needs a row here (tests/contracts checks that every one has).
 """
 
@@ -84,13 +85,15 @@ AUDIT_ENTRIES: dict[type[PublicEvent], Entry | None] = {
     messaging.CommandSucceeded: Entry(
         "command_succeeded", ("agent_id", "command_id", "action", "at")
     ),
-    messaging.MessageCancelled: Entry("cancelled", ("to_agent_id", "message_id", "at")),
-    messaging.MessageDelivered: Entry("delivered", ("to_agent_id", "message_id", "at")),
-    messaging.MessageExpired: Entry("expired", ("to_agent_id", "message_id", "at")),
-    messaging.MessageRead: Entry("read", ("to_agent_id", "message_id", "at")),
-    messaging.MessageSent: Entry(
-        "sent", ("from_agent_id", "to_agent_id", "message_id", "channel", "type", "expires_at")
-    ),
+    # Agent-to-agent messages are data-plane traffic, not security events (thousands a second
+    # would drown an agent's entries); they stay recorded in the messaging event log, on the
+    # `ap.events.messaging.message.*` subjects and in the recipient's inbox (`readAt`).
+    # Earlier versions made entries of them: RETIRED_ACTIONS.
+    messaging.MessageCancelled: None,
+    messaging.MessageDelivered: None,
+    messaging.MessageExpired: None,
+    messaging.MessageRead: None,
+    messaging.MessageSent: None,
     messaging.TaskAssigned: None,
     messaging.TaskCancelled: Entry("task_cancelled", ("agent_id", "task_id", "reason", "at")),
     messaging.TaskFailed: Entry("task_failed", ("agent_id", "task_id", "at")),
@@ -162,3 +165,8 @@ AUDIT_ENTRIES: dict[type[PublicEvent], Entry | None] = {
         "service_subdomain_changed", ("service_id", "agent_id", "public_subdomain")
     ),
 }
+
+# The actions of the entries earlier versions made of message events (`message.Sent` → `sent`,
+# `Delivered`, `Read`, `Expired`, `Cancelled`); no other event ever had these names. A live
+# view written by those versions has them removed once (lifecycle/audit_upgrade.py).
+RETIRED_ACTIONS = frozenset({"sent", "delivered", "read", "expired", "cancelled"})

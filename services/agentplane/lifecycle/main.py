@@ -15,6 +15,7 @@ from agentplane.bus.host import ServiceHost, configure_logging
 from agentplane.eventstore.relay import OutboxRelay, ensure_events_stream
 from agentplane.eventstore.views import open_view_store
 from agentplane.lifecycle.application import AuditLogs
+from agentplane.lifecycle.audit_upgrade import upgrade_audit_view
 from agentplane.lifecycle.handlers import MACHINE_CONSUMER, register_handlers
 from agentplane.lifecycle.kill_timer import kill_overdue_forever
 from agentplane.lifecycle.lifecycles import Lifecycles, LifecycleStore
@@ -85,6 +86,8 @@ def build(settings: LifecycleSettings) -> ServiceHost:
         lifecycles.saved_hooks.append(lambda: loop.call_soon_threadsafe(relay.wake))
         await asyncio.to_thread(audit.order_old_entries)
         await asyncio.to_thread(audit.drop_old_states)
+        # Before the audit consumer resumes (it subscribes after the start hooks).
+        await asyncio.to_thread(upgrade_audit_view, audit.views)
         audit.reply_budget = nc.max_payload // 2
         machine = register_handlers(host, audit, lifecycles, js)
 

@@ -33,6 +33,10 @@ class AuditProjection:
     """Integration event → audit entry keyed by event id (idempotent under redelivery)."""
 
     name = "audit"
+    # 2: message events make no entries (1 made `sent`, `delivered`, …). The view is fed by
+    # a stream consumer, not a ProjectionRunner: `audit_upgrade` brings a view built by an
+    # earlier version to this one, and records it (`version_marker`).
+    version = 2
 
     def apply(self, event: IntegrationEvent, tx: ViewTx) -> None:
         if event.agent_id is None:
