@@ -91,37 +91,6 @@ def test_a_batch_that_raises_fails_each_of_its_members_and_the_next_batch_still_
     assert later == "B"
 
 
-def test_a_batch_is_settled_once_before_any_of_its_items_is_answered() -> None:
-    settled: list[list[int]] = []
-    answered: list[int] = []
-    gate, all_recorded = asyncio.Event(), asyncio.Event()
-
-    async def settle(items: list[int], results: list[int | BaseException]) -> None:
-        settled.append(items)
-        assert not any(i in answered for i in items)  # nobody answered before its batch
-        if sum(map(len, settled)) == 10:
-            all_recorded.set()
-        await gate.wait()
-        if 3 in items:
-            raise RuntimeError("publication check failed")  # logged; results still stand
-
-    async def one(batches: ThreadBatches[int, int], i: int) -> None:
-        answered.append(await batches.submit(i))
-
-    async def scenario() -> None:
-        batches = ThreadBatches(lambda items: [i * 10 for i in items], settle=settle)
-        calls = asyncio.gather(*(one(batches, i) for i in range(10)))
-        await asyncio.wait_for(all_recorded.wait(), 5)
-        assert answered == []  # every batch recorded, none answered yet
-        gate.set()
-        await asyncio.wait_for(calls, 5)
-
-    asyncio.run(scenario())
-    assert sorted(answered) == [i * 10 for i in range(10)]
-    assert sorted(i for items in settled for i in items) == list(range(10))
-    assert len(settled) < 10  # one settle per batch, not per item
-
-
 def test_send_many_records_every_message_in_one_group(commands: Commands) -> None:
     messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
     sender, recipient = uuid4(), uuid4()

@@ -67,9 +67,8 @@ def build(settings: MessagingSettings) -> MessagingService:
         command_flows = CommandFlows(commands, bus, relay, deliverer, settings, known)
         # A batch of sends on SQLite is Python work and a local fsync: recorded on the loop.
         message_flows = MessageFlows(
-            messages, bus, deliverer, command_flows.published, known,
-            record_on_loop=settings.event_store != "postgres",
-        )  # fmt: skip
+            messages, bus, deliverer, known, record_on_loop=settings.event_store != "postgres"
+        )
         task_flows = TaskFlows(tasks, nc, relay, command_flows.published, known)
         register_handlers(host, command_flows, message_flows, task_flows)
         await subscribe_agent_messages(host, command_flows)

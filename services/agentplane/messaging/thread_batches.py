@@ -4,17 +4,15 @@ form the next batch.
 `GroupCommitter` batches threads, but a request handler reaches it through `to_thread`, and
 the default executor has a handful of threads: each request paid a thread hop, and a group
 held at most as many requests as there were threads. Here the loop collects the requests and
-hands a whole batch to one thread: one hop and one transaction for all of them.
+hands a whole batch to one thread (or runs it on the loop: `on_loop`): one hop and one
+transaction for all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Generic, TypeVar
-
-log = logging.getLogger("agentplane.messaging.batches")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,10 +23,6 @@ class ThreadBatches(Generic[T, R]):
 
     `run(items)` runs in a thread, one batch at a time, and returns one result or exception
     per item, in order; an exception it raises is every item's.
-
-    `settle(items, results)`, if given, is awaited once per batch before its items get their
-    results (waiting until the batch's events are public, say): one wait for the whole batch
-    instead of one per item. The next batch runs meanwhile.
 
     `on_loop`: `run` is called on the event loop itself instead of in a thread. For a batch
     whose work is Python holding the GIL and whose only wait is a local disk's (SQLite): a
@@ -41,16 +35,13 @@ class ThreadBatches(Generic[T, R]):
         self,
         run: Callable[[list[T]], list[R | BaseException]],
         max_batch: int = 500,
-        settle: Callable[[list[T], list[R | BaseException]], Awaitable[None]] | None = None,
         on_loop: bool = False,
     ) -> None:
         self.run = run
         self.max_batch = max_batch
-        self.settle = settle
         self.on_loop = on_loop
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
-        self._settling: set[asyncio.Task[None]] = set()
         self.batches = 0
 
     async def submit(self, item: T) -> R:
@@ -79,28 +70,9 @@ class ThreadBatches(Generic[T, R]):
                 except Exception as exc:
                     results = [exc] * len(batch)
                 self.batches += 1
-                if self.settle is None:
-                    _resolve(batch, results)
-                else:
-                    task = asyncio.create_task(self._settled(batch, results))
-                    self._settling.add(task)
-                    task.add_done_callback(self._settling.discard)
+                _resolve(batch, results)
         finally:
             self._drainer = None
-
-    async def _settled(
-        self, batch: list[tuple[T, asyncio.Future[R]]], results: list[R | BaseException]
-    ) -> None:
-        assert self.settle is not None
-        try:
-            await self.settle([item for item, _ in batch], results)
-        except asyncio.CancelledError:  # the service stops: nobody gets an answer
-            for _, future in batch:
-                future.cancel()
-            raise
-        except Exception:  # the batch is recorded all the same: its results stand
-            log.exception("settling a batch of %d failed", len(batch))
-        _resolve(batch, results)
 
 
 def _resolve(batch: list[tuple[T, asyncio.Future[R]]], results: list[R | BaseException]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -15,8 +14,6 @@ from agentplane.contracts.messages import (
     BroadcastMessage,
     ListMessages,
     MarkMessagesRead,
-    MessageFields,
-    MessageSent,
     SendMessage,
 )
 from agentplane.contracts.paging import PAGE_MAX
@@ -34,14 +31,19 @@ def _live(agent: AgentRecord) -> bool:
 
 
 class MessageFlows:
-    """A request → its use case (in a thread) → the answer; delivery is started, never awaited."""
+    """A request → its use case → the answer; delivery is started, never awaited.
+
+    A message change is answered once it is committed, not once its events are on the stream:
+    no other service consumes message events (the audit does not: docs/audit-log.md), and the
+    outbox relay publishes every committed event, after a crash too. So a send is not held
+    back by the publication's round trip, nor failed by a stream that is slow to take it.
+    """
 
     def __init__(
         self,
         messages: Messages,
         bus: BusClient,
         deliverer: Deliverer,
-        published: Callable[[int], Awaitable[None]],
         known: KnownAgents,
         *,
         record_on_loop: bool = False,
@@ -49,11 +51,10 @@ class MessageFlows:
         self.messages = messages
         self.bus = bus
         self.deliverer = deliverer
-        self.published = published
         self.known = known
-        # Concurrent sends are recorded together: one transaction and one wait for
-        # publication a batch (on the loop itself with a local store: thread_batches.py).
-        self.sends = ThreadBatches(messages.send_many, settle=self._sent, on_loop=record_on_loop)
+        # Concurrent sends are recorded together, one transaction a batch (on the loop itself
+        # with a local store: thread_batches.py).
+        self.sends = ThreadBatches(messages.send_many, on_loop=record_on_loop)
 
     async def _agent(self, workspace_id: str, agent_id: UUID) -> None:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
@@ -65,21 +66,8 @@ class MessageFlows:
         sent, _ = await self.sends.submit(
             (cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message)
         )
+        self.deliverer.soon(str(cmd.to_agent_id))
         return sent
-
-    async def _sent(
-        self,
-        sends: list[tuple[str, UUID, UUID, MessageFields]],
-        results: list[tuple[MessageSent, int] | BaseException],
-    ) -> None:
-        """A recorded batch of sends: each recipient's delivery starts, and the senders are
-        answered once the batch's events are public (one wait for all of them)."""
-        position = 0
-        for (_, _, recipient, _), result in zip(sends, results, strict=True):
-            if not isinstance(result, BaseException):
-                self.deliverer.soon(str(recipient))
-                position = max(position, result[1])
-        await self.published(position)
 
     async def broadcast(self, cmd: BroadcastMessage) -> BaseModel:
         await self._agent(cmd.workspace_id, cmd.from_agent_id)
@@ -93,12 +81,11 @@ class MessageFlows:
             recipients += [str(a.id) for a in page.agents if _live(a) and str(a.id) != sender]
             if (after := page.next_after) is None:
                 break
-        sent, position = await asyncio.to_thread(
+        sent, _ = await asyncio.to_thread(
             self.messages.broadcast, cmd.workspace_id, cmd.from_agent_id, recipients, cmd.message
         )
         for recipient in recipients:
             self.deliverer.soon(recipient)
-        await self.published(position)
         return sent
 
     async def inbox(self, query: ListMessages) -> BaseModel:
@@ -107,6 +94,5 @@ class MessageFlows:
 
     async def mark_read(self, cmd: MarkMessagesRead) -> BaseModel:
         await self._agent(cmd.workspace_id, cmd.agent_id)
-        marked, position = await asyncio.to_thread(self.messages.mark_read, cmd)
-        await self.published(position)
+        marked, _ = await asyncio.to_thread(self.messages.mark_read, cmd)
         return marked
