@@ -15,7 +15,6 @@ from typing import IO
 
 import nats
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -80,7 +79,7 @@ async def parked(nc: Client, consumer: str | None) -> list[DeadLetter]:
         while True:
             try:
                 batch = await sub.fetch(500, timeout=2)
-            except NatsTimeout:
+            except TimeoutError:  # nats-py's own, or a bare asyncio one: nothing more
                 break
             for msg in batch:
                 headers = msg.headers or {}

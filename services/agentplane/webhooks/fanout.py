@@ -14,7 +14,6 @@ import contextlib
 import logging
 
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from agentplane.contracts.events import IntegrationEvent
@@ -65,7 +64,9 @@ async def fan_out_forever(nc: Client, deliveries: Deliveries, scheduler: Schedul
                 while idle < REBIND_AFTER_IDLE_FETCHES:
                     try:
                         msgs = await sub.fetch(BATCH, timeout=5.0)
-                    except NatsTimeout:
+                    except TimeoutError:
+                        # nats-py raises its own timeout, or a bare asyncio one when the
+                        # fetch's deadline passed between two pull requests: both are idle.
                         idle += 1
                         continue
                     idle = 0
@@ -91,5 +92,5 @@ async def fan_out_forever(nc: Client, deliveries: Deliveries, scheduler: Schedul
             raise
         except Exception as exc:
             # A NATS restart or a store error: the unacknowledged batch comes again.
-            log.warning("webhook fan-out interrupted (%s); resuming", exc)
+            log.warning("webhook fan-out interrupted (%r); resuming", exc)
             await asyncio.sleep(1.0)
