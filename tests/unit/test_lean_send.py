@@ -16,6 +16,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from starlette.routing import Match
 
 from agentplane.bus.requests import BusClient
 from agentplane.contracts.subjects import Messaging
@@ -187,3 +188,18 @@ async def test_the_rate_limit_counts_each_send_once_on_either_route(
         statuses.append(answer.status_code)
     assert 429 in statuses and statuses[:10].count(429) == 0
     assert len(hand_ons) >= 5  # the invalid ones went on to the documented route
+
+
+@pytest.mark.parametrize(
+    ("scope_type", "method"), [("websocket", None), ("http", "GET"), ("http", "PUT")]
+)
+def test_the_lean_route_first_in_the_table_passes_every_other_request_on(
+    scope_type: str, method: str | None
+) -> None:
+    """It is matched before every router: a WebSocket (no method at all) or another method on
+    its very path must fall through to the routes after it, never fail in it."""
+
+    scope: dict[str, Any] = {"type": scope_type, "path": f"/v1/agents/{uuid4()}/messages/send"}
+    if method is not None:
+        scope["method"] = method
+    assert LeanSendRoute().matches(scope) == (Match.NONE, {})

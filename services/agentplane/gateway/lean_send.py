@@ -39,8 +39,9 @@ class LeanSendRoute(Route):
         super().__init__(SEND_PATH, endpoint=self.send, methods=["POST"], include_in_schema=False)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        # First in the routing table: every other request is ruled out by its method at once.
-        if scope["method"] != "POST" or _HANDED_ON in scope:
+        # First in the routing table: every other request (a WebSocket has no method) is ruled
+        # out by its method at once.
+        if scope.get("method") != "POST" or _HANDED_ON in scope:
             return Match.NONE, {}
         match, child_scope = super().matches(scope)
         # A wrong method is the documented route's 405 to answer, not this one's.
