@@ -33,7 +33,8 @@ def message_uuid(public: str) -> UUID | None:
 
 
 class Message(Aggregate):
-    """One message to one agent; every event names the recipient (its audit trail)."""
+    """One message to one agent; every event names the recipient (the agent its integration
+    event concerns: `AGENT_FIELD`)."""
 
     TOPIC = "messaging.Message"
 
