@@ -97,7 +97,7 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
     groups = commands.committer.groups
     results = messages.send_many([(WS, sender, recipient, fields(n)) for n in range(5)])
     assert commands.committer.groups == groups + 1
-    ids = [r[0].message_id for r in results if not isinstance(r, BaseException)]
+    ids = [r.message_id for r in results if not isinstance(r, BaseException)]
     assert len(ids) == 5
     # Read back in the order sent, one window at a time, each window continuing the last.
     first, after = messages.undelivered_page(str(recipient), None, 2)
@@ -109,7 +109,7 @@ def test_send_many_records_every_message_in_one_group(commands: Commands) -> Non
 def test_agents_with_undelivered_are_the_recipients_still_waiting(commands: Commands) -> None:
     messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
     sender, waiting, served = uuid4(), uuid4(), uuid4()
-    sent = [messages.send(WS, sender, to, fields(n))[0] for n, to in enumerate([waiting, served])]
+    sent = [messages.send(WS, sender, to, fields(n)) for n, to in enumerate([waiting, served])]
     messages.send(WS, sender, waiting, fields(2))
     assert messages.agents_with_undelivered() == {str(waiting), str(served)}
     messages.delivered_many([sent[1].message_id])
@@ -182,11 +182,11 @@ def test_a_burst_of_sends_to_one_agent_queues_one_delivery_behind_the_running_on
             await msg.respond(ChannelAck(message_id=hub.id).model_dump_json().encode())
 
         await nc.subscribe(AgentChannel.inbox(agent), cb=on_hub)
-        sent = [messages.send(WS, sender, recipient, fields(0))[0].message_id]
+        sent = [messages.send(WS, sender, recipient, fields(0)).message_id]
         deliverer.soon(agent)
         await asyncio.wait_for(first_arrived.wait(), 10)
         for n in range(1, 21):
-            sent.append(messages.send(WS, sender, recipient, fields(n))[0].message_id)
+            sent.append(messages.send(WS, sender, recipient, fields(n)).message_id)
             deliverer.soon(agent)
         in_flight = len(deliverer._tasks)
         release.set()

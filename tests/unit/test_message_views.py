@@ -27,8 +27,8 @@ def test_a_message_is_one_document_that_moves_when_delivered_and_old_views_are_r
     assert commands.projector.migrate() == 0
     messages = Messages(commands.store, commands.views, commands.committer, commands.projector)
     sender, to = uuid4(), uuid4()
-    sent = [r[0] for r in messages.send_many([(WS, sender, to, FIELDS)] * 3)]  # type: ignore[index]
-    first, second, third = (s.message_id for s in sent)
+    sent = messages.send_many([(WS, sender, to, FIELDS)] * 3)
+    first, second, third = (s.message_id for s in sent)  # type: ignore[union-attr]
     messages.delivered(first)
     messages.mark_read(MarkMessagesRead(workspace_id=WS, agent_id=to, message_ids=[second]))
 

@@ -96,50 +96,54 @@ class Messages:
             now + timedelta(seconds=fields.ttl_seconds),
         )
 
+    # Message changes are answered once committed (flows/messages.py): they return no log
+    # position to wait for.
+
     def send(
         self, workspace_id: str, sender: UUID, recipient: UUID, fields: MessageFields
-    ) -> tuple[MessageSent, int]:
+    ) -> MessageSent:
         sent = self._new(workspace_id, sender, str(recipient), fields)
-        return self._armed(sent, self.committer.save_events(sent))
+        self.committer.save_events(sent)
+        return self._armed(sent)
 
     def send_many(
         self, sends: list[tuple[str, UUID, UUID, MessageFields]]
-    ) -> list[tuple[MessageSent, int] | BaseException]:
+    ) -> list[MessageSent | BaseException]:
         """Several senders' messages in one transaction (the loop batches concurrent sends);
         if the group fails, each is saved on its own, so a failure is only its own."""
         events = [self._new(w, sender, str(to), fields) for w, sender, to, fields in sends]
         try:
-            position = self.committer.save_events(*events)
+            self.committer.save_events(*events)
         except Exception:
             return [self._save_alone(sent) for sent in events]
-        return [self._armed(sent, position) for sent in events]
+        return [self._armed(sent) for sent in events]
 
-    def _save_alone(self, sent: Message.Sent) -> tuple[MessageSent, int] | BaseException:
+    def _save_alone(self, sent: Message.Sent) -> MessageSent | BaseException:
         try:
-            position = self.committer.save_events(sent)
+            self.committer.save_events(sent)
         except Exception as exc:
             return exc
-        return self._armed(sent, position)
+        return self._armed(sent)
 
-    def _armed(self, sent: Message.Sent, position: int) -> tuple[MessageSent, int]:
+    def _armed(self, sent: Message.Sent) -> MessageSent:
         self.timers.add(sent.message_id, sent.expires_at)
-        return MessageSent(message_id=sent.message_id, expires_at=sent.expires_at), position
+        return MessageSent(message_id=sent.message_id, expires_at=sent.expires_at)
 
     def broadcast(
         self, workspace_id: str, sender: UUID, recipients: list[str], fields: MessageFields
-    ) -> tuple[BroadcastSent, int]:
+    ) -> BroadcastSent:
         """One message per recipient, all saved in one transaction (all or none)."""
         expires_at = self.clock() + timedelta(seconds=fields.ttl_seconds)
         messages = [self._new(workspace_id, sender, r, fields) for r in recipients]
-        position = self.committer.save_events(*messages) if messages else 0
+        if messages:
+            self.committer.save_events(*messages)
         for message in messages:
             self.timers.add(message.message_id, message.expires_at)
-        sent = BroadcastSent(
+        return BroadcastSent(
             message_ids=[m.message_id for m in messages],
             recipients=len(messages),
             expires_at=messages[0].expires_at if messages else expires_at,
         )
-        return sent, position
 
     # -- the recipient ---------------------------------------------------------------------
 
@@ -167,8 +171,8 @@ class Messages:
         following = cursor_after(last["created_at"], last["message_id"]) if last else None
         return MessagePage(messages=[view_of(d) for d in page], next_cursor=following)
 
-    def mark_read(self, cmd: MarkMessagesRead) -> tuple[MessagesMarkedRead, int]:
-        position, marked = 0, 0
+    def mark_read(self, cmd: MarkMessagesRead) -> MessagesMarkedRead:
+        marked = 0
         for message_id in dict.fromkeys(cmd.message_ids):
             doc = self._doc(message_id)
             if (
@@ -178,8 +182,8 @@ class Messages:
             ):
                 continue  # not this agent's: nothing changes, nothing is revealed
             marked += 1
-            position = max(position, self._change(message_id, lambda m: m.read(self.clock())))
-        return MessagesMarkedRead(marked=marked), position
+            self._change(message_id, lambda m: m.read(self.clock()))
+        return MessagesMarkedRead(marked=marked)
 
     # -- delivery --------------------------------------------------------------------------
 

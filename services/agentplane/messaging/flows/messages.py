@@ -63,7 +63,7 @@ class MessageFlows:
     async def send(self, cmd: SendMessage) -> BaseModel:
         # not_found for an unknown agent or another workspace's, before anything is recorded.
         await self.known.confirm_all(cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id)
-        sent, _ = await self.sends.submit(
+        sent = await self.sends.submit(
             (cmd.workspace_id, cmd.from_agent_id, cmd.to_agent_id, cmd.message)
         )
         self.deliverer.soon(str(cmd.to_agent_id))
@@ -81,7 +81,7 @@ class MessageFlows:
             recipients += [str(a.id) for a in page.agents if _live(a) and str(a.id) != sender]
             if (after := page.next_after) is None:
                 break
-        sent, _ = await asyncio.to_thread(
+        sent = await asyncio.to_thread(
             self.messages.broadcast, cmd.workspace_id, cmd.from_agent_id, recipients, cmd.message
         )
         for recipient in recipients:
@@ -94,5 +94,4 @@ class MessageFlows:
 
     async def mark_read(self, cmd: MarkMessagesRead) -> BaseModel:
         await self._agent(cmd.workspace_id, cmd.agent_id)
-        marked, _ = await asyncio.to_thread(self.messages.mark_read, cmd)
-        return marked
+        return await asyncio.to_thread(self.messages.mark_read, cmd)
