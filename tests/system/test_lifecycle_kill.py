@@ -6,12 +6,12 @@ idempotently)."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable
 
 import httpx
+from tests.system.kill_storm import kill_during_storm
 from tests.system.two_agents import workspace_with_two_agents
 
 from agentplane.contracts.streams import ACK_WAIT_SECONDS
@@ -46,28 +46,20 @@ def test_kill_9_of_lifecycle_during_commands_loses_and_duplicates_no_audit_entry
     async def storm() -> list[str]:
         acknowledged: list[str] = []
         enough = asyncio.Event()
-        gate = asyncio.Semaphore(CONNECTIONS)
-        limits = httpx.Limits(max_connections=CONNECTIONS)
-        async with httpx.AsyncClient(base_url=system.base_url, timeout=60, limits=limits) as c:
 
-            async def one(n: int) -> None:
-                async with gate:
-                    response = await c.post(
-                        f"/v1/agents/{agents[n % 2]}/command",
-                        json={"action": "status", "params": {"n": n}},
-                        headers=key,
-                    )
-                # Lifecycle is not on the command's path: every command is answered.
-                assert response.status_code == 200, response.text
-                acknowledged.append(response.json()["commandId"])
-                if len(acknowledged) >= KILL_AFTER:
-                    enough.set()
+        async def one(client: httpx.AsyncClient, n: int) -> None:
+            response = await client.post(
+                f"/v1/agents/{agents[n % 2]}/command",
+                json={"action": "status", "params": {"n": n}},
+                headers=key,
+            )
+            # Lifecycle is not on the command's path: every command is answered.
+            assert response.status_code == 200, response.text
+            acknowledged.append(response.json()["commandId"])
+            if len(acknowledged) >= KILL_AFTER:
+                enough.set()
 
-            tasks = [asyncio.create_task(one(n)) for n in range(COMMANDS)]
-            await asyncio.wait_for(enough.wait(), 120)
-            old_pid = system.signal_service("lifecycle", signal.SIGKILL)
-            await asyncio.gather(*tasks)
-            await asyncio.to_thread(system.wait_restarted, "lifecycle", old_pid)
+        await kill_during_storm(system, "lifecycle", COMMANDS, CONNECTIONS, one, enough)
         return acknowledged
 
     acknowledged = asyncio.run(storm())

@@ -4,18 +4,17 @@ message is lost and none is duplicated (issue 10, "Done when")."""
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections import Counter
 from collections.abc import Callable
 
 import httpx
+from tests.system.kill_storm import kill_during_storm
 from tests.system.two_agents import workspace_with_two_agents
 
 from agentplane.testing.system import RunningSystem
 
 SENDS = 1000
-# Sends in flight at once; the others wait on a semaphore, not in httpx's pool, whose
-# waiting requests are rescanned on every change (seconds of the test's own CPU for 1,000).
+# Sends in flight at once (kill_storm.py: the others wait on a semaphore).
 CONNECTIONS = 64
 
 
@@ -30,31 +29,23 @@ def test_kill_9_of_messaging_during_1000_sends_loses_and_duplicates_nothing(
         acknowledged: dict[int, str] = {}
         statuses: Counter = Counter()
         first = asyncio.Event()
-        gate = asyncio.Semaphore(CONNECTIONS)
-        limits = httpx.Limits(max_connections=CONNECTIONS)
-        async with httpx.AsyncClient(base_url=system.base_url, timeout=60, limits=limits) as c:
 
-            async def one(n: int) -> None:
-                try:
-                    async with gate:
-                        response = await c.post(
-                            f"/v1/agents/{sender}/messages/send",
-                            json={"toAgentId": recipient, "payload": {"n": n}},
-                            headers=key,
-                        )
-                except httpx.HTTPError:
-                    statuses["connection error"] += 1
-                    return
-                statuses[response.status_code] += 1
-                if response.status_code == 200:
-                    acknowledged[n] = response.json()["messageId"]
-                    first.set()
+        async def one(client: httpx.AsyncClient, n: int) -> None:
+            try:
+                response = await client.post(
+                    f"/v1/agents/{sender}/messages/send",
+                    json={"toAgentId": recipient, "payload": {"n": n}},
+                    headers=key,
+                )
+            except httpx.HTTPError:
+                statuses["connection error"] += 1
+                return
+            statuses[response.status_code] += 1
+            if response.status_code == 200:
+                acknowledged[n] = response.json()["messageId"]
+                first.set()
 
-            tasks = [asyncio.create_task(one(n)) for n in range(SENDS)]
-            await asyncio.wait_for(first.wait(), 120)
-            old_pid = system.signal_service("messaging", signal.SIGKILL)
-            await asyncio.gather(*tasks)
-            await asyncio.to_thread(system.wait_restarted, "messaging", old_pid)
+        await kill_during_storm(system, "messaging", SENDS, CONNECTIONS, one, first)
         return acknowledged, statuses
 
     acknowledged, statuses = asyncio.run(storm())
