@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import httpx
 from tests.system.kill_storm import kill_during_storm
+from tests.system.listing import every_page
 from tests.system.two_agents import workspace_with_two_agents
 
 from agentplane.contracts.streams import ACK_WAIT_SECONDS
@@ -24,16 +25,8 @@ KILL_AFTER = 300
 
 
 def _sent_entries(http: httpx.Client, agent: str, key: dict[str, str]) -> list[dict]:
-    entries: list[dict] = []
-    cursor = None
-    while True:
-        query = "?limit=1000" + (f"&cursor={cursor}" if cursor else "")
-        response = http.get(f"/v1/agents/{agent}/audit-logs{query}", headers=key)
-        assert response.status_code == 200, response.text
-        entries += [e for e in response.json()["logs"] if e["action"] == "command_sent"]
-        cursor = response.headers.get("X-Next-Cursor")
-        if not cursor:
-            return entries
+    logs = every_page(http, f"/v1/agents/{agent}/audit-logs?limit=1000", "logs", key)
+    return [e for e in logs if e["action"] == "command_sent"]
 
 
 def test_kill_9_of_lifecycle_during_commands_loses_and_duplicates_no_audit_entry(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 from tests.system.kill_storm import kill_during_storm
+from tests.system.listing import every_page
 from tests.system.two_agents import workspace_with_two_agents
 
 from agentplane.testing.system import RunningSystem
@@ -54,16 +55,8 @@ def test_kill_9_of_messaging_during_1000_sends_loses_and_duplicates_nothing(
     assert set(statuses) <= {200, 503, "connection error"}, statuses
 
     with httpx.Client(base_url=system.base_url, timeout=60) as http:
-        listed: list[dict] = []
-        cursor = None
-        while True:
-            query = "?unreadOnly=false&limit=500" + (f"&cursor={cursor}" if cursor else "")
-            response = http.get(f"/v1/agents/{recipient}/messages{query}", headers=key)
-            assert response.status_code == 200, response.text
-            listed += response.json()["messages"]
-            cursor = response.headers.get("X-Next-Cursor")
-            if not cursor:
-                break
+        inbox = f"/v1/agents/{recipient}/messages?unreadOnly=false&limit=500"
+        listed: list[dict] = every_page(http, inbox, "messages", key)
     ids = [m["id"] for m in listed]
     numbers = [m["payload"]["n"] for m in listed]
     assert len(ids) == len(set(ids)), "a message is listed twice"
